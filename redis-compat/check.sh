@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The compatibility gate: runs Redis's suite through run.sh for the given modes, then compares the
+# passed count of every file with baseline.txt. A file that passes fewer tests than its baseline
+# is a regression (exit 1); one that passes more asks for the baseline to be raised.
+#
+# Usage: check.sh [--mode hot|cold|both] [--update] [--no-run] [other run.sh options...]
+#   --update   after the run, rewrite the baseline lines of the modes that ran (other modes kept)
+#   --no-run   compare the existing results/<mode>.txt without running anything
+#
+# Invariants: baseline.txt holds one "mode file passed" line per file and mode; a file absent from
+# a run (--only, or excluded) is neither a regression nor an improvement; with --update the gate
+# still reports what changed, and the new baseline is exactly what this run passed.
+
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BASELINE="$HERE/baseline.txt"
+OUT="$HERE/results"
+MODE=both
+UPDATE=0
+NO_RUN=0
+RUN_ARGS=()
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --mode) [ $# -ge 2 ] || { echo "check.sh: --mode needs a value" >&2; exit 2; }
+            MODE=$2; RUN_ARGS+=("$1" "$2"); shift 2 ;;
+        --out) [ $# -ge 2 ] || { echo "check.sh: --out needs a dir" >&2; exit 2; }
+            OUT=$2; RUN_ARGS+=("$1" "$2"); shift 2 ;;
+        --update) UPDATE=1; shift ;;
+        --no-run) NO_RUN=1; shift ;;
+        --reference) echo "check.sh: the gate is for longtail; use run.sh --reference" >&2; exit 2 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) RUN_ARGS+=("$1"); shift ;;
+    esac
+done
+case "$MODE" in
+    hot|cold) MODES=("$MODE") ;;
+    both) MODES=(hot cold) ;;
+    *) echo "check.sh: --mode must be hot, cold or both" >&2; exit 2 ;;
+esac
+
+if [ $NO_RUN -eq 0 ]; then
+    "$HERE/run.sh" "${RUN_ARGS[@]}"
+    rc=$?
+    [ $rc -eq 0 ] || { echo "check.sh: run.sh failed (exit $rc)"; exit 1; }
+fi
+
+# "mode file status passed" for every file that ran, from the results tables.
+current() {
+    local m
+    for m in "${MODES[@]}"; do
+        [ -f "$OUT/$m.txt" ] || { echo "check.sh: no $OUT/$m.txt" >&2; return 1; }
+        awk -v m="$m" 'NF == 7 && $1 ~ /^unit\// && $3 ~ /^[0-9]+$/ { print m, $1, $2, $3 }' "$OUT/$m.txt"
+    done
+}
+CUR=$(current) || exit 1
+
+echo
+echo "check.sh: comparing with $BASELINE"
+regressions=0
+improvements=0
+ALL_PASSED=0
+ALL_FAILED=0
+declare -A BASE=()
+if [ -f "$BASELINE" ]; then
+    while read -r m f p; do
+        case "$m" in ''|'#'*) continue ;; esac
+        BASE["$m $f"]=$p
+    done < "$BASELINE"
+fi
+while read -r m f status p; do
+    [ -n "$m" ] || continue
+    b=${BASE["$m $f"]:-0}
+    if [ "$p" -lt "$b" ]; then
+        printf '  REGRESSION %-5s %-36s %4d passed, baseline %d (%s)\n' "$m" "$f" "$p" "$b" "$status"
+        regressions=$((regressions + 1))
+    elif [ "$p" -gt "$b" ]; then
+        printf '  better     %-5s %-36s %4d passed, baseline %d\n' "$m" "$f" "$p" "$b"
+        improvements=$((improvements + 1))
+    fi
+done <<< "$CUR"
+for m in "${MODES[@]}"; do
+    read -r p f < <(awk '/^[a-z]+: [0-9]+ passed, [0-9]+ failed$/ { print $2, $4 }' "$OUT/$m.txt")
+    ALL_PASSED=$((ALL_PASSED + ${p:-0})); ALL_FAILED=$((ALL_FAILED + ${f:-0}))
+done
+
+if [ $UPDATE -eq 1 ]; then
+    tmp=$(mktemp)
+    {
+        echo "# redis-compat baseline: tests passed per file and mode in the latest accepted run."
+        echo "# check.sh fails when a file passes fewer; 'check.sh --update' rewrites the lines of the"
+        echo "# modes it ran. Format: mode file passed"
+        {
+            [ -f "$BASELINE" ] && grep -vE '^(#|$)' "$BASELINE" | \
+                awk -v keep="$(printf '%s ' "${MODES[@]}")" \
+                    'BEGIN { n = split(keep, k, " "); for (i = 1; i <= n; i++) drop[k[i]] = 1 }
+                     !($1 in drop)'
+            printf '%s\n' "$CUR" | awk 'NF == 4 { print $1, $2, $4 }'
+        } | sort -k1,1 -k2,2 | awk '{ printf "%-5s %-36s %d\n", $1, $2, $3 }'
+    } > "$tmp"
+    mv "$tmp" "$BASELINE"
+    echo "check.sh: baseline.txt updated for mode(s) ${MODES[*]}"
+fi
+
+if [ $regressions -gt 0 ]; then
+    echo "check.sh: FAIL: $regressions file(s) pass fewer tests than baseline.txt"
+    [ $UPDATE -eq 1 ] && echo "check.sh: (the baseline was lowered to this run by --update)"
+elif [ $improvements -gt 0 ] && [ $UPDATE -eq 0 ]; then
+    echo "check.sh: OK, and $improvements file(s) pass more tests than baseline.txt:" \
+        "raise the baseline (redis-compat/check.sh --update, or edit baseline.txt) and commit it"
+else
+    echo "check.sh: OK: every file passes at least its baseline"
+fi
+echo "$ALL_PASSED passed, $ALL_FAILED failed"
+[ $regressions -eq 0 ] || [ $UPDATE -eq 1 ]

@@ -1,0 +1,580 @@
+/*
+ * command.c: the command table (built from commands.def), dispatch, key
+ * extraction, and the COMMAND command.
+ *
+ * Dispatch order is Redis's: unknown command, arity, authentication; then
+ * the command's cold keys are prefetched (tier/), which may park the
+ * client; then the handler runs (command_call).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/command.h"
+#include "ds/dict.h"
+#include "ds/util.h"
+#include "keyspace/db.h"
+#include "net/reply.h"
+#include "server/server.h"
+#include "tier/tier.h"
+
+static struct command table[] = {
+#define CMD_ROW(n, p, ar, fl, f, l, s, acl, ks, grp, since, sum, cx, syn)                          \
+    {n, NULL, p, ar, fl, f, l, s, acl, ks, grp, since, sum, cx, syn, NULL},
+#define CONTAINER_ROW(n, ar, fl, acl, grp, since, sum, cx)                                         \
+    {n, NULL, NULL, ar, fl, 0, 0, 0, acl, "", grp, since, sum, cx, "", NULL},
+#define SUB_ROW(par, sub, p, ar, fl, f, l, s, acl, ks, since, sum, cx, syn)                        \
+    {par "|" sub, sub, p, ar, fl, f, l, s, acl, ks, NULL, since, sum, cx, syn, par},
+#include "cmd/commands.def"
+#undef CMD_ROW
+#undef CONTAINER_ROW
+#undef SUB_ROW
+};
+#define NCOMMANDS ((int)(sizeof(table) / sizeof(table[0])))
+
+static const char *flag_names[] = {
+    "write",      "readonly",     "denyoom",  "module",        "admin",           "pubsub",
+    "noscript",   "",             "blocking", "loading",       "stale",           "skip_monitor",
+    "skip_slowlog", "asking",     "fast",     "no_auth",       "may_replicate",   "sentinel",
+    "only_sentinel", "no_mandatory_keys", "protected", "", "", "no_async_loading", "no_multi",
+    "movablekeys", "allow_busy",
+};
+#define NFLAGS ((int)(sizeof(flag_names) / sizeof(flag_names[0])))
+
+static const char *acl_names[] = {
+    "keyspace", "read",  "write",  "set",       "sortedset",  "list",       "hash",
+    "string",   "bitmap", "hyperloglog", "geo", "stream",     "pubsub",     "admin",
+    "fast",     "slow",  "blocking", "dangerous", "connection", "transaction", "scripting",
+};
+#define NACLS ((int)(sizeof(acl_names) / sizeof(acl_names[0])))
+
+static dict *lookup_table;
+
+static const dict_type cmd_dict_type = {dict_cstr_nocase_hash, dict_cstr_nocase_eq, NULL, NULL};
+
+static uint64_t parse_words(const char *s, const char **names, int n, const char *what,
+                            const char *cmd)
+{
+    uint64_t bits = 0;
+    while (*s) {
+        while (*s == ' ')
+            s++;
+        size_t len = strcspn(s, " ");
+        if (!len)
+            break;
+        int found = 0;
+        for (int i = 0; i < n; i++) {
+            if (strlen(names[i]) == len && !strncmp(names[i], s, len)) {
+                bits |= 1ull << i;
+                found = 1;
+            }
+        }
+        if (!found) {
+            fprintf(stderr, "commands.def: unknown %s '%.*s' in %s\n", what, (int)len, s, cmd);
+            abort();
+        }
+        s += len;
+    }
+    return bits;
+}
+
+void command_table_init(void)
+{
+    lookup_table = dict_create(&cmd_dict_type);
+    for (int i = 0; i < NCOMMANDS; i++) {
+        struct command *c = &table[i];
+        c->flags = parse_words(c->flags_str, flag_names, NFLAGS, "flag", c->name);
+        c->acl = parse_words(c->acl_str, acl_names, NACLS, "acl category", c->name);
+        if (c->parent_name)
+            continue;
+        dict_add(lookup_table, (void *)c->name, c);
+    }
+    for (int i = 0; i < NCOMMANDS; i++) {
+        struct command *c = &table[i];
+        if (!c->parent_name)
+            continue;
+        dict_entry *e = dict_find(lookup_table, (void *)c->parent_name);
+        if (!e) {
+            fprintf(stderr, "commands.def: %s has no parent\n", c->name);
+            abort();
+        }
+        struct command *p = e->v.val;
+        c->parent = p;
+        c->group = p->group;
+        p->subs = realloc(p->subs, sizeof(*p->subs) * (size_t)(p->nsubs + 1));
+        p->subs[p->nsubs++] = c;
+    }
+}
+
+const struct command *command_lookup(const str name)
+{
+    dict_entry *e = dict_find(lookup_table, name);
+    return e ? e->v.val : NULL;
+}
+
+static const struct command *command_sub(const struct command *p, const char *name)
+{
+    for (int i = 0; i < p->nsubs; i++)
+        if (!strcasecmp(p->subs[i]->subname, name))
+            return p->subs[i];
+    return NULL;
+}
+
+const struct command *command_resolve(int argc, str *argv)
+{
+    const struct command *c = command_lookup(argv[0]);
+    if (!c || !c->nsubs || argc < 2)
+        return c;
+    const struct command *s = command_sub(c, argv[1]);
+    return s; /* NULL: an unknown subcommand */
+}
+
+int command_count_all(void)
+{
+    return NCOMMANDS;
+}
+
+struct command *command_at(int i)
+{
+    return i >= 0 && i < NCOMMANDS ? &table[i] : NULL;
+}
+
+void command_reset_stats(void)
+{
+    for (int i = 0; i < NCOMMANDS; i++)
+        table[i].calls = table[i].usec = table[i].rejected_calls = table[i].failed_calls = 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static void reject_unknown(client *c)
+{
+    char args[512];
+    size_t off = 0;
+    args[0] = 0;
+    for (int i = 1; i < c->argc && off < 128; i++) {
+        int room = 128 - (int)off;
+        off += (size_t)snprintf(args + off, sizeof(args) - off, "'%.*s' ", room, c->argv[i]);
+        if (off >= sizeof(args))
+            off = sizeof(args) - 1;
+    }
+    reply_error_fmt(c, "ERR unknown command '%.128s', with args beginning with: %s", c->argv[0],
+                    args);
+}
+
+void command_process(client *c)
+{
+    const struct command *top = command_lookup(c->argv[0]);
+    const struct command *cmd = command_resolve(c->argc, c->argv);
+    c->cmd = NULL;
+    if (!cmd) {
+        if (top && top->nsubs && c->argc >= 2) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s", top->name);
+            for (char *p = name; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+            reply_error_fmt(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1],
+                            name);
+        } else {
+            reject_unknown(c);
+        }
+        return;
+    }
+    if (cmd->nsubs && !cmd->proc && c->argc < 2) {
+        c->cmd = cmd;
+        reply_error_arity(c);
+        ((struct command *)cmd)->rejected_calls++;
+        return;
+    }
+    c->cmd = cmd;
+    if ((cmd->arity > 0 && c->argc != cmd->arity) || c->argc < -cmd->arity) {
+        ((struct command *)cmd)->rejected_calls++;
+        reply_error_arity(c);
+        ((struct command *)cmd)->failed_calls--; /* counted as rejected, not failed */
+        return;
+    }
+    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
+        ((struct command *)cmd)->rejected_calls++;
+        reply_error(c, "NOAUTH Authentication required.");
+        ((struct command *)cmd)->failed_calls--;
+        return;
+    }
+    server_update_cached_time();
+    if (tier_prefetch(c))
+        return; /* parked: client_resume() runs it */
+    command_call(c);
+}
+
+void command_call(client *c)
+{
+    struct command *cmd = (struct command *)c->cmd;
+    server.current = c;
+    c->flags |= CLIENT_IN_CALL;
+    server_update_cached_time();
+    uint64_t start = util_monotonic_us();
+    cmd->proc(c);
+    long long dur = (long long)(util_monotonic_us() - start);
+    keyspace_absent = NULL;
+    c->flags &= ~CLIENT_IN_CALL;
+    server.current = NULL;
+    cmd->calls++;
+    cmd->usec += dur;
+    server.stat_numcommands++;
+    c->commands++;
+    c->lastcmd = cmd;
+    if (!(cmd->flags & CMD_SKIP_SLOWLOG))
+        slowlog_push(c, dur);
+    c->flags &= ~CLIENT_REPLY_SKIP;
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+        c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
+        c->flags |= CLIENT_REPLY_SKIP;
+    }
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+int command_get_keys(const struct command *cmd, client *c, int argc, str *argv,
+                     struct keyref *refs, int max)
+{
+    int n = 0;
+    if (cmd->first <= 0)
+        return 0;
+    int last = cmd->last < 0 ? argc + cmd->last : cmd->last;
+    int step = cmd->step > 0 ? cmd->step : 1;
+    for (int i = cmd->first; i <= last && i < argc; i += step) {
+        if (n < max) {
+            refs[n].argi = i;
+            refs[n].dbindex = -1;
+        }
+        n++;
+    }
+    /* keys in another database: MOVE's key there, COPY ... DB n's destination */
+    long long other = -1;
+    int other_argi = 0;
+    if (cmd->proc == cmd_move && argc == 3) {
+        if (util_str2ll(argv[2], str_len(argv[2]), &other))
+            other_argi = 1;
+    } else if (cmd->proc == cmd_copy) {
+        for (int i = 3; i + 1 < argc; i++) {
+            if (!strcasecmp(argv[i], "db") &&
+                util_str2ll(argv[i + 1], str_len(argv[i + 1]), &other)) {
+                other_argi = 2;
+                break;
+            }
+        }
+    }
+    if (other_argi && other >= 0 && other < keyspace_count()) {
+        if (n < max) {
+            refs[n].argi = other_argi;
+            refs[n].dbindex = (int)other;
+        }
+        n++;
+    }
+    (void)c;
+    return n;
+}
+
+/* ---- COMMAND ------------------------------------------------------------- */
+
+static int popcount64(uint64_t v)
+{
+    int n = 0;
+    while (v) {
+        v &= v - 1;
+        n++;
+    }
+    return n;
+}
+
+static void reply_keyspec(client *c, const struct command *cmd)
+{
+    if (cmd->first <= 0) {
+        reply_array(c, 0);
+        return;
+    }
+    reply_array(c, 1);
+    reply_map(c, 3);
+    reply_bulk_cstr(c, "flags");
+    int nf = 0;
+    const char *p = cmd->keyspec_flags;
+    for (const char *q = p; *q;) {
+        while (*q == ' ')
+            q++;
+        if (!*q)
+            break;
+        nf++;
+        q += strcspn(q, " ");
+    }
+    reply_set(c, nf);
+    for (const char *q = p; *q;) {
+        while (*q == ' ')
+            q++;
+        if (!*q)
+            break;
+        size_t len = strcspn(q, " ");
+        reply_status_len(c, q, len);
+        q += len;
+    }
+    reply_bulk_cstr(c, "begin_search");
+    reply_map(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, "index");
+    reply_bulk_cstr(c, "spec");
+    reply_map(c, 1);
+    reply_bulk_cstr(c, "index");
+    reply_long(c, cmd->first);
+    reply_bulk_cstr(c, "find_keys");
+    reply_map(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, "range");
+    reply_bulk_cstr(c, "spec");
+    reply_map(c, 3);
+    reply_bulk_cstr(c, "lastkey");
+    reply_long(c, cmd->last < 0 ? cmd->last : cmd->last - cmd->first);
+    reply_bulk_cstr(c, "keystep");
+    reply_long(c, cmd->step);
+    reply_bulk_cstr(c, "limit");
+    reply_long(c, 0);
+}
+
+static void reply_command_info(client *c, const struct command *cmd)
+{
+    reply_array(c, 10);
+    reply_bulk_cstr(c, cmd->name);
+    reply_long(c, cmd->arity);
+    reply_set(c, popcount64(cmd->flags));
+    for (int i = 0; i < NFLAGS; i++)
+        if (cmd->flags & (1ull << i))
+            reply_status(c, flag_names[i]);
+    reply_long(c, cmd->first);
+    reply_long(c, cmd->last);
+    reply_long(c, cmd->step);
+    reply_set(c, popcount64(cmd->acl));
+    for (int i = 0; i < NACLS; i++) {
+        if (cmd->acl & (1ull << i)) {
+            char buf[32];
+            snprintf(buf, sizeof(buf), "@%s", acl_names[i]);
+            reply_status(c, buf);
+        }
+    }
+    reply_set(c, 0); /* tips */
+    reply_keyspec(c, cmd);
+    reply_array(c, cmd->nsubs);
+    for (int i = 0; i < cmd->nsubs; i++)
+        reply_command_info(c, cmd->subs[i]);
+}
+
+static void reply_command_docs(client *c, const struct command *cmd)
+{
+    int fields = 4 + (cmd->nsubs ? 1 : 0);
+    reply_map(c, fields);
+    reply_bulk_cstr(c, "summary");
+    reply_bulk_cstr(c, cmd->summary);
+    reply_bulk_cstr(c, "since");
+    reply_bulk_cstr(c, cmd->since);
+    reply_bulk_cstr(c, "group");
+    reply_bulk_cstr(c, cmd->group);
+    reply_bulk_cstr(c, "complexity");
+    reply_bulk_cstr(c, cmd->complexity);
+    if (cmd->nsubs) {
+        reply_bulk_cstr(c, "subcommands");
+        reply_map(c, cmd->nsubs);
+        for (int i = 0; i < cmd->nsubs; i++) {
+            reply_bulk_cstr(c, cmd->subs[i]->name);
+            reply_command_docs(c, cmd->subs[i]);
+        }
+    }
+}
+
+static int top_level_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < NCOMMANDS; i++)
+        n += table[i].parent_name == NULL;
+    return n;
+}
+
+void cmd_command(client *c)
+{
+    reply_array(c, top_level_count());
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!table[i].parent_name)
+            reply_command_info(c, &table[i]);
+}
+
+void cmd_command_count(client *c)
+{
+    reply_long(c, top_level_count());
+}
+
+/* "name" or "parent|sub" */
+static const struct command *command_by_fullname(const char *name)
+{
+    const char *bar = strchr(name, '|');
+    if (!bar) {
+        str s = str_from_cstr(name);
+        const struct command *cmd = command_lookup(s);
+        str_free(s);
+        return cmd;
+    }
+    str parent = str_new(name, (size_t)(bar - name));
+    const struct command *p = command_lookup(parent);
+    str_free(parent);
+    return p ? command_sub(p, bar + 1) : NULL;
+}
+
+void cmd_command_info(client *c)
+{
+    if (c->argc == 2) {
+        cmd_command(c);
+        return;
+    }
+    reply_array(c, c->argc - 2);
+    for (int i = 2; i < c->argc; i++) {
+        const struct command *cmd = command_by_fullname(c->argv[i]);
+        if (cmd)
+            reply_command_info(c, cmd);
+        else
+            reply_null_array(c);
+    }
+}
+
+void cmd_command_docs(client *c)
+{
+    if (c->argc == 2) {
+        reply_map(c, top_level_count());
+        for (int i = 0; i < NCOMMANDS; i++) {
+            if (table[i].parent_name)
+                continue;
+            reply_bulk_cstr(c, table[i].name);
+            reply_command_docs(c, &table[i]);
+        }
+        return;
+    }
+    int n = 0;
+    for (int i = 2; i < c->argc; i++)
+        n += command_by_fullname(c->argv[i]) != NULL;
+    reply_map(c, n);
+    for (int i = 2; i < c->argc; i++) {
+        const struct command *cmd = command_by_fullname(c->argv[i]);
+        if (!cmd)
+            continue;
+        reply_bulk_cstr(c, cmd->name);
+        reply_command_docs(c, cmd);
+    }
+}
+
+void cmd_command_list(client *c)
+{
+    int mode = 0; /* 0 all, 1 module, 2 aclcat, 3 pattern */
+    const char *arg = NULL;
+    if (c->argc == 5 && !strcasecmp(c->argv[2], "filterby")) {
+        arg = c->argv[4];
+        if (!strcasecmp(c->argv[3], "module"))
+            mode = 1;
+        else if (!strcasecmp(c->argv[3], "aclcat"))
+            mode = 2;
+        else if (!strcasecmp(c->argv[3], "pattern"))
+            mode = 3;
+        else {
+            reply_error_syntax(c);
+            return;
+        }
+    } else if (c->argc != 2) {
+        reply_error_syntax(c);
+        return;
+    }
+    uint64_t aclbit = 0;
+    if (mode == 2) {
+        for (int i = 0; i < NACLS; i++)
+            if (!strcasecmp(acl_names[i], arg))
+                aclbit = 1ull << i;
+    }
+    void *h = reply_defer_len(c);
+    long long n = 0;
+    for (int i = 0; i < NCOMMANDS; i++) {
+        const struct command *cmd = &table[i];
+        if (mode == 1)
+            continue;
+        if (mode == 2 && !(cmd->acl & aclbit))
+            continue;
+        if (mode == 3 && !util_glob_match(arg, strlen(arg), cmd->name, strlen(cmd->name), 1))
+            continue;
+        reply_bulk_cstr(c, cmd->name);
+        n++;
+    }
+    reply_set_array_len(c, h, n);
+}
+
+void cmd_command_getkeys(client *c)
+{
+    str *argv = c->argv + 2;
+    int argc = c->argc - 2;
+    const struct command *cmd = command_resolve(argc, argv);
+    if (!cmd) {
+        reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+        reply_error(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    struct keyref refs[256];
+    int n = command_get_keys(cmd, c, argc, argv, refs, 256);
+    /* other-db references are not part of the key spec */
+    int shown = 0;
+    for (int i = 0; i < n && i < 256; i++)
+        shown += refs[i].dbindex < 0;
+    if (shown == 0) {
+        reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
+    reply_array(c, shown);
+    for (int i = 0; i < n && i < 256; i++)
+        if (refs[i].dbindex < 0)
+            reply_bulk_str(c, argv[refs[i].argi]);
+}
+
+void cmd_command_help(client *c)
+{
+    static const char *lines[] = {
+        "(no subcommand)",
+        "    Return details about all commands.",
+        "COUNT",
+        "    Return the total number of commands in this server.",
+        "LIST",
+        "    Return a list of all commands in this server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full command.",
+        NULL,
+    };
+    reply_help(c, "COMMAND", lines);
+}
+
+/* ---- README table -------------------------------------------------------- */
+
+void command_print_markdown(void)
+{
+    printf("| command | group | arguments | summary |\n");
+    printf("| --- | --- | --- | --- |\n");
+    for (int i = 0; i < NCOMMANDS; i++) {
+        const struct command *cmd = &table[i];
+        if (!cmd->proc)
+            continue;
+        char name[96];
+        snprintf(name, sizeof(name), "%s", cmd->name);
+        for (char *p = name; *p; p++)
+            *p = *p == '|' ? ' ' : (char)toupper((unsigned char)*p);
+        printf("| %s | %s | `%s` | %s |\n", name, cmd->group ? cmd->group : "",
+               cmd->syntax && cmd->syntax[0] ? cmd->syntax : "", cmd->summary);
+    }
+}

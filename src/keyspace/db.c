@@ -1,0 +1,819 @@
+/*
+ * db.c: databases, lookup, changes and the commit (DESIGN.md §3).
+ *
+ * Invariants:
+ * - A key in db->keys is the latest value; RocksDB has the value of the last
+ *   commit. A key in db->dirty changed since then: at commit it is written
+ *   (if in db->keys) or deleted (if not).
+ * - A key that is neither hot nor dirty is exactly what RocksDB holds.
+ * - nkeys/nexpires count every key; they are written to the meta CF in the
+ *   same WriteBatch as the keys whose change moved them.
+ * - Only clean keys are demoted; demotion changes no count.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds/alloc.h"
+#include "ds/util.h"
+#include "keyspace/db.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "storage/codec.h"
+#include "storage/store.h"
+#include "tier/tier.h"
+
+static struct db *dbs;
+static int ndbs;
+static store_batch *batch; /* the commit batch; the expiry cycle adds index deletes */
+
+const struct absent_keys *keyspace_absent;
+struct keyspace_stats ks_stats;
+
+static void val_free(void *v)
+{
+    obj_free(v);
+}
+
+static const dict_type keys_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, val_free};
+static const dict_type expires_type = {dict_str_hash, dict_str_eq, NULL, NULL};
+static const dict_type dirty_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, NULL};
+
+/* ---- a growable scratch buffer for encoding ------------------------------ */
+
+static char *scratch;
+static size_t scratch_cap;
+
+static char *scratch_get(size_t n)
+{
+    if (n > scratch_cap) {
+        scratch_cap = n < 4096 ? 4096 : n * 2;
+        free(scratch);
+        scratch = malloc(scratch_cap);
+        if (!scratch) {
+            log_warning("out of memory");
+            abort();
+        }
+    }
+    return scratch;
+}
+
+/* ---- meta ---------------------------------------------------------------- */
+
+static void meta_count_key(char *out, const char *prefix, uint16_t dbid, size_t *len)
+{
+    size_t pl = strlen(prefix);
+    memcpy(out, prefix, pl);
+    codec_put_u16(out + pl, dbid);
+    *len = pl + 2;
+}
+
+static long long meta_read_u64(const char *name, size_t nlen, long long def)
+{
+    char *v;
+    size_t vlen;
+    if (store_get(server.store, STORE_CF_META, name, nlen, &v, &vlen) != 0)
+        return def;
+    long long r = vlen == 8 ? (long long)codec_get_u64(v) : def;
+    free(v);
+    return r;
+}
+
+static void batch_put_counts(struct db *db)
+{
+    char k[32], v[8];
+    size_t klen;
+    meta_count_key(k, CODEC_META_COUNT_PREFIX, db->dbid, &klen);
+    codec_put_u64(v, (uint64_t)db->nkeys);
+    store_batch_put(batch, STORE_CF_META, k, klen, v, 8);
+    meta_count_key(k, "expires:", db->dbid, &klen);
+    codec_put_u64(v, (uint64_t)db->nexpires);
+    store_batch_put(batch, STORE_CF_META, k, klen, v, 8);
+}
+
+static void batch_put_dbmap(void)
+{
+    char *v = scratch_get((size_t)ndbs * 2);
+    for (int i = 0; i < ndbs; i++)
+        codec_put_u16(v + 2 * i, dbs[i].dbid);
+    store_batch_put(batch, STORE_CF_META, CODEC_META_DBMAP, strlen(CODEC_META_DBMAP), v,
+                    (size_t)ndbs * 2);
+}
+
+int keyspace_open(int n)
+{
+    ndbs = n;
+    dbs = calloc((size_t)n, sizeof(*dbs));
+    batch = store_batch_new();
+    char *v = NULL;
+    size_t vlen = 0;
+    int have_map = store_get(server.store, STORE_CF_META, CODEC_META_DBMAP,
+                             strlen(CODEC_META_DBMAP), &v, &vlen) == 0;
+    long long version = meta_read_u64(CODEC_META_VERSION, strlen(CODEC_META_VERSION), -1);
+    if (version > CODEC_FORMAT_VERSION) {
+        log_warning("The data in %s has storage format %lld; this longtail reads up to %d",
+                    server.dir, version, CODEC_FORMAT_VERSION);
+        free(v);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        struct db *db = &dbs[i];
+        db->index = i;
+        db->dbid = (uint16_t)i;
+        if (have_map && vlen >= (size_t)(i + 1) * 2)
+            db->dbid = codec_get_u16(v + 2 * i);
+        db->keys = dict_create(&keys_type);
+        db->expires = dict_create(&expires_type);
+        db->dirty = dict_create(&dirty_type);
+        char k[32];
+        size_t klen;
+        meta_count_key(k, CODEC_META_COUNT_PREFIX, db->dbid, &klen);
+        db->nkeys = meta_read_u64(k, klen, 0);
+        meta_count_key(k, "expires:", db->dbid, &klen);
+        db->nexpires = meta_read_u64(k, klen, 0);
+    }
+    /* A dbmap shorter than `databases` (databases was raised): the new
+     * indexes take ids not used by the map. */
+    if (have_map && vlen < (size_t)n * 2) {
+        for (int i = (int)(vlen / 2); i < n; i++) {
+            uint16_t id = 0;
+            for (;;) {
+                int used = 0;
+                for (int j = 0; j < i; j++)
+                    used |= dbs[j].dbid == id;
+                if (!used)
+                    break;
+                id++;
+            }
+            dbs[i].dbid = id;
+        }
+    }
+    free(v);
+    if (!have_map || vlen != (size_t)n * 2 || version < 0) {
+        char ver[8];
+        codec_put_u64(ver, CODEC_FORMAT_VERSION);
+        store_batch_put(batch, STORE_CF_META, CODEC_META_VERSION, strlen(CODEC_META_VERSION), ver,
+                        8);
+        batch_put_dbmap();
+        if (store_write(server.store, batch, 1) != 0) {
+            log_warning("Can't write the storage metadata: %s", store_last_error(server.store));
+            return -1;
+        }
+        store_batch_clear(batch);
+    }
+    return 0;
+}
+
+void keyspace_close(void)
+{
+    for (int i = 0; i < ndbs; i++) {
+        dict_release(dbs[i].dirty);
+        dict_release(dbs[i].expires);
+        dict_release(dbs[i].keys);
+    }
+    free(dbs);
+    dbs = NULL;
+    store_batch_free(batch);
+    batch = NULL;
+    free(scratch);
+    scratch = NULL;
+    scratch_cap = 0;
+}
+
+struct db *keyspace_db(int index)
+{
+    return index >= 0 && index < ndbs ? &dbs[index] : NULL;
+}
+
+int keyspace_count(void)
+{
+    return ndbs;
+}
+
+struct db *keyspace_db_by_id(uint16_t dbid)
+{
+    for (int i = 0; i < ndbs; i++)
+        if (dbs[i].dbid == dbid)
+            return &dbs[i];
+    return NULL;
+}
+
+/* ---- serialization ------------------------------------------------------- */
+
+/* Encodes o (with expire) as a stored value into the scratch buffer. */
+static const char *value_encode(const obj *o, int64_t expire, size_t *len)
+{
+    char numbuf[32];
+    size_t plen;
+    const char *p = obj_string_bytes(o, numbuf, &plen);
+    char *out = scratch_get(CODEC_HEADER_MAX + plen);
+    struct codec_header h = {o->type, o->encoding, 0, expire};
+    size_t hl = codec_header_encode(&h, out);
+    memcpy(out + hl, p, plen);
+    *len = hl + plen;
+    return out;
+}
+
+static obj *value_decode(const char *val, size_t vlen, int64_t *expire)
+{
+    struct codec_header h;
+    const char *payload;
+    size_t plen;
+    if (codec_header_decode(val, vlen, &h, &payload, &plen) != 0)
+        return NULL;
+    if (h.type != OBJ_STRING)
+        return NULL;
+    *expire = h.expire_ms;
+    return obj_string_with_encoding(payload, plen, h.encoding);
+}
+
+/* ---- install, lookup ----------------------------------------------------- */
+
+static dict_entry *db_install(struct db *db, const str key, obj *o, int64_t expire)
+{
+    dict_entry *e = dict_add(db->keys, str_hot_new(key, str_len(key)), o);
+    tier_init_obj(o);
+    if (expire >= 0) {
+        dict_entry *x = dict_add(db->expires, e->key, NULL);
+        x->v.s64 = expire;
+    }
+    ks_stats.promotions++;
+    return e;
+}
+
+int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen)
+{
+    if (dict_find(db->keys, key) || dict_find(db->dirty, key))
+        return 0; /* newer in memory */
+    int64_t expire;
+    obj *o = value_decode(val, vlen, &expire);
+    if (!o) {
+        log_warning("Corrupt stored value for a key of db %d (%zu bytes); treated as absent",
+                    db->index, vlen);
+        return -1;
+    }
+    db_install(db, key, o, expire);
+    return 0;
+}
+
+static int absent_known(struct db *db, const str key)
+{
+    const struct absent_keys *a = keyspace_absent;
+    if (!a)
+        return 0;
+    size_t len = str_len(key);
+    for (int i = 0; i < a->n; i++)
+        if (a->dbindex[i] == db->index && a->len[i] == len && !memcmp(a->key[i], key, len))
+            return 1;
+    return 0;
+}
+
+/* Reads a key that is not hot from RocksDB, synchronously, and installs it.
+ * Returns its entry or NULL when absent. */
+static dict_entry *db_sync_load(struct db *db, const str key)
+{
+    size_t klen = str_len(key);
+    char *k = malloc(klen + CODEC_KEY_PREFIX);
+    size_t kl = codec_key_encode(db->dbid, key, klen, k);
+    char *v = NULL;
+    size_t vlen = 0;
+    int rc = store_get(server.store, STORE_CF_KEYS, k, kl, &v, &vlen);
+    free(k);
+    ks_stats.sync_loads++;
+    if (rc != 0) {
+        if (rc < 0)
+            log_warning("Storage read failed: %s", store_last_error(server.store));
+        return NULL;
+    }
+    dict_entry *e = NULL;
+    int64_t expire;
+    obj *o = value_decode(v, vlen, &expire);
+    if (o)
+        e = db_install(db, key, o, expire);
+    else
+        log_warning("Corrupt stored value for a key of db %d; treated as absent", db->index);
+    free(v);
+    return e;
+}
+
+int db_key_state(struct db *db, const str key)
+{
+    if (dict_find(db->keys, key))
+        return KEY_HOT;
+    if (dict_find(db->dirty, key))
+        return KEY_ABSENT;
+    return KEY_UNKNOWN;
+}
+
+int db_tier_of(struct db *db, const str key)
+{
+    dict_entry *e = dict_find(db->keys, key);
+    if (e)
+        return db_key_expired(db, key) ? -1 : KEY_HOT;
+    if (dict_find(db->dirty, key))
+        return -1;
+    size_t klen = str_len(key);
+    char *k = malloc(klen + CODEC_KEY_PREFIX);
+    size_t kl = codec_key_encode(db->dbid, key, klen, k);
+    char *v = NULL;
+    size_t vlen = 0;
+    int rc = store_get(server.store, STORE_CF_KEYS, k, kl, &v, &vlen);
+    free(k);
+    if (rc != 0)
+        return -1;
+    struct codec_header h;
+    const char *payload;
+    size_t plen;
+    int t = KEY_UNKNOWN;
+    if (codec_header_decode(v, vlen, &h, &payload, &plen) != 0 ||
+        (h.expire_ms >= 0 && server.mstime_cached > h.expire_ms))
+        t = -1;
+    free(v);
+    return t;
+}
+
+static void db_mark_dirty(struct db *db, const str key, obj *o)
+{
+    if (!dict_find(db->dirty, key))
+        dict_add(db->dirty, str_hot_new(key, str_len(key)), NULL);
+    if (o)
+        o->flags |= OBJ_F_DIRTY;
+    tier_key_written(db->dbid, key);
+    server.dirty_since_save++;
+}
+
+static int64_t entry_expire(struct db *db, const str key)
+{
+    dict_entry *x = dict_find(db->expires, key);
+    return x ? x->v.s64 : -1;
+}
+
+static void db_remove_entry(struct db *db, const str key)
+{
+    if (dict_delete(db->expires, key) == 0)
+        db->nexpires--;
+    dict_delete(db->keys, key);
+    db->nkeys--;
+    db_mark_dirty(db, key, NULL);
+}
+
+obj *db_lookup(struct db *db, const str key, int flags)
+{
+    dict_entry *e = dict_find(db->keys, key);
+    if (!e && !dict_find(db->dirty, key) && !absent_known(db, key))
+        e = db_sync_load(db, key);
+    obj *o = NULL;
+    if (e) {
+        int64_t when = entry_expire(db, key);
+        if (when >= 0 && server.mstime_cached > when) {
+            if (!(flags & LOOKUP_NOEXPIRE)) {
+                db_remove_entry(db, key);
+                ks_stats.expired_keys++;
+            }
+        } else {
+            o = e->v.val;
+        }
+    }
+    if (!(flags & (LOOKUP_WRITE | LOOKUP_NOSTATS))) {
+        if (o)
+            ks_stats.keyspace_hits++;
+        else
+            ks_stats.keyspace_misses++;
+    }
+    if (o && !(flags & LOOKUP_NOTOUCH))
+        tier_touch(o);
+    return o;
+}
+
+int db_exists(struct db *db, const str key)
+{
+    return db_lookup(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS) != NULL;
+}
+
+void db_add(struct db *db, const str key, obj *val)
+{
+    tier_init_obj(val);
+    dict_entry *e = dict_add(db->keys, str_hot_new(key, str_len(key)), val);
+    if (!e) {
+        log_warning("db_add on an existing key");
+        abort();
+    }
+    db->nkeys++;
+    db_mark_dirty(db, key, val);
+}
+
+void db_set(struct db *db, const str key, obj *val, int flags)
+{
+    if (!db_lookup(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH)) {
+        db_add(db, key, val);
+        return;
+    }
+    dict_entry *e = dict_find(db->keys, key);
+    obj *old = e->v.val;
+    val->lru = old->lru;
+    e->v.val = val;
+    obj_free(old);
+    if (!(flags & SETKEY_KEEPTTL) && dict_delete(db->expires, key) == 0)
+        db->nexpires--;
+    db_mark_dirty(db, key, val);
+}
+
+int db_delete(struct db *db, const str key)
+{
+    if (!db_lookup(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH))
+        return 0;
+    db_remove_entry(db, key);
+    return 1;
+}
+
+void db_modified(struct db *db, const str key)
+{
+    dict_entry *e = dict_find(db->keys, key);
+    db_mark_dirty(db, key, e ? e->v.val : NULL);
+}
+
+int64_t db_get_expire(struct db *db, const str key)
+{
+    return entry_expire(db, key);
+}
+
+void db_set_expire(struct db *db, const str key, int64_t when_ms)
+{
+    dict_entry *e = dict_find(db->keys, key);
+    if (!e)
+        return;
+    int existed;
+    dict_entry *x = dict_add_or_find(db->expires, e->key, &existed);
+    if (!existed)
+        db->nexpires++;
+    x->v.s64 = when_ms;
+    db_mark_dirty(db, key, e->v.val);
+}
+
+int db_remove_expire(struct db *db, const str key)
+{
+    if (dict_delete(db->expires, key) != 0)
+        return 0;
+    db->nexpires--;
+    db_modified(db, key);
+    return 1;
+}
+
+int db_key_expired(struct db *db, const str key)
+{
+    int64_t when = entry_expire(db, key);
+    return when >= 0 && server.mstime_cached > when;
+}
+
+/* ---- commit -------------------------------------------------------------- */
+
+int keyspace_has_dirty(void)
+{
+    for (int i = 0; i < ndbs; i++)
+        if (dict_size(dbs[i].dirty))
+            return 1;
+    return store_batch_count(batch) > 0;
+}
+
+int keyspace_commit(void)
+{
+    if (!keyspace_has_dirty())
+        return 0;
+    size_t nkeys = 0;
+    for (int i = 0; i < ndbs; i++) {
+        struct db *db = &dbs[i];
+        if (!dict_size(db->dirty))
+            continue;
+        dict_iter it;
+        dict_iter_init(&it, db->dirty);
+        dict_entry *d;
+        while ((d = dict_iter_next(&it))) {
+            str key = d->key;
+            size_t klen = str_len(key);
+            char kbuf[256];
+            char *k = klen + CODEC_KEY_PREFIX <= sizeof(kbuf) ? kbuf
+                                                                : malloc(klen + CODEC_KEY_PREFIX);
+            size_t kl = codec_key_encode(db->dbid, key, klen, k);
+            dict_entry *e = dict_find(db->keys, key);
+            if (e) {
+                int64_t expire = entry_expire(db, key);
+                size_t vl;
+                const char *v = value_encode(e->v.val, expire, &vl);
+                store_batch_put(batch, STORE_CF_KEYS, k, kl, v, vl);
+                if (expire >= 0) {
+                    char *x = scratch_get(klen + 10);
+                    size_t xl = codec_expiry_key_encode(expire, db->dbid, key, klen, x);
+                    store_batch_put(batch, STORE_CF_EXPIRY, x, xl, "", 0);
+                }
+            } else {
+                store_batch_delete(batch, STORE_CF_KEYS, k, kl);
+            }
+            if (k != kbuf)
+                free(k);
+            nkeys++;
+        }
+        dict_iter_done(&it);
+        batch_put_counts(db);
+    }
+    size_t bytes = store_batch_bytes(batch);
+    if (store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS) != 0) {
+        ks_stats.commit_errors++;
+        log_warning("Commit to storage failed, will retry: %s", store_last_error(server.store));
+        store_batch_clear(batch);
+        return -1;
+    }
+    store_batch_clear(batch);
+    for (int i = 0; i < ndbs; i++) {
+        struct db *db = &dbs[i];
+        if (!dict_size(db->dirty))
+            continue;
+        dict_iter it;
+        dict_iter_init(&it, db->dirty);
+        dict_entry *d;
+        while ((d = dict_iter_next(&it))) {
+            dict_entry *e = dict_find(db->keys, d->key);
+            if (e)
+                ((obj *)e->v.val)->flags &= (uint8_t)~OBJ_F_DIRTY;
+        }
+        dict_iter_done(&it);
+        dict_clear(db->dirty);
+    }
+    ks_stats.commits++;
+    ks_stats.commit_keys += (long long)nkeys;
+    ks_stats.commit_bytes += (long long)bytes;
+    return 0;
+}
+
+/* ---- demotion ------------------------------------------------------------ */
+
+int db_demote(struct db *db, const str key)
+{
+    dict_entry *e = dict_find(db->keys, key);
+    if (!e || (((obj *)e->v.val)->flags & OBJ_F_DIRTY))
+        return 0;
+    dict_delete(db->expires, key);
+    dict_delete(db->keys, key);
+    ks_stats.demotions++;
+    return 1;
+}
+
+long long keyspace_demote_all_clean(void)
+{
+    long long n = 0;
+    for (int i = 0; i < ndbs; i++) {
+        struct db *db = &dbs[i];
+        if (!dict_size(db->keys))
+            continue;
+        dict_iter it;
+        dict_iter_init(&it, db->keys);
+        dict_entry *e;
+        while ((e = dict_iter_next(&it))) {
+            obj *o = e->v.val;
+            if (o->flags & OBJ_F_DIRTY)
+                continue;
+            dict_delete(db->expires, e->key);
+            dict_delete(db->keys, e->key);
+            n++;
+        }
+        dict_iter_done(&it);
+    }
+    ks_stats.demotions += n;
+    return n;
+}
+
+/* ---- flush and swap ------------------------------------------------------ */
+
+static void batch_delete_db_range(uint16_t dbid)
+{
+    char lo[CODEC_KEY_PREFIX], hi[CODEC_KEY_PREFIX];
+    codec_key_prefix(dbid, 0, 0, lo);
+    codec_key_prefix((uint16_t)(dbid + 1), 0, 0, hi);
+    store_batch_delete_range(batch, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
+}
+
+long long db_flush(struct db *db)
+{
+    long long removed = db->nkeys;
+    dict_clear(db->dirty);
+    dict_clear(db->expires);
+    dict_clear(db->keys);
+    db->nkeys = 0;
+    db->nexpires = 0;
+    db->avg_ttl = 0;
+    batch_delete_db_range(db->dbid);
+    batch_put_counts(db);
+    tier_db_changed(db->dbid);
+    server.dirty_since_save++;
+    keyspace_commit();
+    return removed;
+}
+
+long long keyspace_flush_all(void)
+{
+    long long removed = 0;
+    for (int i = 0; i < ndbs; i++) {
+        struct db *db = &dbs[i];
+        removed += db->nkeys;
+        dict_clear(db->dirty);
+        dict_clear(db->expires);
+        dict_clear(db->keys);
+        db->nkeys = 0;
+        db->nexpires = 0;
+        db->avg_ttl = 0;
+        batch_delete_db_range(db->dbid);
+        batch_put_counts(db);
+        tier_db_changed(db->dbid);
+    }
+    /* The expiry index has nothing left to point at. */
+    store_batch_delete_range(batch, STORE_CF_EXPIRY, "", 0, "\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+                             9);
+    server.dirty_since_save++;
+    keyspace_commit();
+    return removed;
+}
+
+int keyspace_swap(int a, int b)
+{
+    if (a == b)
+        return 0;
+    keyspace_commit();
+    struct db tmp = dbs[a];
+    dbs[a] = dbs[b];
+    dbs[b] = tmp;
+    dbs[a].index = a;
+    dbs[b].index = b;
+    batch_put_dbmap();
+    tier_db_changed(dbs[a].dbid);
+    tier_db_changed(dbs[b].dbid);
+    if (store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS) != 0) {
+        store_batch_clear(batch);
+        tmp = dbs[a];
+        dbs[a] = dbs[b];
+        dbs[b] = tmp;
+        dbs[a].index = a;
+        dbs[b].index = b;
+        return -1;
+    }
+    store_batch_clear(batch);
+    return 0;
+}
+
+/* ---- expiry -------------------------------------------------------------- */
+
+static void active_expire_hot(struct db *db, int64_t deadline_us)
+{
+    for (;;) {
+        size_t n = dict_size(db->expires);
+        if (!n)
+            return;
+        dict_entry *sample[20];
+        size_t got = dict_sample(db->expires, sample, n < 20 ? n : 20);
+        str keys[20];
+        int expired = 0;
+        for (size_t i = 0; i < got; i++)
+            keys[i] = sample[i]->v.s64 < server.mstime_cached ? sample[i]->key : NULL;
+        for (size_t i = 0; i < got; i++) {
+            if (!keys[i])
+                continue;
+            /* keys[i] is freed with its entry: copy it first */
+            str k = str_new(keys[i], str_len(keys[i]));
+            db_remove_entry(db, k);
+            str_free(k);
+            ks_stats.expired_keys++;
+            expired++;
+        }
+        if (got == 0 || expired * 4 < (int)got || (int64_t)util_monotonic_us() > deadline_us)
+            return;
+    }
+}
+
+/* Walks due entries of the stored expiry index. Each entry is checked
+ * against the key itself (the index may hold stale entries: a TTL that was
+ * changed or removed, a key deleted or flushed); an entry whose key really
+ * expired deletes the key through the normal path. */
+static void active_expire_cold(int64_t deadline_us)
+{
+    char upper[8];
+    codec_put_u64(upper, (uint64_t)server.mstime_cached);
+    store_iter *it = store_iter_new(server.store, STORE_CF_EXPIRY, NULL, 0, upper, sizeof(upper));
+    int n = 0;
+    for (store_iter_seek_first(it); store_iter_valid(it); store_iter_next(it)) {
+        size_t len;
+        const char *raw = store_iter_key(it, &len);
+        int64_t when;
+        uint16_t dbid;
+        const char *k;
+        size_t klen;
+        if (codec_expiry_key_decode(raw, len, &when, &dbid, &k, &klen) != 0) {
+            store_batch_delete(batch, STORE_CF_EXPIRY, raw, len);
+            continue;
+        }
+        struct db *db = keyspace_db_by_id(dbid);
+        if (db) {
+            str key = str_new(k, klen);
+            obj *o = db_lookup(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_NOEXPIRE);
+            if (o && entry_expire(db, key) == when) {
+                db_remove_entry(db, key);
+                ks_stats.expired_keys++;
+            }
+            str_free(key);
+        }
+        store_batch_delete(batch, STORE_CF_EXPIRY, raw, len);
+        if (++n % 16 == 0 && (int64_t)util_monotonic_us() > deadline_us)
+            break;
+    }
+    store_iter_free(it);
+}
+
+void keyspace_active_expire(int64_t budget_us)
+{
+    int64_t deadline = (int64_t)util_monotonic_us() + budget_us;
+    for (int i = 0; i < ndbs; i++)
+        active_expire_hot(&dbs[i], deadline);
+    if ((int64_t)util_monotonic_us() < deadline)
+        active_expire_cold(deadline);
+}
+
+/* ---- iteration ----------------------------------------------------------- */
+
+uint64_t keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, void *ctx)
+{
+    keyspace_commit();
+    char lo[CODEC_KEY_PREFIX], hi[CODEC_KEY_PREFIX];
+    codec_key_prefix(db->dbid, (unsigned)(cursor >> 32), (uint32_t)cursor, lo);
+    codec_key_prefix((uint16_t)(db->dbid + 1), 0, 0, hi);
+    store_iter *it = store_iter_new(server.store, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
+    uint64_t next = 0;
+    int stop = 0;
+    uint64_t stop_pos = 0;
+    for (store_iter_seek_first(it); store_iter_valid(it); store_iter_next(it)) {
+        size_t klen, vlen;
+        const char *raw = store_iter_key(it, &klen);
+        uint16_t dbid;
+        unsigned slot;
+        uint32_t h;
+        const char *key;
+        size_t ulen;
+        if (codec_key_decode(raw, klen, &dbid, &slot, &h, &key, &ulen) != 0)
+            continue;
+        uint64_t pos = (uint64_t)slot << 32 | h;
+        if (stop && pos != stop_pos) {
+            next = pos;
+            break;
+        }
+        const char *val = store_iter_value(it, &vlen);
+        struct codec_header hd;
+        const char *payload;
+        size_t plen;
+        if (codec_header_decode(val, vlen, &hd, &payload, &plen) != 0)
+            continue;
+        if (fn(ctx, key, ulen, hd.type, hd.expire_ms) && !stop) {
+            stop = 1;
+            stop_pos = pos;
+        }
+    }
+    store_iter_free(it);
+    return next;
+}
+
+int keyspace_random_key(struct db *db, str *out)
+{
+    if (db->nkeys == 0)
+        return -1;
+    keyspace_commit();
+    char lo[CODEC_KEY_PREFIX], hi[CODEC_KEY_PREFIX];
+    codec_key_prefix(db->dbid, 0, 0, lo);
+    codec_key_prefix((uint16_t)(db->dbid + 1), 0, 0, hi);
+    store_iter *it = store_iter_new(server.store, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
+    int found = -1;
+    for (int tries = 0; tries < 100 && found < 0; tries++) {
+        uint64_t r = util_rand64();
+        char pos[CODEC_KEY_PREFIX];
+        codec_key_prefix(db->dbid, (unsigned)((r >> 32) % 16384), (uint32_t)r, pos);
+        store_iter_seek(it, pos, sizeof(pos));
+        if (!store_iter_valid(it))
+            store_iter_seek_first(it);
+        if (!store_iter_valid(it))
+            break;
+        size_t klen, vlen;
+        const char *raw = store_iter_key(it, &klen);
+        const char *val = store_iter_value(it, &vlen);
+        uint16_t dbid;
+        unsigned slot;
+        uint32_t h;
+        const char *key;
+        size_t ulen;
+        struct codec_header hd;
+        const char *payload;
+        size_t plen;
+        if (codec_key_decode(raw, klen, &dbid, &slot, &h, &key, &ulen) != 0 ||
+            codec_header_decode(val, vlen, &hd, &payload, &plen) != 0)
+            continue;
+        if (hd.expire_ms >= 0 && server.mstime_cached > hd.expire_ms)
+            continue;
+        *out = str_new(key, ulen);
+        found = 0;
+    }
+    store_iter_free(it);
+    return found;
+}

@@ -1,0 +1,152 @@
+/*
+ * db.h: the keyspace (DESIGN.md §3).
+ *
+ * A db is one of the `databases` numbered datasets. In memory it holds only
+ * the hot keys (keys: str -> obj) and their TTLs (expires: same key str ->
+ * ms); every key, hot or cold, is in RocksDB under the db's physical id
+ * (dbid). nkeys and nexpires count all keys, hot and cold, exactly.
+ *
+ * Lookups go: hot table -> changed-and-deleted in this tick (absent) -> keys
+ * the current command's prefetch found absent -> a synchronous RocksDB read
+ * (counted as a sync load; prefetch makes it rare). A cold key that is read
+ * back becomes hot (a promotion) and clean.
+ *
+ * Every change goes through this API, which records the key in the db's
+ * dirty set; keyspace_commit() writes all dirty keys of all dbs in one
+ * RocksDB WriteBatch at the end of the loop iteration, before replies leave.
+ * Handlers never touch RocksDB.
+ */
+#ifndef LT_KEYSPACE_DB_H
+#define LT_KEYSPACE_DB_H
+
+#include <stdint.h>
+
+#include "ds/dict.h"
+#include "ds/str.h"
+#include "keyspace/object.h"
+
+struct db {
+    int index;          /* SELECT number */
+    uint16_t dbid;      /* physical id in storage (meta dbmap); moves with SWAPDB */
+    dict *keys;         /* hot keys: hot str -> obj */
+    dict *expires;      /* hot keys with a TTL: the same str -> int64 ms */
+    dict *dirty;        /* changed this tick: own hot str -> NULL */
+    long long nkeys;    /* all keys, hot and cold */
+    long long nexpires; /* all keys with a TTL, hot and cold */
+    long long avg_ttl;  /* estimate, for INFO keyspace */
+    uint64_t expire_cursor;
+};
+
+/* Lookup flags */
+#define LOOKUP_NONE 0
+#define LOOKUP_WRITE (1 << 0)   /* the caller is about to change the key */
+#define LOOKUP_NOTOUCH (1 << 1) /* don't update LRU/LFU */
+#define LOOKUP_NOSTATS (1 << 2) /* don't count keyspace hits/misses */
+#define LOOKUP_NOEXPIRE (1 << 3) /* don't delete an expired key, report it absent */
+
+/* db_set flags */
+#define SETKEY_KEEPTTL (1 << 0)
+
+int keyspace_open(int ndb);  /* after storage is open: loads dbmap and counts */
+void keyspace_close(void);
+struct db *keyspace_db(int index);
+int keyspace_count(void);
+
+obj *db_lookup(struct db *db, const str key, int flags);
+static inline obj *db_lookup_read(struct db *db, const str key)
+{
+    return db_lookup(db, key, LOOKUP_NONE);
+}
+static inline obj *db_lookup_write(struct db *db, const str key)
+{
+    return db_lookup(db, key, LOOKUP_WRITE);
+}
+/* Whether key exists (loads it if needed), without touching LRU or stats. */
+int db_exists(struct db *db, const str key);
+
+/* Adds a key that does not exist (the caller looked it up). Takes val. */
+void db_add(struct db *db, const str key, obj *val);
+/* Sets key to val, creating or replacing it; the TTL is removed unless
+ * SETKEY_KEEPTTL. Takes val. */
+void db_set(struct db *db, const str key, obj *val, int flags);
+/* Deletes key; 1 if it existed. */
+int db_delete(struct db *db, const str key);
+/* The value of key changed in place (APPEND, INCR...): mark it dirty. */
+void db_modified(struct db *db, const str key);
+
+/* TTLs, in unix ms. db_get_expire: -1 when none (key must exist). */
+int64_t db_get_expire(struct db *db, const str key);
+void db_set_expire(struct db *db, const str key, int64_t when_ms);
+int db_remove_expire(struct db *db, const str key); /* 1 if there was one */
+/* 1 if an existing key is logically expired now (the caller deletes). */
+int db_key_expired(struct db *db, const str key);
+
+/* Empties a db (FLUSHDB) / all (FLUSHALL): commits first, then removes the
+ * stored range at once. Returns the number of keys removed. */
+long long db_flush(struct db *db);
+long long keyspace_flush_all(void);
+/* SWAPDB: exchanges two datasets, in memory and in the stored dbmap. */
+int keyspace_swap(int a, int b);
+/* Moves key from src to dst (MOVE). The caller checked both sides. */
+
+/* State of a key before a command runs (prefetch). */
+#define KEY_HOT 0
+#define KEY_ABSENT 1  /* deleted in this tick, not yet committed: known absent */
+#define KEY_UNKNOWN 2 /* must be read from storage */
+int db_key_state(struct db *db, const str key);
+
+/* OBJECT TIER: KEY_HOT, KEY_UNKNOWN (cold: on disk only) or -1 when the key
+ * does not exist (or is expired); never loads the key. */
+int db_tier_of(struct db *db, const str key);
+
+/* Commit (DESIGN.md §2): writes every dirty key of every db in one batch.
+ * 0, or -1 when RocksDB refused the write (keys stay dirty, retried). */
+int keyspace_commit(void);
+int keyspace_has_dirty(void);
+/* Drops every clean hot key (DEBUG RELOAD, cold mode). Returns how many. */
+long long keyspace_demote_all_clean(void);
+/* Drops one clean hot key from memory (tier/). 1 if it was dropped. */
+int db_demote(struct db *db, const str key);
+
+/* Installs a value read from storage (prefetch completion) as a clean hot
+ * key; bytes are the stored value. Returns 0, or -1 if the bytes are corrupt
+ * (logged). A value that is logically expired is installed too: the next
+ * lookup deletes it through the normal path. */
+int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen);
+/* Finds the db whose physical id is dbid (completions), or NULL. */
+struct db *keyspace_db_by_id(uint16_t dbid);
+
+/* Keys the running command's prefetch found absent (set by tier/ around
+ * the execution of a prefetched command). */
+struct absent_keys {
+    int n;
+    int dbindex[16];
+    const char *key[16];
+    size_t len[16];
+};
+extern const struct absent_keys *keyspace_absent;
+
+/* Active expiry: one cycle of bounded work over hot TTL keys and the stored
+ * expiry index. */
+void keyspace_active_expire(int64_t budget_us);
+
+/* Iteration over all keys of a db in storage order (SCAN, KEYS,
+ * RANDOMKEY): commits first so storage is complete. */
+typedef int keyspace_iter_fn(void *ctx, const char *key, size_t klen, int type,
+                             int64_t expire_ms);
+/* Walks from cursor; stops when fn returns non-zero after a full (slot, h)
+ * group. Returns the next cursor (0 when the end was reached). */
+uint64_t keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, void *ctx);
+/* A random key of db into *out (heap str), 0; or -1 when empty. */
+int keyspace_random_key(struct db *db, str *out);
+
+struct keyspace_stats {
+    long long keyspace_hits, keyspace_misses;
+    long long expired_keys, expired_stale_perc;
+    long long sync_loads, promotions, demotions;
+    long long commits, commit_keys, commit_bytes;
+    long long commit_errors;
+};
+extern struct keyspace_stats ks_stats;
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * object.c: values and their encodings.
+ *
+ * Strings follow Redis's choice of encoding so that OBJECT ENCODING answers
+ * the same: a canonical integer of at most 20 characters is INT, other
+ * values of at most 44 bytes are EMBSTR (bytes in the object's own
+ * allocation), longer ones RAW. APPEND and SETRANGE always leave RAW.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ds/alloc.h"
+#include "ds/util.h"
+#include "keyspace/object.h"
+
+static obj *obj_alloc(size_t extra)
+{
+    obj *o = hot_malloc(sizeof(obj) + extra);
+    o->flags = 0;
+    o->unused = 0;
+    o->lru = 0;
+    return o;
+}
+
+obj *obj_string_from_ll(long long v)
+{
+    obj *o = obj_alloc(0);
+    o->type = OBJ_STRING;
+    o->encoding = OBJ_ENC_INT;
+    o->u.i = v;
+    return o;
+}
+
+static obj *obj_string_embstr(const void *ptr, size_t len)
+{
+    obj *o = obj_alloc(len + 1);
+    o->type = OBJ_STRING;
+    o->encoding = OBJ_ENC_EMBSTR;
+    o->u.s.ptr = (char *)(o + 1);
+    o->u.s.len = (uint32_t)len;
+    o->u.s.cap = (uint32_t)len;
+    if (len)
+        memcpy(o->u.s.ptr, ptr, len);
+    o->u.s.ptr[len] = 0;
+    return o;
+}
+
+obj *obj_string_raw(const void *ptr, size_t len)
+{
+    obj *o = obj_alloc(0);
+    o->type = OBJ_STRING;
+    o->encoding = OBJ_ENC_RAW;
+    o->u.s.ptr = hot_malloc(len + 1);
+    o->u.s.len = (uint32_t)len;
+    o->u.s.cap = (uint32_t)len;
+    if (ptr && len)
+        memcpy(o->u.s.ptr, ptr, len);
+    else if (len)
+        memset(o->u.s.ptr, 0, len);
+    o->u.s.ptr[len] = 0;
+    return o;
+}
+
+obj *obj_string_new(const void *ptr, size_t len)
+{
+    long long v;
+    if (len <= 20 && util_str2ll(ptr, len, &v))
+        return obj_string_from_ll(v);
+    if (len <= OBJ_EMBSTR_MAX)
+        return obj_string_embstr(ptr, len);
+    return obj_string_raw(ptr, len);
+}
+
+obj *obj_string_with_encoding(const void *ptr, size_t len, int encoding)
+{
+    long long v;
+    switch (encoding) {
+    case OBJ_ENC_INT:
+        if (len <= 20 && util_str2ll(ptr, len, &v))
+            return obj_string_from_ll(v);
+        break;
+    case OBJ_ENC_EMBSTR:
+        if (len <= OBJ_EMBSTR_MAX)
+            return obj_string_embstr(ptr, len);
+        break;
+    case OBJ_ENC_RAW:
+        return obj_string_raw(ptr, len);
+    }
+    return obj_string_new(ptr, len);
+}
+
+void obj_free(obj *o)
+{
+    if (!o)
+        return;
+    if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
+        hot_free(o->u.s.ptr);
+    hot_free(o);
+}
+
+obj *obj_dup(const obj *o)
+{
+    switch (o->encoding) {
+    case OBJ_ENC_INT:
+        return obj_string_from_ll(o->u.i);
+    case OBJ_ENC_EMBSTR:
+        return obj_string_embstr(o->u.s.ptr, o->u.s.len);
+    default:
+        return obj_string_raw(o->u.s.ptr, o->u.s.len);
+    }
+}
+
+const char *obj_string_bytes(const obj *o, char *buf, size_t *len)
+{
+    if (o->encoding == OBJ_ENC_INT) {
+        *len = (size_t)util_ll2str(buf, 21, o->u.i);
+        return buf;
+    }
+    *len = o->u.s.len;
+    return o->u.s.ptr;
+}
+
+size_t obj_string_len(const obj *o)
+{
+    if (o->encoding == OBJ_ENC_INT)
+        return (size_t)util_ll_digits(o->u.i);
+    return o->u.s.len;
+}
+
+int obj_string_ll(const obj *o, long long *out)
+{
+    if (o->encoding == OBJ_ENC_INT) {
+        *out = o->u.i;
+        return 1;
+    }
+    return util_str2ll(o->u.s.ptr, o->u.s.len, out);
+}
+
+obj *obj_string_make_raw(obj *o, size_t min_len)
+{
+    if (o->encoding == OBJ_ENC_RAW) {
+        if (min_len > o->u.s.len) {
+            if (min_len > o->u.s.cap) {
+                size_t cap = min_len < 1024 * 1024 ? min_len * 2 : min_len + 1024 * 1024;
+                if (cap > UINT32_MAX - 1)
+                    cap = min_len;
+                o->u.s.ptr = hot_realloc(o->u.s.ptr, cap + 1);
+                o->u.s.cap = (uint32_t)cap;
+            }
+            memset(o->u.s.ptr + o->u.s.len, 0, min_len - o->u.s.len);
+            o->u.s.len = (uint32_t)min_len;
+            o->u.s.ptr[min_len] = 0;
+        }
+        return o;
+    }
+    char buf[32];
+    size_t len;
+    const char *p = obj_string_bytes(o, buf, &len);
+    size_t nlen = len > min_len ? len : min_len;
+    char *np = hot_malloc(nlen + 1);
+    memcpy(np, p, len);
+    memset(np + len, 0, nlen - len + 1);
+    /* an EMBSTR's bytes live inside o: o stays the same object, the bytes
+     * move to their own buffer (the tail of o's allocation is unused) */
+    o->encoding = OBJ_ENC_RAW;
+    o->u.s.ptr = np;
+    o->u.s.len = (uint32_t)nlen;
+    o->u.s.cap = (uint32_t)nlen;
+    return o;
+}
+
+void obj_string_append(obj *o, const void *ptr, size_t len)
+{
+    size_t old = obj_string_len(o);
+    obj_string_make_raw(o, old + len);
+    memcpy(o->u.s.ptr + old, ptr, len);
+}
+
+size_t obj_mem(const obj *o)
+{
+    size_t n = hot_usable((void *)o);
+    if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
+        n += hot_usable(o->u.s.ptr);
+    return n;
+}
+
+const char *obj_type_name(int type)
+{
+    switch (type) {
+    case OBJ_STRING:
+        return "string";
+    case OBJ_LIST:
+        return "list";
+    case OBJ_SET:
+        return "set";
+    case OBJ_ZSET:
+        return "zset";
+    case OBJ_HASH:
+        return "hash";
+    case OBJ_STREAM:
+        return "stream";
+    }
+    return "none";
+}
+
+const char *obj_encoding_name(const obj *o)
+{
+    switch (o->encoding) {
+    case OBJ_ENC_RAW:
+        return "raw";
+    case OBJ_ENC_INT:
+        return "int";
+    case OBJ_ENC_EMBSTR:
+        return "embstr";
+    }
+    return "unknown";
+}

@@ -1,0 +1,446 @@
+/*
+ * client.c: client lifecycle, reading and parsing requests, writing replies.
+ *
+ * Reading never runs a command of a parked client: its bytes wait in the
+ * query buffer until the parked command has run (order is kept). Replies are
+ * written by clients_write_pending(), called after the commit.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "cmd/command.h"
+#include "ds/util.h"
+#include "keyspace/db.h"
+#include "net/client.h"
+#include "net/reply.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "tier/tier.h"
+
+#define READ_CHUNK (16 * 1024)
+
+static long long clients_closing; /* clients flagged CLIENT_CLOSE_ASAP */
+#define WRITE_MAX_PER_CALL (1024 * 1024)
+
+static void client_read_handler(ev_loop *l, int fd, void *data, int mask)
+{
+    client_read(data);
+}
+
+static void client_write_handler(ev_loop *l, int fd, void *data, int mask)
+{
+    client_write(data);
+}
+
+client *client_create(int fd, unsigned flags)
+{
+    client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->id = ++server.next_client_id;
+    c->fd = fd;
+    c->flags = flags;
+    c->resp = 2;
+    c->authenticated = server.requirepass[0] == 0;
+    c->dbindex = 0;
+    c->db = keyspace_db(0);
+    c->ctime_ms = c->last_ms = util_mstime();
+    resp_init(&c->parser, server.proto_max_bulk_len);
+    c->parser.authenticated = c->authenticated;
+    if (fd >= 0 && ev_add(server.loop, fd, EV_READ, client_read_handler, c) < 0) {
+        free(c);
+        return NULL;
+    }
+    c->next = server.clients;
+    if (server.clients)
+        server.clients->prev = c;
+    server.clients = c;
+    server.nclients++;
+    return c;
+}
+
+void client_reset_argv(client *c)
+{
+    for (int i = 0; i < c->argc; i++)
+        str_free(c->argv[i]);
+    free(c->argv);
+    c->argv = NULL;
+    c->argc = 0;
+    c->cmd = NULL;
+    c->argv_bytes = 0;
+}
+
+static void client_free_replies(client *c)
+{
+    struct reply_block *b = c->reply_head;
+    while (b) {
+        struct reply_block *n = b->next;
+        free(b);
+        b = n;
+    }
+    c->reply_head = c->reply_tail = NULL;
+    c->reply_bytes = 0;
+    c->sent_in_head = 0;
+}
+
+void client_free(client *c)
+{
+    if (server.current == c)
+        server.current = NULL;
+    if (c->flags & CLIENT_PARKED)
+        tier_client_freed(c);
+    if (c->fd >= 0) {
+        ev_del(server.loop, c->fd, EV_READ | EV_WRITE);
+        close(c->fd);
+        c->fd = -1;
+    }
+    if (c->flags & CLIENT_PENDING_WRITE) {
+        for (client **p = &server.pending_writes; *p; p = &(*p)->pw_next) {
+            if (*p == c) {
+                *p = c->pw_next;
+                break;
+            }
+        }
+    }
+    if (c->flags & CLIENT_CLOSE_ASAP)
+        clients_closing--;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        server.clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    server.nclients--;
+    client_reset_argv(c);
+    resp_reset(&c->parser);
+    client_free_replies(c);
+    free(c->qbuf);
+    str_free(c->name);
+    str_free(c->lib_name);
+    str_free(c->lib_ver);
+    free(c);
+}
+
+
+void client_close_async(client *c)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP)
+        return;
+    c->flags |= CLIENT_CLOSE_ASAP;
+    clients_closing++;
+    /* stop reading now; the write side is gone too */
+    if (c->fd >= 0)
+        ev_del(server.loop, c->fd, EV_READ | EV_WRITE);
+}
+
+void clients_free_closing(void)
+{
+    if (!clients_closing)
+        return;
+    client *c = server.clients;
+    while (c) {
+        client *next = c->next;
+        if ((c->flags & CLIENT_CLOSE_ASAP) && !(c->flags & CLIENT_IN_CALL))
+            client_free(c);
+        c = next;
+    }
+}
+
+/* A client that must close after its reply is written goes through the
+ * pending-write list even when it has nothing left to send. */
+static void client_queue_close(client *c)
+{
+    if (!(c->flags & CLIENT_PENDING_WRITE)) {
+        c->flags |= CLIENT_PENDING_WRITE;
+        c->pw_next = server.pending_writes;
+        server.pending_writes = c;
+    }
+}
+
+int client_select(client *c, int index)
+{
+    struct db *db = keyspace_db(index);
+    if (!db)
+        return -1;
+    c->dbindex = index;
+    c->db = db;
+    return 0;
+}
+
+static void client_check_qbuf_limit(client *c)
+{
+    size_t pending = c->qlen - c->qpos;
+    if ((long long)pending > server.client_query_buffer_limit) {
+        log_warning("Closing client that reached max query buffer length: id=%llu (qbuf "
+                    "initial bytes: %zu bytes)",
+                    (unsigned long long)c->id, pending);
+        client_close_async(c);
+    }
+}
+
+void client_process_input(client *c)
+{
+    while (!(c->flags & (CLIENT_PARKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) &&
+           c->qpos < c->qlen) {
+        size_t consumed = 0;
+        c->parser.authenticated = c->authenticated;
+        c->parser.max_bulk_len = server.proto_max_bulk_len;
+        enum resp_status st = resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos,
+                                         &consumed);
+        c->qpos += consumed;
+        if (st == RESP_AGAIN)
+            break;
+        if (st == RESP_ERROR) {
+            log_verbose("Protocol error (%s) from client: id=%llu addr=%s", c->parser.error,
+                        (unsigned long long)c->id, c->addr);
+            reply_error(c, c->parser.error);
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            resp_reset(&c->parser);
+            break;
+        }
+        c->argv = resp_take_argv(&c->parser, &c->argc);
+        resp_reset(&c->parser);
+        if (c->argc == 0) {
+            client_reset_argv(c);
+            continue;
+        }
+        c->last_ms = util_mstime();
+        command_process(c);
+        if (!(c->flags & CLIENT_PARKED))
+            client_reset_argv(c);
+    }
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
+        client_queue_close(c);
+    if (c->qpos == c->qlen) {
+        c->qpos = c->qlen = 0;
+    } else if (c->qpos > 0 && c->qpos >= c->qcap / 2) {
+        memmove(c->qbuf, c->qbuf + c->qpos, c->qlen - c->qpos);
+        c->qlen -= c->qpos;
+        c->qpos = 0;
+    }
+}
+
+void client_read(client *c)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP)
+        return;
+    size_t want = READ_CHUNK;
+    if (c->qcap - c->qlen < want) {
+        if (c->qpos > 0) {
+            memmove(c->qbuf, c->qbuf + c->qpos, c->qlen - c->qpos);
+            c->qlen -= c->qpos;
+            c->qpos = 0;
+        }
+        if (c->qcap - c->qlen < want) {
+            size_t ncap = c->qcap ? c->qcap * 2 : READ_CHUNK * 2;
+            while (ncap - c->qlen < want)
+                ncap *= 2;
+            char *nb = realloc(c->qbuf, ncap);
+            if (!nb) {
+                client_close_async(c);
+                return;
+            }
+            c->qbuf = nb;
+            c->qcap = ncap;
+        }
+    }
+    ssize_t n = read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        log_verbose("Reading from client: %s", strerror(errno));
+        client_close_async(c);
+        return;
+    }
+    if (n == 0) {
+        client_close_async(c);
+        return;
+    }
+    c->qlen += (size_t)n;
+    server.stat_net_input_bytes += n;
+    c->last_ms = util_mstime();
+    client_check_qbuf_limit(c);
+    if (c->flags & CLIENT_CLOSE_ASAP)
+        return;
+    client_process_input(c);
+}
+
+void client_resume(client *c)
+{
+    command_call(c);
+    client_reset_argv(c);
+    client_process_input(c);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+int client_write(client *c)
+{
+    size_t total = 0;
+    while (c->reply_head) {
+        struct iovec iov[64];
+        int n = 0;
+        size_t bytes = 0;
+        size_t off = c->sent_in_head;
+        for (struct reply_block *b = c->reply_head; b && n < 64; b = b->next) {
+            if (b->used > off) {
+                iov[n].iov_base = b->buf + off;
+                iov[n].iov_len = b->used - off;
+                bytes += iov[n].iov_len;
+                n++;
+            }
+            off = 0;
+        }
+        if (n == 0) {
+            client_free_replies(c);
+            break;
+        }
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            log_verbose("Error writing to client: %s", strerror(errno));
+            client_free(c);
+            return -1;
+        }
+        server.stat_net_output_bytes += w;
+        total += (size_t)w;
+        c->reply_bytes -= (size_t)w;
+        size_t left = (size_t)w;
+        while (left && c->reply_head) {
+            struct reply_block *b = c->reply_head;
+            size_t avail = b->used - c->sent_in_head;
+            if (left >= avail) {
+                left -= avail;
+                c->reply_head = b->next;
+                if (!c->reply_head)
+                    c->reply_tail = NULL;
+                free(b);
+                c->sent_in_head = 0;
+            } else {
+                c->sent_in_head += left;
+                left = 0;
+            }
+        }
+        /* drop emptied placeholder blocks at the head */
+        while (c->reply_head && c->reply_head->used == 0 && c->reply_head->next) {
+            struct reply_block *b = c->reply_head;
+            c->reply_head = b->next;
+            free(b);
+        }
+        if ((size_t)w < bytes || total >= WRITE_MAX_PER_CALL)
+            break;
+    }
+    if (c->reply_head && c->reply_head->used == c->sent_in_head && !c->reply_head->next) {
+        client_free_replies(c);
+    }
+    if (!c->reply_head || c->reply_bytes == 0) {
+        client_free_replies(c);
+        ev_del(server.loop, c->fd, EV_WRITE);
+        if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+            client_free(c);
+            return -1;
+        }
+    } else if (!(ev_mask(server.loop, c->fd) & EV_WRITE)) {
+        ev_add(server.loop, c->fd, EV_WRITE, client_write_handler, c);
+    }
+    return 0;
+}
+
+void clients_write_pending(void)
+{
+    client *c = server.pending_writes;
+    server.pending_writes = NULL;
+    while (c) {
+        client *next = c->pw_next;
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        c->pw_next = NULL;
+        if (!(c->flags & CLIENT_CLOSE_ASAP) && c->fd >= 0) {
+            if (!(ev_mask(server.loop, c->fd) & EV_WRITE))
+                client_write(c);
+        }
+        c = next;
+    }
+}
+
+static int client_over_obuf_limit(client *c, int64_t now)
+{
+    if (server.obuf_hard && (long long)c->reply_bytes > server.obuf_hard)
+        return 1;
+    if (server.obuf_soft && (long long)c->reply_bytes > server.obuf_soft) {
+        if (!c->obuf_soft_since)
+            c->obuf_soft_since = now;
+        else if (now - c->obuf_soft_since >= server.obuf_soft_secs * 1000)
+            return 1;
+    } else {
+        c->obuf_soft_since = 0;
+    }
+    return 0;
+}
+
+void clients_cron(void)
+{
+    int64_t now = util_mstime();
+    client *c = server.clients;
+    while (c) {
+        client *next = c->next;
+        if (c->flags & CLIENT_CLOSE_ASAP) {
+            /* freed by clients_free_closing() */
+        } else if (server.timeout && !(c->flags & CLIENT_PARKED) &&
+                   now - c->last_ms > server.timeout * 1000) {
+            log_verbose("Closing idle client");
+            client_free(c);
+        } else if (client_over_obuf_limit(c, now)) {
+            log_warning("Client id=%llu scheduled to be closed ASAP for overcoming of output "
+                        "buffer limits.",
+                        (unsigned long long)c->id);
+            client_free(c);
+        }
+        c = next;
+    }
+}
+
+str client_info_line(client *c)
+{
+    char buf[1024];
+    int64_t now = util_mstime();
+    char flags[16];
+    int f = 0;
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
+        flags[f++] = 'c';
+    if (c->flags & CLIENT_NO_EVICT)
+        flags[f++] = 'e';
+    if (c->flags & CLIENT_UNIX)
+        flags[f++] = 'U';
+    if (f == 0)
+        flags[f++] = 'N';
+    flags[f] = 0;
+    int ev = c->fd >= 0 ? ev_mask(server.loop, c->fd) : 0;
+    char events[3];
+    int e = 0;
+    if (ev & EV_READ)
+        events[e++] = 'r';
+    if (ev & EV_WRITE)
+        events[e++] = 'w';
+    events[e] = 0;
+    size_t oll = 0;
+    for (struct reply_block *b = c->reply_head; b; b = b->next)
+        oll++;
+    const char *cmdname = c->lastcmd ? c->lastcmd->name : "NULL";
+    snprintf(buf, sizeof(buf),
+             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
+             "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu "
+             "rbp=%zu obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
+             "redir=-1 resp=%d",
+             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+             (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
+             flags, c->dbindex, c->qlen - c->qpos, c->qcap - c->qlen, c->argv_bytes, c->qcap,
+             c->qcap, oll, c->reply_bytes,
+             sizeof(*c) + c->qcap + c->reply_bytes + c->argv_bytes, events, cmdname, c->resp);
+    return str_from_cstr(buf);
+}

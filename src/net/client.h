@@ -1,0 +1,109 @@
+/*
+ * client.h: a connected client: its socket, query buffer and parser, the
+ * command being run, its reply buffers, and its state for prefetch parking.
+ *
+ * Replies accumulate in the client's buffers and are written to the socket
+ * only after the loop iteration's commit (server.c before_sleep), so no reply
+ * leaves before its write is in the RocksDB WAL.
+ */
+#ifndef LT_NET_CLIENT_H
+#define LT_NET_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ds/str.h"
+#include "net/resp.h"
+
+struct db;
+struct command;
+struct prefetch;
+
+/* Client flags */
+#define CLIENT_CLOSE_AFTER_REPLY (1u << 0) /* QUIT, protocol error */
+#define CLIENT_CLOSE_ASAP (1u << 1)        /* freed at the next before_sleep */
+#define CLIENT_PARKED (1u << 2)            /* waiting for storage reads */
+#define CLIENT_PENDING_WRITE (1u << 3)     /* in server.pending_writes */
+#define CLIENT_REPLY_OFF (1u << 4)         /* CLIENT REPLY OFF */
+#define CLIENT_REPLY_SKIP_NEXT (1u << 5)   /* CLIENT REPLY SKIP, for the next command */
+#define CLIENT_REPLY_SKIP (1u << 6)        /* skip the reply of the current command */
+#define CLIENT_NO_EVICT (1u << 7)          /* CLIENT NO-EVICT on */
+#define CLIENT_IN_CALL (1u << 8)           /* running a command */
+#define CLIENT_UNIX (1u << 9)
+
+#define REPLY_CHUNK (16 * 1024)
+
+struct reply_block {
+    struct reply_block *next;
+    size_t size, used;
+    char buf[];
+};
+
+typedef struct client {
+    uint64_t id;
+    int fd;
+    unsigned flags;
+    int resp;         /* 2 or 3 */
+    int authenticated;
+    int dbindex;
+    struct db *db;
+    str name;         /* CLIENT SETNAME, or NULL */
+    str lib_name, lib_ver;
+    char addr[64], laddr[64];
+
+    /* input */
+    char *qbuf;
+    size_t qlen, qpos, qcap;
+    struct resp_parser parser;
+    int argc;
+    str *argv;
+    const struct command *cmd, *lastcmd;
+    size_t argv_bytes;
+
+    /* output */
+    struct reply_block *reply_head, *reply_tail;
+    size_t reply_bytes;   /* bytes queued, not yet written */
+    size_t sent_in_head;  /* bytes of reply_head already written */
+    int64_t obuf_soft_since; /* ms when the soft limit was first exceeded, 0 if not */
+    /* deferred length (array/map size known only at the end) */
+
+    /* timing */
+    int64_t ctime_ms, last_ms;
+    long long commands; /* commands run (for CLIENT LIST tot-... not in 7.0) */
+
+    /* prefetch */
+    struct prefetch *pf;
+
+    struct client *prev, *next;              /* all clients */
+    struct client *pw_next;                  /* pending writes list */
+} client;
+
+client *client_create(int fd, unsigned flags);
+/* Frees now (not from inside its own command). */
+void client_free(client *c);
+/* Frees at the next before_sleep (safe anywhere). */
+void client_close_async(client *c);
+/* Frees the clients flagged by client_close_async (before_sleep). */
+void clients_free_closing(void);
+/* Reads from the socket, parses and runs what is complete. */
+void client_read(client *c);
+/* Runs the commands in the query buffer until it is empty, the client is
+ * parked, or it must close. */
+void client_process_input(client *c);
+/* Writes queued replies; 0, or -1 if the client was freed. */
+int client_write(client *c);
+/* Called by tier/ when a parked client's keys are ready: runs the parked
+ * command, then the rest of the query buffer. */
+void client_resume(client *c);
+/* Frees argv of the last command. */
+void client_reset_argv(client *c);
+/* CLIENT LIST / CLIENT INFO line for c into a heap str. */
+str client_info_line(client *c);
+/* Handles clients whose output must be flushed (after the commit). */
+void clients_write_pending(void);
+/* Closes clients idle longer than `timeout` and those over limits. */
+void clients_cron(void);
+/* Select database index for c: 0, or -1 if out of range. */
+int client_select(client *c, int index);
+
+#endif

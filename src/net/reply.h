@@ -1,0 +1,54 @@
+/*
+ * reply.h: writing RESP2/RESP3 replies into a client's output buffer.
+ *
+ * Each function appends one reply element in the client's protocol
+ * (c->resp): a map is a flat array in RESP2, a null is $-1 or *-1 in RESP2
+ * and _ in RESP3, a double is a bulk string in RESP2 and , in RESP3.
+ * Errors: reply_error(c, "ERR msg") sends "-ERR msg\r\n"; a message without
+ * an error code gets "ERR " prepended as Redis does. Every error reply is
+ * counted in INFO errorstats under its code.
+ */
+#ifndef LT_NET_REPLY_H
+#define LT_NET_REPLY_H
+
+#include <stddef.h>
+
+#include "net/client.h"
+
+void reply_raw(client *c, const char *buf, size_t len);
+void reply_ok(client *c);
+void reply_status(client *c, const char *s);
+void reply_status_len(client *c, const char *s, size_t len);
+void reply_error(client *c, const char *msg);
+void reply_error_fmt(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_error_arity(client *c);
+void reply_error_syntax(client *c);
+void reply_error_wrongtype(client *c);
+void reply_error_not_int(client *c);
+void reply_error_not_float(client *c);
+void reply_error_overflow(client *c);
+void reply_long(client *c, long long v);
+void reply_bulk(client *c, const void *p, size_t len);
+void reply_bulk_cstr(client *c, const char *s); /* NULL -> null */
+void reply_bulk_str(client *c, const str s);
+void reply_bulk_long(client *c, long long v);
+void reply_null(client *c);       /* $-1 / _ */
+void reply_null_array(client *c); /* *-1 / _ */
+void reply_array(client *c, long long n);
+void reply_map(client *c, long long n);  /* n pairs */
+void reply_set(client *c, long long n);
+void reply_double(client *c, double d);
+void reply_bool(client *c, int b);
+void reply_verbatim(client *c, const char *p, size_t len, const char *ext);
+void reply_empty_array(client *c);
+void reply_help(client *c, const char *cmd, const char **lines);
+void reply_error_subcommand(client *c);
+
+/* Deferred lengths: returns a handle, the element count is set later. */
+void *reply_defer_len(client *c);
+void reply_set_array_len(client *c, void *handle, long long n);
+void reply_set_map_len(client *c, void *handle, long long n);
+/* Fills a deferred slot with a bulk string (SCAN's cursor, known last). */
+void reply_set_deferred_bulk(client *c, void *handle, const char *p, size_t len);
+
+#endif

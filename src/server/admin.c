@@ -1,0 +1,460 @@
+/*
+ * admin.c: server commands: TIME LASTSAVE SAVE BGSAVE SHUTDOWN SLOWLOG DEBUG
+ * and the slow log itself.
+ *
+ * SAVE and BGSAVE write a RocksDB checkpoint (hard links, so it is quick)
+ * to <dir>/checkpoint: a consistent copy another longtail can open.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/command.h"
+#include "ds/hash.h"
+#include "ds/util.h"
+#include "keyspace/db.h"
+#include "net/reply.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "storage/codec.h"
+#include "tier/tier.h"
+
+void cmd_time(client *c)
+{
+    int64_t us = util_ustime();
+    reply_array(c, 2);
+    reply_bulk_long(c, us / 1000000);
+    reply_bulk_long(c, us % 1000000);
+}
+
+void cmd_lastsave(client *c)
+{
+    reply_long(c, server.lastsave_s);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* Commits, then writes a checkpoint to <dir>/checkpoint, replacing the
+ * previous one only once the new one is complete. */
+int server_save_checkpoint(char **err)
+{
+    if (keyspace_commit() != 0) {
+        *err = strdup("commit failed");
+        return -1;
+    }
+    char tmp[4096], final[4096], old[4096];
+    snprintf(tmp, sizeof(tmp), "%s/checkpoint.tmp-%d", server.dir, (int)server.pid);
+    snprintf(final, sizeof(final), "%s/checkpoint", server.dir);
+    snprintf(old, sizeof(old), "%s/checkpoint.old-%d", server.dir, (int)server.pid);
+    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (store_checkpoint(server.store, tmp, err) != 0)
+        return -1;
+    int had_old = rename(final, old) == 0;
+    if (rename(tmp, final) != 0) {
+        *err = strdup(strerror(errno));
+        if (had_old)
+            rename(old, final);
+        return -1;
+    }
+    if (had_old)
+        nftw(old, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    server.lastsave_s = time(NULL);
+    server.dirty_since_save = 0;
+    log_notice("DB saved on disk (checkpoint %s)", final);
+    return 0;
+}
+
+void cmd_save(client *c)
+{
+    char *err = NULL;
+    if (server_save_checkpoint(&err) != 0) {
+        log_warning("Checkpoint failed: %s", err ? err : "?");
+        free(err);
+        reply_error(c, "ERR");
+        return;
+    }
+    reply_ok(c);
+}
+
+void cmd_bgsave(client *c)
+{
+    if (c->argc > 2 || (c->argc == 2 && strcasecmp(c->argv[1], "schedule"))) {
+        reply_error_syntax(c);
+        return;
+    }
+    char *err = NULL;
+    if (server_save_checkpoint(&err) != 0) {
+        log_warning("Checkpoint failed: %s", err ? err : "?");
+        free(err);
+        reply_error(c, "ERR");
+        return;
+    }
+    reply_status(c, "Background saving started");
+}
+
+void cmd_shutdown(client *c)
+{
+    int save = 0, nosave = 0, abort_ = 0;
+    for (int j = 1; j < c->argc; j++) {
+        const char *o = c->argv[j];
+        if (!strcasecmp(o, "nosave"))
+            nosave = 1;
+        else if (!strcasecmp(o, "save"))
+            save = 1;
+        else if (!strcasecmp(o, "now") || !strcasecmp(o, "force"))
+            ;
+        else if (!strcasecmp(o, "abort"))
+            abort_ = 1;
+        else {
+            reply_error_syntax(c);
+            return;
+        }
+    }
+    if ((save && nosave) || (abort_ && c->argc > 2)) {
+        reply_error_syntax(c);
+        return;
+    }
+    if (abort_) {
+        reply_error(c, "ERR No shutdown in progress.");
+        return;
+    }
+    if (save) {
+        char *err = NULL;
+        if (server_save_checkpoint(&err) != 0) {
+            log_warning("Checkpoint before shutdown failed: %s", err ? err : "?");
+            free(err);
+            reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+            return;
+        }
+    }
+    /* Every write is committed at the end of this iteration; then exit. */
+    c->flags |= CLIENT_REPLY_OFF;
+    server.shutdown_asap = 1;
+    server.shutdown_exit_code = 0;
+}
+
+/* ---- SLOWLOG ------------------------------------------------------------- */
+
+static void slowlog_free_entry(struct slowlog_entry *e)
+{
+    for (int i = 0; i < e->argc; i++)
+        str_free(e->argv[i]);
+    free(e->argv);
+    str_free(e->peer);
+    str_free(e->name);
+    free(e);
+}
+
+void slowlog_push(client *c, long long duration_us)
+{
+    if (server.slowlog_log_slower_than < 0 || duration_us < server.slowlog_log_slower_than)
+        return;
+    if (server.slowlog_max_len == 0)
+        return;
+    struct slowlog_entry *e = calloc(1, sizeof(*e));
+    e->id = server.slowlog_next_id++;
+    e->time_s = time(NULL);
+    e->duration_us = duration_us;
+    int argc = c->argc > SLOWLOG_ENTRY_MAX_ARGC ? SLOWLOG_ENTRY_MAX_ARGC : c->argc;
+    e->argc = argc;
+    e->argv = calloc((size_t)argc, sizeof(str));
+    for (int i = 0; i < argc; i++) {
+        if (argc != c->argc && i == argc - 1) {
+            char buf[64];
+            snprintf(buf, sizeof(buf), "... (%d more arguments)", c->argc - argc + 1);
+            e->argv[i] = str_from_cstr(buf);
+        } else if (str_len(c->argv[i]) > SLOWLOG_ENTRY_MAX_STRING) {
+            char buf[64];
+            snprintf(buf, sizeof(buf), "... (%zu more bytes)",
+                     str_len(c->argv[i]) - SLOWLOG_ENTRY_MAX_STRING);
+            e->argv[i] = str_new(c->argv[i], SLOWLOG_ENTRY_MAX_STRING);
+            e->argv[i] = str_cat(e->argv[i], buf, strlen(buf));
+        } else {
+            e->argv[i] = str_dup(c->argv[i]);
+        }
+    }
+    e->peer = str_from_cstr(c->addr);
+    e->name = str_from_cstr(c->name ? c->name : "");
+    e->next = server.slowlog_head;
+    if (server.slowlog_head)
+        server.slowlog_head->prev = e;
+    server.slowlog_head = e;
+    if (!server.slowlog_tail)
+        server.slowlog_tail = e;
+    server.slowlog_len++;
+    while (server.slowlog_len > server.slowlog_max_len) {
+        struct slowlog_entry *t = server.slowlog_tail;
+        server.slowlog_tail = t->prev;
+        if (t->prev)
+            t->prev->next = NULL;
+        else
+            server.slowlog_head = NULL;
+        slowlog_free_entry(t);
+        server.slowlog_len--;
+    }
+}
+
+void slowlog_reset(void)
+{
+    while (server.slowlog_head) {
+        struct slowlog_entry *e = server.slowlog_head;
+        server.slowlog_head = e->next;
+        slowlog_free_entry(e);
+    }
+    server.slowlog_tail = NULL;
+    server.slowlog_len = 0;
+}
+
+void cmd_slowlog_get(client *c)
+{
+    long long count = 10;
+    if (c->argc == 3) {
+        if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &count)) {
+            reply_error_not_int(c);
+            return;
+        }
+        if (count < -1) {
+            reply_error(c, "ERR count should be greater than or equal to -1");
+            return;
+        }
+        if (count == -1)
+            count = server.slowlog_len;
+    } else if (c->argc > 3) {
+        reply_error_arity(c);
+        return;
+    }
+    if (count > server.slowlog_len)
+        count = server.slowlog_len;
+    reply_array(c, count);
+    struct slowlog_entry *e = server.slowlog_head;
+    for (long long i = 0; i < count && e; i++, e = e->next) {
+        reply_array(c, 6);
+        reply_long(c, e->id);
+        reply_long(c, e->time_s);
+        reply_long(c, e->duration_us);
+        reply_array(c, e->argc);
+        for (int j = 0; j < e->argc; j++)
+            reply_bulk_str(c, e->argv[j]);
+        reply_bulk_str(c, e->peer);
+        reply_bulk_str(c, e->name);
+    }
+}
+
+void cmd_slowlog_len(client *c)
+{
+    reply_long(c, server.slowlog_len);
+}
+
+void cmd_slowlog_reset(client *c)
+{
+    slowlog_reset();
+    reply_ok(c);
+}
+
+void cmd_slowlog_help(client *c)
+{
+    static const char *lines[] = {
+        "GET [<count>]",
+        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+        "    Entries are made of:",
+        "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+        "    client name",
+        "LEN",
+        "    Return the length of the slowlog.",
+        "RESET",
+        "    Reset the slowlog.",
+        NULL,
+    };
+    reply_help(c, "SLOWLOG", lines);
+}
+
+/* ---- DEBUG --------------------------------------------------------------- */
+
+/* 20-byte digest of one value: SipHash under three keys over (key, type,
+ * value bytes, expire). Digests of a dataset are the XOR of its keys', so
+ * they do not depend on iteration order. */
+static void digest_value(const char *key, size_t klen, int type, const char *val, size_t vlen,
+                         int64_t expire, uint8_t out[20])
+{
+    static const uint8_t k1[16] = "longtail-digest1", k2[16] = "longtail-digest2",
+                         k3[16] = "longtail-digest3";
+    size_t n = klen + vlen + 16;
+    char *buf = malloc(n);
+    memcpy(buf, key, klen);
+    buf[klen] = (char)type;
+    memcpy(buf + klen + 1, val, vlen);
+    memcpy(buf + klen + 1 + vlen, &expire, sizeof(expire));
+    size_t len = klen + 1 + vlen + sizeof(expire);
+    uint64_t h[3] = {hash_siphash(buf, len, k1), hash_siphash(buf, len, k2),
+                     hash_siphash(buf, len, k3)};
+    memcpy(out, h, 20);
+    free(buf);
+}
+
+static void hex20(const uint8_t d[20], char out[41])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 20; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[40] = 0;
+}
+
+struct digest_ctx {
+    struct db *db;
+    uint8_t acc[20];
+    int any;
+};
+
+static int digest_cb(void *ctx, const char *key, size_t klen, int type, int64_t expire)
+{
+    struct digest_ctx *d = ctx;
+    if (expire >= 0 && server.mstime_cached > expire)
+        return 0;
+    str k = str_new(key, klen);
+    obj *o = db_lookup(d->db, k, LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_NOEXPIRE);
+    if (o) {
+        char buf[32];
+        size_t vlen;
+        const char *v = obj_string_bytes(o, buf, &vlen);
+        uint8_t h[20];
+        digest_value(key, klen, o->type, v, vlen, expire, h);
+        for (int i = 0; i < 20; i++)
+            d->acc[i] ^= h[i];
+        d->acc[0] ^= (uint8_t)d->db->index;
+        d->any = 1;
+    }
+    str_free(k);
+    return 0;
+}
+
+static void debug_digest(client *c)
+{
+    uint8_t acc[20] = {0};
+    int any = 0;
+    for (int i = 0; i < keyspace_count(); i++) {
+        struct digest_ctx d = {keyspace_db(i), {0}, 0};
+        keyspace_scan(d.db, 0, digest_cb, &d);
+        for (int j = 0; j < 20; j++)
+            acc[j] ^= d.acc[j];
+        any |= d.any;
+    }
+    char hex[41];
+    if (!any)
+        memset(acc, 0, sizeof(acc));
+    hex20(acc, hex);
+    reply_status(c, hex);
+}
+
+static void debug_digest_value(client *c)
+{
+    reply_array(c, c->argc - 2);
+    for (int j = 2; j < c->argc; j++) {
+        obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+        uint8_t h[20] = {0};
+        if (o) {
+            char buf[32];
+            size_t vlen;
+            const char *v = obj_string_bytes(o, buf, &vlen);
+            digest_value(c->argv[j], str_len(c->argv[j]), o->type, v, vlen, -1, h);
+        }
+        char hex[41];
+        hex20(h, hex);
+        reply_status(c, hex);
+    }
+}
+
+static int debug_allowed(client *c)
+{
+    if (server.enable_debug_command == 1)
+        return 1;
+    if (server.enable_debug_command == 2 &&
+        (!strncmp(c->addr, "127.", 4) || !strncmp(c->addr, "::1", 3)))
+        return 1;
+    return 0;
+}
+
+void cmd_debug(client *c)
+{
+    if (!debug_allowed(c)) {
+        reply_error(c, "ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                       "to \"local\", you can run it from a local connection, otherwise you need "
+                       "to set this option in the configuration file, and then restart the "
+                       "server.");
+        return;
+    }
+    const char *sub = c->argv[1];
+    if (!strcasecmp(sub, "help") && c->argc == 2) {
+        static const char *lines[] = {
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
+            "OBJECT <key>",
+            "    Show low level info about the <key> and associated value.",
+            "RELOAD",
+            "    Commit every change and drop the whole hot tier: every key is read back",
+            "    from RocksDB when next used.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "CHANGE-REPL-ID",
+            "    Change the replication IDs of the instance.",
+            NULL,
+        };
+        reply_help(c, "DEBUG", lines);
+    } else if (!strcasecmp(sub, "reload")) {
+        if (keyspace_commit() != 0) {
+            reply_error(c, "ERR Error trying to commit the data to storage");
+            return;
+        }
+        keyspace_demote_all_clean();
+        reply_ok(c);
+    } else if (!strcasecmp(sub, "sleep") && c->argc == 3) {
+        double secs = strtod(c->argv[2], NULL);
+        if (secs > 0) {
+            struct timespec ts = {(time_t)secs, (long)((secs - floor(secs)) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+        reply_ok(c);
+    } else if (!strcasecmp(sub, "set-active-expire") && c->argc == 3) {
+        server.active_expire_enabled = atoi(c->argv[2]) != 0;
+        reply_ok(c);
+    } else if (!strcasecmp(sub, "object") && c->argc == 3) {
+        obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+        if (!o) {
+            reply_error(c, "ERR no such key");
+            return;
+        }
+        char buf[256];
+        snprintf(buf, sizeof(buf),
+                 "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
+                 "lru_seconds_idle:%lld",
+                 (void *)o, obj_encoding_name(o), obj_string_len(o) + 1,
+                 o->lru & ((1u << 24) - 1), tier_idle_seconds(o));
+        reply_status(c, buf);
+    } else if (!strcasecmp(sub, "digest") && c->argc == 2) {
+        debug_digest(c);
+    } else if (!strcasecmp(sub, "digest-value") && c->argc >= 2) {
+        debug_digest_value(c);
+    } else if (!strcasecmp(sub, "change-repl-id") && c->argc == 2) {
+        util_random_hex(server.runid, 40);
+        reply_ok(c);
+    } else {
+        reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. "
+                           "Try DEBUG HELP.",
+                        sub);
+    }
+}

@@ -1,0 +1,411 @@
+/*
+ * info.c: the INFO command. Field names are Redis 7.0's where the concept
+ * exists; `# Tiering` is longtail's own section.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/command.h"
+#include "ds/alloc.h"
+#include "ds/dict.h"
+#include "ds/util.h"
+#include "keyspace/db.h"
+#include "net/reply.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "tier/arena.h"
+#include "tier/tier.h"
+
+static str cat_fmt(str s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static str cat_fmt(str s, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof(buf) - 1)
+        n = (int)sizeof(buf) - 1;
+    return str_cat(s, buf, (size_t)n);
+}
+
+static void bytes_human(char *buf, size_t size, unsigned long long n)
+{
+    double d = (double)n;
+    if (n < 1024)
+        snprintf(buf, size, "%lluB", n);
+    else if (n < 1024ull * 1024)
+        snprintf(buf, size, "%.2fK", d / 1024);
+    else if (n < 1024ull * 1024 * 1024)
+        snprintf(buf, size, "%.2fM", d / (1024 * 1024));
+    else if (n < 1024ull * 1024 * 1024 * 1024)
+        snprintf(buf, size, "%.2fG", d / (1024.0 * 1024 * 1024));
+    else
+        snprintf(buf, size, "%.2fT", d / (1024.0 * 1024 * 1024 * 1024));
+}
+
+static size_t rss_bytes(void)
+{
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (!fp)
+        return 0;
+    unsigned long pages = 0, rss = 0;
+    if (fscanf(fp, "%lu %lu", &pages, &rss) != 2)
+        rss = 0;
+    fclose(fp);
+    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t prop(const char *name)
+{
+    uint64_t v = 0;
+    if (store_property_int(server.store, name, &v) != 0)
+        return 0;
+    return v;
+}
+
+static str section_server(str s)
+{
+    struct utsname u;
+    uname(&u);
+    int64_t up = (util_mstime() - server.start_ms) / 1000;
+    s = cat_fmt(s,
+                "# Server\r\n"
+                "redis_version:%s\r\n"
+                "longtail_version:%s\r\n"
+                "redis_git_sha1:00000000\r\n"
+                "redis_git_dirty:0\r\n"
+                "redis_build_id:0\r\n"
+                "redis_mode:standalone\r\n"
+                "os:%s %s %s\r\n"
+                "arch_bits:%d\r\n"
+                "monotonic_clock:POSIX clock_gettime\r\n"
+                "multiplexing_api:epoll\r\n"
+                "atomicvar_api:c11-builtin\r\n"
+                "gcc_version:%d.%d.%d\r\n"
+                "process_id:%d\r\n"
+                "process_supervised:no\r\n"
+                "run_id:%s\r\n"
+                "tcp_port:%d\r\n"
+                "server_time_usec:%lld\r\n"
+                "uptime_in_seconds:%lld\r\n"
+                "uptime_in_days:%lld\r\n"
+                "hz:%d\r\n"
+                "configured_hz:%d\r\n"
+                "lru_clock:%u\r\n"
+                "executable:%s\r\n"
+                "config_file:%s\r\n"
+                "io_threads_active:0\r\n",
+                LT_REDIS_VERSION, LT_VERSION, u.sysname, u.release, u.machine,
+                (int)(sizeof(void *) * 8),
+#ifdef __GNUC__
+                __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+                0, 0, 0,
+#endif
+                (int)server.pid, server.runid, server.port, (long long)util_ustime(),
+                (long long)up, (long long)(up / 86400), server.hz, server.hz,
+                server_lru_clock() & ((1u << 24) - 1), "longtail-server",
+                server.configfile ? server.configfile : "");
+    return s;
+}
+
+static str section_clients(str s)
+{
+    size_t maxin = 0, maxout = 0;
+    long long parked = 0;
+    for (client *c = server.clients; c; c = c->next) {
+        if (c->qcap > maxin)
+            maxin = c->qcap;
+        if (c->reply_bytes > maxout)
+            maxout = c->reply_bytes;
+        parked += (c->flags & CLIENT_PARKED) != 0;
+    }
+    return cat_fmt(s,
+                   "# Clients\r\n"
+                   "connected_clients:%lld\r\n"
+                   "cluster_connections:0\r\n"
+                   "maxclients:%lld\r\n"
+                   "client_recent_max_input_buffer:%zu\r\n"
+                   "client_recent_max_output_buffer:%zu\r\n"
+                   "blocked_clients:0\r\n"
+                   "tracking_clients:0\r\n"
+                   "clients_in_timeout_table:0\r\n"
+                   "parked_clients:%lld\r\n",
+                   server.nclients, server.maxclients, maxin, maxout, parked);
+}
+
+static str section_memory(str s)
+{
+    size_t used = arena_process_allocated();
+    size_t hot = hot_used();
+    if (!used)
+        used = hot;
+    size_t rss = rss_bytes();
+    char h1[32], h2[32], h3[32], h4[32];
+    bytes_human(h1, sizeof(h1), used);
+    bytes_human(h2, sizeof(h2), rss);
+    bytes_human(h3, sizeof(h3), (unsigned long long)server.maxmemory);
+    bytes_human(h4, sizeof(h4), hot);
+    const char *policy;
+    int found;
+    str pol = config_get_value("maxmemory-policy", &found);
+    policy = pol;
+    s = cat_fmt(s,
+                "# Memory\r\n"
+                "used_memory:%zu\r\n"
+                "used_memory_human:%s\r\n"
+                "used_memory_rss:%zu\r\n"
+                "used_memory_rss_human:%s\r\n"
+                "used_memory_peak:%zu\r\n"
+                "hot_tier_used_memory:%zu\r\n"
+                "hot_tier_used_memory_human:%s\r\n"
+                "hot_tier_jemalloc_allocated:%zu\r\n"
+                "maxmemory:%lld\r\n"
+                "maxmemory_human:%s\r\n"
+                "maxmemory_policy:%s\r\n"
+                "mem_fragmentation_ratio:%.2f\r\n"
+                "mem_allocator:%s\r\n"
+                "lazyfree_pending_objects:0\r\n",
+                used, h1, rss, h2, used, hot, h4, arena_jemalloc_allocated(), server.maxmemory,
+                h3, policy, used ? (double)rss / (double)used : 0.0, arena_allocator_name());
+    str_free(pol);
+    return s;
+}
+
+static str section_persistence(str s)
+{
+    return cat_fmt(s,
+                   "# Persistence\r\n"
+                   "loading:0\r\n"
+                   "async_loading:0\r\n"
+                   "rdb_changes_since_last_save:%lld\r\n"
+                   "rdb_bgsave_in_progress:0\r\n"
+                   "rdb_last_save_time:%lld\r\n"
+                   "rdb_last_bgsave_status:ok\r\n"
+                   "aof_enabled:1\r\n"
+                   "aof_rewrite_in_progress:0\r\n"
+                   "aof_last_write_status:%s\r\n"
+                   "storage_engine:rocksdb\r\n",
+                   server.dirty_since_save, (long long)server.lastsave_s,
+                   ks_stats.commit_errors ? "err" : "ok");
+}
+
+static str section_stats(str s)
+{
+    return cat_fmt(s,
+                   "# Stats\r\n"
+                   "total_connections_received:%lld\r\n"
+                   "total_commands_processed:%lld\r\n"
+                   "instantaneous_ops_per_sec:0\r\n"
+                   "total_net_input_bytes:%lld\r\n"
+                   "total_net_output_bytes:%lld\r\n"
+                   "rejected_connections:%lld\r\n"
+                   "expired_keys:%lld\r\n"
+                   "evicted_keys:0\r\n"
+                   "keyspace_hits:%lld\r\n"
+                   "keyspace_misses:%lld\r\n"
+                   "pubsub_channels:0\r\n"
+                   "pubsub_patterns:0\r\n"
+                   "total_error_replies:%lld\r\n"
+                   "unexpected_error_replies:%lld\r\n"
+                   "total_reads_processed:0\r\n"
+                   "total_writes_processed:0\r\n",
+                   server.stat_numconnections, server.stat_numcommands,
+                   server.stat_net_input_bytes, server.stat_net_output_bytes,
+                   server.stat_rejected_conn, ks_stats.expired_keys, ks_stats.keyspace_hits,
+                   ks_stats.keyspace_misses, server.stat_total_error_replies,
+                   server.stat_unexpected_error_replies);
+}
+
+static str section_replication(str s)
+{
+    return cat_fmt(s,
+                   "# Replication\r\n"
+                   "role:master\r\n"
+                   "connected_slaves:0\r\n"
+                   "master_failover_state:no-failover\r\n"
+                   "master_replid:%s\r\n"
+                   "master_replid2:0000000000000000000000000000000000000000\r\n"
+                   "master_repl_offset:0\r\n"
+                   "second_repl_offset:-1\r\n"
+                   "repl_backlog_active:0\r\n"
+                   "repl_backlog_size:0\r\n"
+                   "repl_backlog_first_byte_offset:0\r\n"
+                   "repl_backlog_histlen:0\r\n",
+                   server.runid);
+}
+
+static str section_cpu(str s)
+{
+    struct rusage self, children;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    return cat_fmt(s,
+                   "# CPU\r\n"
+                   "used_cpu_sys:%ld.%06ld\r\n"
+                   "used_cpu_user:%ld.%06ld\r\n"
+                   "used_cpu_sys_children:%ld.%06ld\r\n"
+                   "used_cpu_user_children:%ld.%06ld\r\n",
+                   (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+                   (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+                   (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec,
+                   (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec);
+}
+
+static str section_commandstats(str s)
+{
+    s = cat_fmt(s, "# Commandstats\r\n");
+    for (int i = 0; i < command_count_all(); i++) {
+        struct command *c = command_at(i);
+        if (!c->calls && !c->rejected_calls && !c->failed_calls)
+            continue;
+        s = cat_fmt(s,
+                    "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,"
+                    "failed_calls=%lld\r\n",
+                    c->name, c->calls, c->usec, c->calls ? (double)c->usec / (double)c->calls : 0,
+                    c->rejected_calls, c->failed_calls);
+    }
+    return s;
+}
+
+static str section_errorstats(str s)
+{
+    s = cat_fmt(s, "# Errorstats\r\n");
+    dict_iter it;
+    dict_iter_init(&it, server.errorstats);
+    dict_entry *e;
+    while ((e = dict_iter_next(&it)))
+        s = cat_fmt(s, "errorstat_%s:count=%lld\r\n", (char *)e->key, (long long)e->v.s64);
+    dict_iter_done(&it);
+    return s;
+}
+
+static str section_keyspace(str s)
+{
+    s = cat_fmt(s, "# Keyspace\r\n");
+    for (int i = 0; i < keyspace_count(); i++) {
+        struct db *db = keyspace_db(i);
+        if (db->nkeys)
+            s = cat_fmt(s, "db%d:keys=%lld,expires=%lld,avg_ttl=%lld\r\n", i, db->nkeys,
+                        db->nexpires, db->avg_ttl);
+    }
+    return s;
+}
+
+static str section_tiering(str s)
+{
+    long long hot_keys = 0, keys = 0;
+    for (int i = 0; i < keyspace_count(); i++) {
+        struct db *db = keyspace_db(i);
+        hot_keys += (long long)dict_size(db->keys);
+        keys += db->nkeys;
+    }
+    return cat_fmt(s,
+                   "# Tiering\r\n"
+                   "hot_keys:%lld\r\n"
+                   "hot_tier_used_memory:%zu\r\n"
+                   "maxmemory:%lld\r\n"
+                   "keys_on_disk:%lld\r\n"
+                   "prefetch_reads:%lld\r\n"
+                   "prefetch_hits_absent:%lld\r\n"
+                   "prefetch_parked_commands:%lld\r\n"
+                   "prefetch_stale_reads:%lld\r\n"
+                   "sync_loads:%lld\r\n"
+                   "promotions:%lld\r\n"
+                   "demotions:%lld\r\n"
+                   "commits:%lld\r\n"
+                   "commit_keys:%lld\r\n"
+                   "commit_bytes:%lld\r\n"
+                   "commit_errors:%lld\r\n"
+                   "storage_read_latency_p50_us:%llu\r\n"
+                   "storage_read_latency_p99_us:%llu\r\n"
+                   "storage_read_latency_p999_us:%llu\r\n"
+                   "rocksdb_sst_bytes:%llu\r\n"
+                   "rocksdb_memtable_bytes:%llu\r\n"
+                   "block_cache_bytes:%llu\r\n"
+                   "rocksdb_pending_compaction_bytes:%llu\r\n"
+                   "rocksdb_running_compactions:%llu\r\n"
+                   "rocksdb_write_stopped:%llu\r\n"
+                   "rocksdb_delayed_write_rate:%llu\r\n"
+                   "rocksdb_stall_micros:%llu\r\n",
+                   hot_keys, hot_used(), server.maxmemory, keys, tier_stats.prefetch_reads,
+                   tier_stats.prefetch_hits_absent, tier_stats.parked, tier_stats.stale_reads,
+                   ks_stats.sync_loads, ks_stats.promotions, ks_stats.demotions,
+                   ks_stats.commits, ks_stats.commit_keys, ks_stats.commit_bytes,
+                   ks_stats.commit_errors,
+                   (unsigned long long)hist_percentile(&server.read_latency, 50),
+                   (unsigned long long)hist_percentile(&server.read_latency, 99),
+                   (unsigned long long)hist_percentile(&server.read_latency, 99.9),
+                   (unsigned long long)prop("rocksdb.live-sst-files-size"),
+                   (unsigned long long)prop("rocksdb.cur-size-all-mem-tables"),
+                   (unsigned long long)prop("rocksdb.block-cache-usage"),
+                   (unsigned long long)prop("rocksdb.estimate-pending-compaction-bytes"),
+                   (unsigned long long)prop("rocksdb.num-running-compactions"),
+                   (unsigned long long)prop("rocksdb.is-write-stopped"),
+                   (unsigned long long)prop("rocksdb.actual-delayed-write-rate"),
+                   (unsigned long long)store_stall_micros(server.store));
+}
+
+struct section {
+    const char *name;
+    str (*fn)(str);
+    int in_default;
+};
+
+static const struct section sections[] = {
+    {"server", section_server, 1},           {"clients", section_clients, 1},
+    {"memory", section_memory, 1},           {"persistence", section_persistence, 1},
+    {"stats", section_stats, 1},             {"replication", section_replication, 1},
+    {"cpu", section_cpu, 1},                 {"commandstats", section_commandstats, 0},
+    {"errorstats", section_errorstats, 1},   {"keyspace", section_keyspace, 1},
+    {"tiering", section_tiering, 1},
+};
+#define NSECTIONS ((int)(sizeof(sections) / sizeof(sections[0])))
+
+str info_generate(client *c, int argc, str *argv)
+{
+    int want[NSECTIONS] = {0};
+    if (argc == 0) {
+        for (int i = 0; i < NSECTIONS; i++)
+            want[i] = sections[i].in_default;
+    }
+    for (int a = 0; a < argc; a++) {
+        const char *n = argv[a];
+        if (!strcasecmp(n, "default")) {
+            for (int i = 0; i < NSECTIONS; i++)
+                want[i] |= sections[i].in_default;
+        } else if (!strcasecmp(n, "all") || !strcasecmp(n, "everything")) {
+            for (int i = 0; i < NSECTIONS; i++)
+                want[i] = 1;
+        } else {
+            for (int i = 0; i < NSECTIONS; i++)
+                if (!strcasecmp(n, sections[i].name))
+                    want[i] = 1;
+        }
+    }
+    str s = str_new(NULL, 0);
+    int first = 1;
+    for (int i = 0; i < NSECTIONS; i++) {
+        if (!want[i])
+            continue;
+        if (!first)
+            s = str_cat(s, "\r\n", 2);
+        first = 0;
+        s = sections[i].fn(s);
+    }
+    return s;
+}
+
+void cmd_info(client *c)
+{
+    str s = info_generate(c, c->argc - 1, c->argv + 1);
+    reply_verbatim(c, s, str_len(s), "txt");
+    str_free(s);
+}

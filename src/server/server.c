@@ -1,0 +1,340 @@
+/*
+ * server.c: start-up, the loop's before-sleep step (commit, then replies),
+ * cron, statistics and shutdown.
+ *
+ * The order inside before_sleep is the durability promise (DESIGN.md §2):
+ * every write of this iteration goes into one WriteBatch, is written to the
+ * RocksDB WAL (fsynced with appendfsync always), and only then are replies
+ * written to sockets. appendfsync everysec fsyncs the WAL once a second from
+ * a thread of its own, so the loop never waits on the disk for it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/command.h"
+#include "ds/dict.h"
+#include "ds/util.h"
+#include "keyspace/db.h"
+#include "net/client.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "storage/readpool.h"
+#include "tier/arena.h"
+#include "tier/tier.h"
+
+struct server server;
+
+static volatile sig_atomic_t shutdown_signal;
+
+/* ---- time ---------------------------------------------------------------- */
+
+void server_update_cached_time(void)
+{
+    server.mstime_cached = util_mstime();
+}
+
+uint32_t server_lru_clock(void)
+{
+    return (uint32_t)(util_mstime() / 1000);
+}
+
+/* ---- error statistics ---------------------------------------------------- */
+
+static uint64_t errname_hash(const void *k)
+{
+    return dict_cstr_nocase_hash(k);
+}
+static int errname_eq(const void *a, const void *b)
+{
+    return strcmp(a, b) == 0;
+}
+static void errname_free(void *k)
+{
+    free(k);
+}
+static const dict_type errstats_type = {errname_hash, errname_eq, errname_free, NULL};
+
+void server_count_error(const char *msg)
+{
+    char code[64];
+    size_t n = strcspn(msg, " ");
+    if (n >= sizeof(code))
+        n = sizeof(code) - 1;
+    memcpy(code, msg, n);
+    code[n] = 0;
+    server.stat_total_error_replies++;
+    dict *d = server.errorstats;
+    dict_entry *e = dict_find(d, code);
+    if (!e) {
+        if (dict_size(d) >= 128) /* as Redis: a flood of distinct codes is not tracked */
+            return;
+        e = dict_add(d, strdup(code), NULL);
+        e->v.s64 = 0;
+    }
+    e->v.s64++;
+}
+
+void server_reset_stats(void)
+{
+    server.stat_numcommands = 0;
+    server.stat_numconnections = 0;
+    server.stat_rejected_conn = 0;
+    server.stat_net_input_bytes = server.stat_net_output_bytes = 0;
+    server.stat_total_error_replies = 0;
+    dict_clear(server.errorstats);
+    memset(&ks_stats, 0, sizeof(ks_stats));
+    memset(&tier_stats, 0, sizeof(tier_stats));
+    hist_init(&server.read_latency);
+    command_reset_stats();
+}
+
+/* ---- WAL fsync thread (appendfsync everysec) ----------------------------- */
+
+static pthread_t fsync_thread;
+static int fsync_running;
+static pthread_mutex_t fsync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fsync_cond = PTHREAD_COND_INITIALIZER;
+
+static void *fsync_main(void *arg)
+{
+    pthread_mutex_lock(&fsync_lock);
+    while (fsync_running) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&fsync_cond, &fsync_lock, &ts);
+        if (!fsync_running)
+            break;
+        pthread_mutex_unlock(&fsync_lock);
+        if (store_sync_wal(server.store) != 0)
+            log_warning("WAL fsync failed");
+        pthread_mutex_lock(&fsync_lock);
+    }
+    pthread_mutex_unlock(&fsync_lock);
+    return NULL;
+}
+
+static void fsync_thread_stop(void)
+{
+    pthread_mutex_lock(&fsync_lock);
+    int was = fsync_running;
+    fsync_running = 0;
+    pthread_cond_signal(&fsync_cond);
+    pthread_mutex_unlock(&fsync_lock);
+    if (was)
+        pthread_join(fsync_thread, NULL);
+}
+
+int server_apply_fsync_policy(void)
+{
+    if (!server.store)
+        return 0;
+    int want = server.appendfsync == FSYNC_EVERYSEC;
+    if (want && !fsync_running) {
+        fsync_running = 1;
+        if (pthread_create(&fsync_thread, NULL, fsync_main, NULL) != 0) {
+            fsync_running = 0;
+            return -1;
+        }
+    } else if (!want && fsync_running) {
+        fsync_thread_stop();
+    }
+    return 0;
+}
+
+/* ---- loop hooks ---------------------------------------------------------- */
+
+void server_before_sleep(ev_loop *l)
+{
+    if (shutdown_signal) {
+        log_warning("Received %s scheduling shutdown...",
+                    shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        server_shutdown(0);
+    }
+    if (keyspace_commit() != 0) {
+        /* Storage refused the write: replies wait, the keys stay dirty and
+         * the commit is retried at the next iteration. */
+        return;
+    }
+    tier_enforce_maxmemory();
+    clients_write_pending();
+    clients_free_closing();
+    if (server.shutdown_asap)
+        server_shutdown(server.shutdown_exit_code);
+}
+
+int64_t server_cron(ev_loop *l, long long id, void *data)
+{
+    server.cronloops++;
+    server_update_cached_time();
+    clients_cron();
+    for (int i = 0; i < server.nsave; i++) {
+        if (server.dirty_since_save >= server.save_params[i][1] &&
+            time(NULL) - server.lastsave_s >= server.save_params[i][0] &&
+            server.dirty_since_save > 0) {
+            char *err = NULL;
+            log_notice("%lld changes in %lld seconds. Saving...", server.save_params[i][1],
+                       server.save_params[i][0]);
+            if (server_save_checkpoint(&err) != 0) {
+                log_warning("Background checkpoint failed: %s", err ? err : "?");
+                free(err);
+            }
+            break;
+        }
+    }
+    if (server.active_expire_enabled)
+        keyspace_active_expire(1000000 / server.hz / 4);
+    for (int i = 0; i < keyspace_count(); i++) {
+        struct db *db = keyspace_db(i);
+        dict_rehash_ms(db->keys, 1);
+        dict_rehash_ms(db->expires, 1);
+        dict_maybe_shrink(db->keys);
+        dict_maybe_shrink(db->expires);
+    }
+    return 1000 / server.hz;
+}
+
+static void readpool_handler(ev_loop *l, int fd, void *data, int mask)
+{
+    tier_on_reads_done();
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void on_shutdown_signal(int sig)
+{
+    if (shutdown_signal) {
+        /* a second signal: exit now, as Redis does */
+        log_raw_safe("You insist... exiting now.\n");
+        _exit(1);
+    }
+    shutdown_signal = sig;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_shutdown_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int server_init(void)
+{
+    server.pid = getpid();
+    server.start_ms = util_mstime();
+    server.start_mono_us = util_monotonic_us();
+    server.active_expire_enabled = 1;
+    server.lastsave_s = time(NULL);
+    util_random_hex(server.runid, 40);
+    uint8_t seed[16];
+    util_random_bytes(seed, sizeof(seed));
+    dict_set_hash_seed(seed);
+    hist_init(&server.read_latency);
+    server.errorstats = dict_create(&errstats_type);
+    server_update_cached_time();
+    install_signals();
+    command_table_init();
+
+    if (mkdir_p(server.dir) < 0) {
+        log_warning("Can't create the data directory '%s': %s", server.dir, strerror(errno));
+        return -1;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/db", server.dir);
+    struct store_options so;
+    store_options_default(&so);
+    so.dir = path;
+    so.block_cache_size = (uint64_t)server.storage_block_cache_size;
+    so.max_background_jobs = server.storage_max_background_jobs;
+    so.direct_reads = server.storage_direct_reads;
+    so.write_buffer_size = (uint64_t)server.storage_write_buffer_size;
+    so.max_write_buffer_number = server.storage_max_write_buffer_number;
+    so.level0_slowdown_writes_trigger = server.storage_level0_slowdown_writes_trigger;
+    so.level0_stop_writes_trigger = server.storage_level0_stop_writes_trigger;
+    so.rate_limit_bytes_per_sec = (uint64_t)server.storage_rate_limit;
+    so.lz4 = server.storage_compression;
+    char *err = NULL;
+    if (store_open(&so, &server.store, &err) != 0) {
+        log_warning("Can't open the storage: %s", err ? err : "unknown error");
+        free(err);
+        return -1;
+    }
+    if (keyspace_open(server.databases) != 0)
+        return -1;
+    server.loop = ev_create();
+    if (!server.loop)
+        return -1;
+    server.readpool_fd = readpool_start(server.store, server.storage_threads);
+    if (server.readpool_fd < 0) {
+        log_warning("Can't start the storage read pool");
+        return -1;
+    }
+    ev_add(server.loop, server.readpool_fd, EV_READ, readpool_handler, NULL);
+    if (listen_start() < 0)
+        return -1;
+    server_apply_fsync_policy();
+    ev_set_before_sleep(server.loop, server_before_sleep);
+    ev_timer_add(server.loop, 1, server_cron, NULL);
+    return 0;
+}
+
+void server_run(void)
+{
+    ev_run(server.loop);
+}
+
+void server_shutdown(int exit_code)
+{
+    log_warning("User requested shutdown...");
+    listen_stop();
+    /* Replies of this iteration are written only after their commit. */
+    if (keyspace_commit() != 0)
+        log_warning("Final commit failed; unacknowledged writes are lost");
+    clients_write_pending();
+    while (server.clients)
+        client_free(server.clients);
+    readpool_stop();
+    /* completions that arrived after the last drain belong to freed clients */
+    tier_on_reads_done();
+    fsync_thread_stop();
+    store_sync_wal(server.store);
+    keyspace_close();
+    store_close(server.store);
+    server.store = NULL;
+    if (server.pidfile && server.pidfile[0])
+        unlink(server.pidfile);
+    log_warning("longtail is now ready to exit, bye bye...");
+    exit(exit_code);
+}

@@ -1,0 +1,196 @@
+/*
+ * codec.c: the on-disk layout of keys, value headers and expiry entries
+ * (codec.h, DESIGN.md §4).
+ *
+ * Invariants:
+ * - All integers are big-endian, so RocksDB's bytewise order is numeric
+ *   order: keys of one db sort by (slot, h, user key), expiry entries by
+ *   time.
+ * - Decoders read only inside [buf, buf + len) and reject anything that an
+ *   encoder of this format version could not have written (short input,
+ *   slot >= 16384, unknown type or flag bits, expire times past INT64_MAX),
+ *   so a caller never acts on garbage. What the layout cannot tell (a user
+ *   key or payload cut short) is caught by codec_key_verify and by the
+ *   payload's own decoder.
+ */
+#include "storage/codec.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "ds/hash.h"
+
+#define CODEC_SLOTS 16384u
+
+void codec_put_u16(char *p, uint16_t v)
+{
+    unsigned char *u = (unsigned char *)p;
+    u[0] = (unsigned char)(v >> 8);
+    u[1] = (unsigned char)v;
+}
+
+void codec_put_u32(char *p, uint32_t v)
+{
+    unsigned char *u = (unsigned char *)p;
+    u[0] = (unsigned char)(v >> 24);
+    u[1] = (unsigned char)(v >> 16);
+    u[2] = (unsigned char)(v >> 8);
+    u[3] = (unsigned char)v;
+}
+
+void codec_put_u64(char *p, uint64_t v)
+{
+    codec_put_u32(p, (uint32_t)(v >> 32));
+    codec_put_u32(p + 4, (uint32_t)v);
+}
+
+uint16_t codec_get_u16(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint16_t)((unsigned)u[0] << 8 | u[1]);
+}
+
+uint32_t codec_get_u32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+uint64_t codec_get_u64(const char *p)
+{
+    return (uint64_t)codec_get_u32(p) << 32 | codec_get_u32(p + 4);
+}
+
+/* ---- keys CF ------------------------------------------------------------ */
+
+void codec_key_prefix(uint16_t dbid, unsigned slot, uint32_t h, char out[CODEC_KEY_PREFIX])
+{
+    /* slot is not checked against 16384: a SCAN cursor past the last slot
+     * is a legal end bound and must still sort after every real key. */
+    codec_put_u16(out, dbid);
+    codec_put_u16(out + 2, (uint16_t)slot);
+    codec_put_u32(out + 4, h);
+}
+
+size_t codec_key_encode_with(uint16_t dbid, unsigned slot, uint32_t h, const void *key, size_t klen,
+                             char *out)
+{
+    assert(slot < CODEC_SLOTS);
+    codec_key_prefix(dbid, slot, h, out);
+    if (klen)
+        memcpy(out + CODEC_KEY_PREFIX, key, klen);
+    return CODEC_KEY_PREFIX + klen;
+}
+
+size_t codec_key_encode(uint16_t dbid, const void *key, size_t klen, char *out)
+{
+    return codec_key_encode_with(dbid, hash_keyslot(key, klen), hash_stable32(key, klen), key, klen,
+                                 out);
+}
+
+int codec_key_decode(const char *buf, size_t len, uint16_t *dbid, unsigned *slot, uint32_t *h,
+                     const char **key, size_t *klen)
+{
+    if (buf == NULL || len < CODEC_KEY_PREFIX)
+        return CODEC_ERR;
+    unsigned s = codec_get_u16(buf + 2);
+    if (s >= CODEC_SLOTS)
+        return CODEC_ERR;
+    *dbid = codec_get_u16(buf);
+    *slot = s;
+    *h = codec_get_u32(buf + 4);
+    *key = buf + CODEC_KEY_PREFIX;
+    *klen = len - CODEC_KEY_PREFIX;
+    return 0;
+}
+
+int codec_key_verify(const char *buf, size_t len)
+{
+    uint16_t dbid;
+    unsigned slot;
+    uint32_t h;
+    const char *key;
+    size_t klen;
+
+    if (codec_key_decode(buf, len, &dbid, &slot, &h, &key, &klen) != 0)
+        return CODEC_ERR;
+    if (hash_keyslot(key, klen) != slot || hash_stable32(key, klen) != h)
+        return CODEC_ERR;
+    return 0;
+}
+
+/* ---- value header ------------------------------------------------------- */
+
+size_t codec_header_encode(const struct codec_header *h, char *out)
+{
+    uint8_t flags = (uint8_t)(h->flags & ~CODEC_F_EXPIRE);
+
+    if (h->expire_ms >= 0)
+        flags |= CODEC_F_EXPIRE;
+    out[0] = (char)h->type;
+    out[1] = (char)h->encoding;
+    out[2] = (char)flags;
+    if (!(flags & CODEC_F_EXPIRE))
+        return 3;
+    codec_put_u64(out + 3, (uint64_t)h->expire_ms);
+    return CODEC_HEADER_MAX;
+}
+
+int codec_header_decode(const char *buf, size_t len, struct codec_header *h, const char **payload,
+                        size_t *plen)
+{
+    size_t hlen = 3;
+
+    if (buf == NULL || len < hlen)
+        return CODEC_ERR;
+    uint8_t type = (uint8_t)buf[0], flags = (uint8_t)buf[2];
+    if (type > CODEC_T_LAST || (flags & ~CODEC_F_KNOWN))
+        return CODEC_ERR;
+    int64_t expire_ms = -1;
+    if (flags & CODEC_F_EXPIRE) {
+        if (len < CODEC_HEADER_MAX)
+            return CODEC_ERR;
+        uint64_t at = codec_get_u64(buf + 3);
+        if (at > (uint64_t)INT64_MAX)
+            return CODEC_ERR;
+        expire_ms = (int64_t)at;
+        hlen = CODEC_HEADER_MAX;
+    }
+    h->type = type;
+    h->encoding = (uint8_t)buf[1];
+    h->flags = flags;
+    h->expire_ms = expire_ms;
+    *payload = buf + hlen;
+    *plen = len - hlen;
+    return 0;
+}
+
+/* ---- expiry CF ---------------------------------------------------------- */
+
+size_t codec_expiry_key_encode(int64_t expire_ms, uint16_t dbid, const void *key, size_t klen,
+                               char *out)
+{
+    /* Times before the epoch never reach storage (such a key is deleted at
+     * once); a negative value here would sort after every real entry. */
+    assert(expire_ms >= 0);
+    codec_put_u64(out, (uint64_t)expire_ms);
+    codec_put_u16(out + 8, dbid);
+    if (klen)
+        memcpy(out + CODEC_EXPIRY_PREFIX, key, klen);
+    return CODEC_EXPIRY_PREFIX + klen;
+}
+
+int codec_expiry_key_decode(const char *buf, size_t len, int64_t *expire_ms, uint16_t *dbid,
+                            const char **key, size_t *klen)
+{
+    if (buf == NULL || len < CODEC_EXPIRY_PREFIX)
+        return CODEC_ERR;
+    uint64_t at = codec_get_u64(buf);
+    if (at > (uint64_t)INT64_MAX)
+        return CODEC_ERR;
+    *expire_ms = (int64_t)at;
+    *dbid = codec_get_u16(buf + 8);
+    *key = buf + CODEC_EXPIRY_PREFIX;
+    *klen = len - CODEC_EXPIRY_PREFIX;
+    return 0;
+}

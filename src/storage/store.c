@@ -1,0 +1,734 @@
+/*
+ * store.c: longtail's RocksDB behind store.h, through RocksDB's C API (7.8).
+ *
+ * One database, opened with the column families "default" (unused, but
+ * RocksDB always has it and 7.8's C API has no getter for its handle),
+ * "keys", "expiry" and "meta". cf[] is indexed by enum store_cf + 1.
+ *
+ * Durability: WAL on and manual_wal_flush off, so every store_write has
+ * handed its batch to the WAL file (write(2)) before it returns and a
+ * kill -9 loses nothing acknowledged; sync=1 or store_sync_wal() add the
+ * fsync that power loss needs.
+ *
+ * Tuning choices:
+ * - one LRU block cache shared by every CF; index and filter blocks live
+ *   in it (high priority, L0 pinned) so their memory is bounded by the
+ *   cache instead of growing with the number of keys on disk;
+ * - whole-key bloom filters on "keys" and "meta", where point reads of
+ *   absent keys are common; "expiry" is only ever walked in order, so it
+ *   carries no filter;
+ * - statistics at RocksDB's default level (7.8's C API cannot choose one;
+ *   the default, except-detailed-timers, is the cheap one).
+ *
+ * A store_batch records its operations itself and becomes a RocksDB
+ * WriteBatch only in store_write: a RocksDB batch names column families by
+ * handle, and a store_batch is made before it knows which store it will be
+ * written to.
+ */
+#include "storage/store.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+#define STORE_NCF    (STORE_CF_COUNT + 1) /* with "default" at index 0 */
+#define STORE_ERRLEN 512
+
+static const char *const store_cf_names[STORE_NCF] = {"default", "keys", "expiry", "meta"};
+
+struct store {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;        /* DB and keys/meta CF options; owns the statistics */
+    rocksdb_options_t *expiry_opts; /* expiry CF: same, without a bloom filter */
+    rocksdb_cache_t *cache;
+    rocksdb_column_family_handle_t *cf[STORE_NCF];
+    rocksdb_readoptions_t *ropts; /* shared by every point read; never changed after open */
+    rocksdb_writeoptions_t *wopts, *wopts_sync;
+    rocksdb_flushoptions_t *fopts;
+    pthread_mutex_t err_lock; /* err may be set from reader threads */
+    char err[STORE_ERRLEN];
+    char err_copy[STORE_ERRLEN]; /* what store_last_error hands the main thread */
+};
+
+static rocksdb_column_family_handle_t *store_cf(store *s, enum store_cf cf)
+{
+    return s->cf[(int)cf + 1];
+}
+
+static void store_set_error(store *s, const char *what, const char *msg)
+{
+    pthread_mutex_lock(&s->err_lock);
+    snprintf(s->err, sizeof(s->err), "%s: %s", what, msg ? msg : "unknown error");
+    pthread_mutex_unlock(&s->err_lock);
+}
+
+/* Records the RocksDB error in the store and frees it. */
+static int store_fail(store *s, const char *what, char *rerr)
+{
+    store_set_error(s, what, rerr);
+    free(rerr);
+    return STORE_ERR;
+}
+
+const char *store_last_error(store *s)
+{
+    pthread_mutex_lock(&s->err_lock);
+    memcpy(s->err_copy, s->err, sizeof(s->err_copy));
+    pthread_mutex_unlock(&s->err_lock);
+    return s->err_copy;
+}
+
+void store_options_default(struct store_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->bloom_bits_per_key = 10;
+    o->lz4 = 1;
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+/* RocksDB reports a held LOCK as "While lock file: <dir>/LOCK: Resource
+ * temporarily unavailable" (another process) or "lock hold by current
+ * process ... No locks available" (this one). */
+static int store_is_lock_error(const char *msg)
+{
+    return strstr(msg, "LOCK") != NULL &&
+           (strstr(msg, "Resource temporarily unavailable") != NULL ||
+            strstr(msg, "No locks available") != NULL || strstr(msg, "lock hold") != NULL);
+}
+
+static char *store_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    char *out;
+
+    va_start(ap, fmt);
+    if (vasprintf(&out, fmt, ap) < 0)
+        out = NULL;
+    va_end(ap);
+    return out;
+}
+
+static rocksdb_block_based_table_options_t *store_table_options(store *s, int bloom_bits)
+{
+    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+
+    rocksdb_block_based_options_set_block_cache(t, s->cache);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(t, 1);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks_with_high_priority(t, 1);
+    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(t, 1);
+    if (bloom_bits > 0) {
+        /* the table options take ownership of the policy */
+        rocksdb_block_based_options_set_filter_policy(
+            t, rocksdb_filterpolicy_create_bloom_full((double)bloom_bits));
+        rocksdb_block_based_options_set_whole_key_filtering(t, 1);
+    }
+    return t;
+}
+
+static void store_build_options(store *s, const struct store_options *o)
+{
+    rocksdb_options_t *opts = rocksdb_options_create();
+
+    rocksdb_options_set_create_if_missing(opts, 1);
+    rocksdb_options_set_create_missing_column_families(opts, 1);
+    rocksdb_options_set_manual_wal_flush(opts, 0);
+    rocksdb_options_enable_statistics(opts);
+    rocksdb_options_set_keep_log_file_num(opts, 10);
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
+    /* write SST data back in 1 MB steps rather than in one burst at close */
+    rocksdb_options_set_bytes_per_sync(opts, 1 << 20);
+    rocksdb_options_set_compression(opts,
+                                    o->lz4 ? rocksdb_lz4_compression : rocksdb_no_compression);
+    if (o->max_background_jobs > 0)
+        rocksdb_options_set_max_background_jobs(opts, o->max_background_jobs);
+    rocksdb_options_set_use_direct_reads(opts, o->direct_reads ? 1 : 0);
+    if (o->write_buffer_size > 0)
+        rocksdb_options_set_write_buffer_size(opts, (size_t)o->write_buffer_size);
+    if (o->max_write_buffer_number > 0)
+        rocksdb_options_set_max_write_buffer_number(opts, o->max_write_buffer_number);
+    if (o->level0_slowdown_writes_trigger > 0)
+        rocksdb_options_set_level0_slowdown_writes_trigger(opts, o->level0_slowdown_writes_trigger);
+    if (o->level0_stop_writes_trigger > 0)
+        rocksdb_options_set_level0_stop_writes_trigger(opts, o->level0_stop_writes_trigger);
+    if (o->rate_limit_bytes_per_sec > 0) {
+        /* the options keep their own reference to the limiter */
+        rocksdb_ratelimiter_t *rl =
+            rocksdb_ratelimiter_create((int64_t)o->rate_limit_bytes_per_sec, 100 * 1000, 10);
+        rocksdb_options_set_ratelimiter(opts, rl);
+        rocksdb_ratelimiter_destroy(rl);
+    }
+
+    /* RocksDB's own default capacity when none is given, but created here
+     * so that all CFs share it and its usage can be read. */
+    s->cache = rocksdb_cache_create_lru(o->block_cache_size ? (size_t)o->block_cache_size
+                                                            : (size_t)8 << 20);
+
+    /* the table factory copies the table options (and shares the policy) */
+    rocksdb_block_based_table_options_t *t = store_table_options(s, o->bloom_bits_per_key);
+    rocksdb_options_set_block_based_table_factory(opts, t);
+    rocksdb_block_based_options_destroy(t);
+
+    s->expiry_opts = rocksdb_options_create_copy(opts);
+    t = store_table_options(s, 0);
+    rocksdb_options_set_block_based_table_factory(s->expiry_opts, t);
+    rocksdb_block_based_options_destroy(t);
+
+    s->opts = opts;
+}
+
+static void store_free(store *s)
+{
+    if (s->db) {
+        for (int i = 0; i < STORE_NCF; i++)
+            if (s->cf[i])
+                rocksdb_column_family_handle_destroy(s->cf[i]);
+        rocksdb_close(s->db);
+    }
+    if (s->ropts)
+        rocksdb_readoptions_destroy(s->ropts);
+    if (s->wopts)
+        rocksdb_writeoptions_destroy(s->wopts);
+    if (s->wopts_sync)
+        rocksdb_writeoptions_destroy(s->wopts_sync);
+    if (s->fopts)
+        rocksdb_flushoptions_destroy(s->fopts);
+    if (s->expiry_opts)
+        rocksdb_options_destroy(s->expiry_opts);
+    if (s->opts)
+        rocksdb_options_destroy(s->opts);
+    if (s->cache)
+        rocksdb_cache_destroy(s->cache);
+    pthread_mutex_destroy(&s->err_lock);
+    free(s);
+}
+
+int store_open(const struct store_options *o, store **out, char **err)
+{
+    *out = NULL;
+    if (err)
+        *err = NULL;
+    store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        if (err)
+            *err = strdup("out of memory");
+        return STORE_ERR;
+    }
+    pthread_mutex_init(&s->err_lock, NULL);
+    store_build_options(s, o);
+
+    const rocksdb_options_t *cf_opts[STORE_NCF];
+    for (int i = 0; i < STORE_NCF; i++)
+        cf_opts[i] = s->opts;
+    cf_opts[(int)STORE_CF_EXPIRY + 1] = s->expiry_opts;
+
+    char *rerr = NULL;
+    s->db = rocksdb_open_column_families(s->opts, o->dir, STORE_NCF, store_cf_names, cf_opts, s->cf,
+                                         &rerr);
+    if (rerr != NULL || s->db == NULL) {
+        if (err) {
+            if (rerr && store_is_lock_error(rerr))
+                *err = store_strdupf("another longtail-server is using %s (RocksDB LOCK held)",
+                                     o->dir);
+            else
+                *err = store_strdupf("cannot open RocksDB in %s: %s", o->dir,
+                                     rerr ? rerr : "unknown error");
+        }
+        free(rerr);
+        s->db = NULL;
+        store_free(s);
+        return STORE_ERR;
+    }
+
+    s->ropts = rocksdb_readoptions_create();
+    s->wopts = rocksdb_writeoptions_create();
+    s->wopts_sync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->wopts_sync, 1);
+    s->fopts = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(s->fopts, 1);
+    *out = s;
+    return 0;
+}
+
+void store_close(store *s)
+{
+    if (s)
+        store_free(s);
+}
+
+/* ---- point reads -------------------------------------------------------- */
+
+/* A malloc'd copy that is never NULL on success, even for an empty value:
+ * callers tell a hit from a miss by the pointer. */
+static char *store_copy(const char *p, size_t n)
+{
+    char *v = malloc(n ? n : 1);
+    if (v && n)
+        memcpy(v, p, n);
+    return v;
+}
+
+int store_get(store *s, enum store_cf cf, const void *key, size_t klen, char **val, size_t *vlen)
+{
+    char *rerr = NULL;
+
+    *val = NULL;
+    *vlen = 0;
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, s->ropts, store_cf(s, cf), key, klen, &rerr);
+    if (rerr != NULL)
+        return store_fail(s, "get", rerr);
+    if (ps == NULL)
+        return STORE_NOTFOUND;
+    size_t n;
+    const char *p = rocksdb_pinnableslice_value(ps, &n);
+    char *v = store_copy(p, n);
+    rocksdb_pinnableslice_destroy(ps);
+    if (v == NULL) {
+        store_set_error(s, "get", "out of memory");
+        return STORE_ERR;
+    }
+    *val = v;
+    *vlen = n;
+    return 0;
+}
+
+int store_key_may_exist(store *s, enum store_cf cf, const void *key, size_t klen)
+{
+    unsigned char may = rocksdb_key_may_exist_cf(s->db, s->ropts, store_cf(s, cf), key, klen, NULL,
+                                                 NULL, NULL, 0, NULL);
+    return may != 0;
+}
+
+#define STORE_MGET_STACK 64
+
+void store_multi_get(store *s, enum store_cf cf, size_t n, const char *const *keys,
+                     const size_t *klens, char **vals, size_t *vlens, int *rc)
+{
+    rocksdb_pinnableslice_t *pins_stack[STORE_MGET_STACK];
+    char *errs_stack[STORE_MGET_STACK];
+    rocksdb_pinnableslice_t **pins = pins_stack;
+    char **errs = errs_stack;
+
+    if (n == 0)
+        return;
+    if (n > STORE_MGET_STACK) {
+        pins = malloc(n * sizeof(*pins));
+        errs = malloc(n * sizeof(*errs));
+        if (pins == NULL || errs == NULL) {
+            free(pins);
+            free(errs);
+            store_set_error(s, "multi_get", "out of memory");
+            for (size_t i = 0; i < n; i++) {
+                vals[i] = NULL;
+                vlens[i] = 0;
+                rc[i] = STORE_ERR;
+            }
+            return;
+        }
+    }
+    /* Values stay pinned in the block cache until copied: one copy each. */
+    rocksdb_batched_multi_get_cf(s->db, s->ropts, store_cf(s, cf), n, keys, klens, pins, errs, 0);
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = NULL;
+        vlens[i] = 0;
+        if (errs[i] != NULL) {
+            rc[i] = store_fail(s, "multi_get", errs[i]);
+        } else if (pins[i] == NULL) {
+            rc[i] = STORE_NOTFOUND;
+        } else {
+            size_t len;
+            const char *p = rocksdb_pinnableslice_value(pins[i], &len);
+            vals[i] = store_copy(p, len);
+            if (vals[i] == NULL) {
+                store_set_error(s, "multi_get", "out of memory");
+                rc[i] = STORE_ERR;
+            } else {
+                vlens[i] = len;
+                rc[i] = 0;
+            }
+        }
+        if (pins[i] != NULL)
+            rocksdb_pinnableslice_destroy(pins[i]);
+    }
+    if (pins != pins_stack) {
+        free(pins);
+        free(errs);
+    }
+}
+
+/* ---- write batches ------------------------------------------------------ */
+
+/* Operations are recorded as: op (u8) | cf (u8) | alen (size_t) | blen
+ * (size_t) | a bytes | b bytes, with a/b = key/value for a put, key/- for a
+ * delete and begin/end for a range delete. */
+enum { STORE_OP_PUT = 1, STORE_OP_DELETE = 2, STORE_OP_DELETE_RANGE = 3 };
+#define STORE_OP_HDR (2 + 2 * sizeof(size_t))
+
+struct store_batch {
+    char *buf;
+    size_t len, cap;
+    size_t count;             /* operations */
+    size_t bytes;             /* key and value bytes */
+    rocksdb_writebatch_t *wb; /* rebuilt by every store_write */
+};
+
+store_batch *store_batch_new(void)
+{
+    return calloc(1, sizeof(store_batch));
+}
+
+void store_batch_free(store_batch *b)
+{
+    if (b == NULL)
+        return;
+    if (b->wb)
+        rocksdb_writebatch_destroy(b->wb);
+    free(b->buf);
+    free(b);
+}
+
+void store_batch_clear(store_batch *b)
+{
+    b->len = 0;
+    b->count = 0;
+    b->bytes = 0;
+}
+
+static void store_batch_add(store_batch *b, int op, enum store_cf cf, const void *a, size_t alen,
+                            const void *bb, size_t blen)
+{
+    size_t need = b->len + STORE_OP_HDR + alen + blen;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *nb = realloc(b->buf, cap);
+        if (nb == NULL) {
+            /* A batch that silently lost a write would break durability. */
+            fprintf(stderr, "longtail: out of memory growing a write batch to %zu bytes\n", cap);
+            abort();
+        }
+        b->buf = nb;
+        b->cap = cap;
+    }
+    char *p = b->buf + b->len;
+    p[0] = (char)op;
+    p[1] = (char)cf;
+    memcpy(p + 2, &alen, sizeof(size_t));
+    memcpy(p + 2 + sizeof(size_t), &blen, sizeof(size_t));
+    p += STORE_OP_HDR;
+    if (alen)
+        memcpy(p, a, alen);
+    if (blen)
+        memcpy(p + alen, bb, blen);
+    b->len = need;
+    b->count++;
+    b->bytes += alen + blen;
+}
+
+void store_batch_put(store_batch *b, enum store_cf cf, const void *k, size_t klen, const void *v,
+                     size_t vlen)
+{
+    store_batch_add(b, STORE_OP_PUT, cf, k, klen, v, vlen);
+}
+
+void store_batch_delete(store_batch *b, enum store_cf cf, const void *k, size_t klen)
+{
+    store_batch_add(b, STORE_OP_DELETE, cf, k, klen, NULL, 0);
+}
+
+void store_batch_delete_range(store_batch *b, enum store_cf cf, const void *begin, size_t blen,
+                              const void *end, size_t elen)
+{
+    store_batch_add(b, STORE_OP_DELETE_RANGE, cf, begin, blen, end, elen);
+}
+
+size_t store_batch_count(store_batch *b)
+{
+    return b->count;
+}
+
+/* Key and value bytes recorded (RocksDB adds a few bytes of framing each). */
+size_t store_batch_bytes(store_batch *b)
+{
+    return b->bytes;
+}
+
+int store_write(store *s, store_batch *b, int sync)
+{
+    /* An empty batch still owes the caller the fsync it asked for. */
+    if (b->count == 0)
+        return sync ? store_sync_wal(s) : 0;
+    if (b->wb == NULL)
+        b->wb = rocksdb_writebatch_create();
+    else
+        rocksdb_writebatch_clear(b->wb);
+
+    for (size_t off = 0; off < b->len;) {
+        const char *p = b->buf + off;
+        int op = p[0];
+        rocksdb_column_family_handle_t *h = store_cf(s, (enum store_cf)p[1]);
+        size_t alen, blen;
+        memcpy(&alen, p + 2, sizeof(size_t));
+        memcpy(&blen, p + 2 + sizeof(size_t), sizeof(size_t));
+        const char *a = p + STORE_OP_HDR, *bb = a + alen;
+        switch (op) {
+        case STORE_OP_PUT:
+            rocksdb_writebatch_put_cf(b->wb, h, a, alen, bb, blen);
+            break;
+        case STORE_OP_DELETE:
+            rocksdb_writebatch_delete_cf(b->wb, h, a, alen);
+            break;
+        default:
+            rocksdb_writebatch_delete_range_cf(b->wb, h, a, alen, bb, blen);
+            break;
+        }
+        off += STORE_OP_HDR + alen + blen;
+    }
+
+    char *rerr = NULL;
+    rocksdb_write(s->db, sync ? s->wopts_sync : s->wopts, b->wb, &rerr);
+    if (rerr != NULL)
+        return store_fail(s, "write", rerr);
+    return 0;
+}
+
+int store_sync_wal(store *s)
+{
+    char *rerr = NULL;
+    /* With manual_wal_flush off, FlushWAL(sync=true) is SyncWAL(): fsync of
+     * the WAL files, safe to run beside writers. */
+    rocksdb_flush_wal(s->db, 1, &rerr);
+    if (rerr != NULL)
+        return store_fail(s, "sync wal", rerr);
+    return 0;
+}
+
+/* ---- iterators ---------------------------------------------------------- */
+
+struct store_iter {
+    rocksdb_iterator_t *it;
+    rocksdb_readoptions_t *ro; /* points at lower/upper below: lives as long as it */
+    char *lower, *upper;       /* copies of the bounds, in the same allocation */
+};
+
+store_iter *store_iter_new(store *s, enum store_cf cf, const void *lower, size_t llen,
+                           const void *upper, size_t ulen)
+{
+    size_t extra = (lower ? llen : 0) + (upper ? ulen : 0);
+    store_iter *it = malloc(sizeof(*it) + extra + 1);
+    if (it == NULL)
+        return NULL;
+    char *p = (char *)(it + 1);
+
+    it->lower = it->upper = NULL;
+    it->ro = rocksdb_readoptions_create();
+    if (lower) {
+        it->lower = p;
+        memcpy(p, lower, llen);
+        p += llen;
+        rocksdb_readoptions_set_iterate_lower_bound(it->ro, it->lower, llen);
+    }
+    if (upper) {
+        it->upper = p;
+        memcpy(p, upper, ulen);
+        rocksdb_readoptions_set_iterate_upper_bound(it->ro, it->upper, ulen);
+    }
+    it->it = rocksdb_create_iterator_cf(s->db, it->ro, store_cf(s, cf));
+    return it;
+}
+
+void store_iter_seek(store_iter *it, const void *key, size_t klen)
+{
+    rocksdb_iter_seek(it->it, key, klen);
+}
+
+void store_iter_seek_first(store_iter *it)
+{
+    rocksdb_iter_seek_to_first(it->it);
+}
+
+void store_iter_seek_last(store_iter *it)
+{
+    rocksdb_iter_seek_to_last(it->it);
+}
+
+int store_iter_valid(store_iter *it)
+{
+    return rocksdb_iter_valid(it->it) ? 1 : 0;
+}
+
+void store_iter_next(store_iter *it)
+{
+    rocksdb_iter_next(it->it);
+}
+
+void store_iter_prev(store_iter *it)
+{
+    rocksdb_iter_prev(it->it);
+}
+
+const char *store_iter_key(store_iter *it, size_t *klen)
+{
+    return rocksdb_iter_key(it->it, klen);
+}
+
+const char *store_iter_value(store_iter *it, size_t *vlen)
+{
+    return rocksdb_iter_value(it->it, vlen);
+}
+
+int store_iter_status(store_iter *it, char **err)
+{
+    char *rerr = NULL;
+
+    if (err)
+        *err = NULL;
+    rocksdb_iter_get_error(it->it, &rerr);
+    if (rerr == NULL)
+        return 0;
+    if (err)
+        *err = rerr;
+    else
+        free(rerr);
+    return STORE_ERR;
+}
+
+void store_iter_free(store_iter *it)
+{
+    if (it == NULL)
+        return;
+    rocksdb_iter_destroy(it->it);
+    rocksdb_readoptions_destroy(it->ro);
+    free(it);
+}
+
+/* ---- maintenance -------------------------------------------------------- */
+
+int store_checkpoint(store *s, const char *dir, char **err)
+{
+    char *rerr = NULL;
+
+    if (err)
+        *err = NULL;
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(s->db, &rerr);
+    if (rerr == NULL) {
+        /* log_size_for_flush 0: flush the memtables first, so the copy opens
+         * without replaying a WAL. */
+        rocksdb_checkpoint_create(cp, dir, 0, &rerr);
+        rocksdb_checkpoint_object_destroy(cp);
+    }
+    if (rerr == NULL)
+        return 0;
+    store_set_error(s, "checkpoint", rerr);
+    if (err)
+        *err = rerr;
+    else
+        free(rerr);
+    return STORE_ERR;
+}
+
+int store_flush(store *s)
+{
+    for (int i = 0; i < STORE_CF_COUNT; i++) {
+        char *rerr = NULL;
+        rocksdb_flush_cf(s->db, s->fopts, store_cf(s, (enum store_cf)i), &rerr);
+        if (rerr != NULL)
+            return store_fail(s, "flush", rerr);
+    }
+    return 0;
+}
+
+int store_compact(store *s, enum store_cf cf)
+{
+    char *rerr = NULL;
+
+    rocksdb_flush_cf(s->db, s->fopts, store_cf(s, cf), &rerr);
+    if (rerr != NULL)
+        return store_fail(s, "flush", rerr);
+    /* kForce (2): rewrite the bottom level too, so deleted ranges are
+     * really gone afterwards. */
+    rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+    rocksdb_compactoptions_set_bottommost_level_compaction(co, 2);
+    rocksdb_compact_range_cf_opt(s->db, store_cf(s, cf), co, NULL, 0, NULL, 0);
+    rocksdb_compactoptions_destroy(co);
+    return 0;
+}
+
+/* ---- properties and statistics ------------------------------------------ */
+
+/* Properties of the whole DB: every CF answers with the same number, so
+ * they are read once instead of summed. */
+static const char *const store_db_props[] = {
+    "rocksdb.actual-delayed-write-rate",
+    "rocksdb.is-write-stopped",
+    "rocksdb.num-running-compactions",
+    "rocksdb.num-running-flushes",
+    "rocksdb.background-errors",
+    "rocksdb.num-snapshots",
+    "rocksdb.oldest-snapshot-time",
+    "rocksdb.oldest-snapshot-sequence",
+    "rocksdb.is-file-deletions-enabled",
+    "rocksdb.min-log-number-to-keep",
+    "rocksdb.min-obsolete-sst-number-to-keep",
+};
+
+int store_property_int(store *s, const char *name, uint64_t *out)
+{
+    *out = 0;
+    /* The block cache is shared by every CF: ask the cache itself. */
+    if (strcmp(name, "rocksdb.block-cache-usage") == 0) {
+        *out = rocksdb_cache_get_usage(s->cache);
+        return 0;
+    }
+    if (strcmp(name, "rocksdb.block-cache-pinned-usage") == 0) {
+        *out = rocksdb_cache_get_pinned_usage(s->cache);
+        return 0;
+    }
+    if (strcmp(name, "rocksdb.block-cache-capacity") == 0) {
+        *out = rocksdb_cache_get_capacity(s->cache);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(store_db_props) / sizeof(store_db_props[0]); i++) {
+        if (strcmp(name, store_db_props[i]) == 0)
+            return rocksdb_property_int(s->db, name, out) == 0 ? 0 : STORE_ERR;
+    }
+    uint64_t sum = 0;
+    for (int i = 0; i < STORE_CF_COUNT; i++) {
+        uint64_t v;
+        if (rocksdb_property_int_cf(s->db, store_cf(s, (enum store_cf)i), name, &v) != 0)
+            return STORE_ERR;
+        sum += v;
+    }
+    *out = sum;
+    return 0;
+}
+
+char *store_stats_text(store *s)
+{
+    return rocksdb_options_statistics_get_string(s->opts);
+}
+
+/* The STALL_MICROS ticker, read from the statistics text, where it appears
+ * as "rocksdb.stall.micros COUNT : N". The ticker is the total time writers
+ * spent delayed or stopped; the CF stats text ("rocksdb.cfstats") only has
+ * it as a formatted H:M:S figure, so this is the simpler exact source. */
+uint64_t store_stall_micros(store *s)
+{
+    static const char tag[] = "rocksdb.stall.micros COUNT : ";
+    char *text = store_stats_text(s);
+    uint64_t v = 0;
+
+    if (text == NULL)
+        return 0;
+    const char *p = strstr(text, tag);
+    if (p != NULL)
+        v = strtoull(p + sizeof(tag) - 1, NULL, 10);
+    free(text);
+    return v;
+}

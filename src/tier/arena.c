@@ -1,0 +1,228 @@
+/*
+ * arena.c: hot-tier allocations on a dedicated jemalloc arena.
+ *
+ * Every hot-tier block is allocated with MALLOCX_ARENA(a) | MALLOCX_TCACHE(t):
+ * an arena of its own, so jemalloc can report its size independently of
+ * RocksDB and connection buffers, and an explicit thread cache, because
+ * MALLOCX_TCACHE_NONE would take the arena lock on every call. The running
+ * count `used` adds sallocx() of each block on allocation and subtracts it on
+ * free, so hot_used() is exact and costs nothing; cron cross-checks it with
+ * jemalloc's own arena statistics.
+ *
+ * Sanitizer builds use the system allocator (ASan must see every block);
+ * the running count then uses malloc_usable_size.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tier/arena.h"
+
+#ifdef LT_SANITIZERS
+#include <malloc.h>
+#else
+#include <jemalloc/jemalloc.h>
+#endif
+
+static size_t used;
+
+static void arena_oom(size_t size)
+{
+    fprintf(stderr, "longtail: out of memory allocating %zu bytes\n", size);
+    fflush(stderr);
+    abort();
+}
+
+#ifdef LT_SANITIZERS
+
+void arena_init(void)
+{
+}
+
+void *hot_malloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        arena_oom(size);
+    used += malloc_usable_size(p);
+    return p;
+}
+
+void *hot_calloc(size_t size)
+{
+    void *p = calloc(1, size ? size : 1);
+    if (!p)
+        arena_oom(size);
+    used += malloc_usable_size(p);
+    return p;
+}
+
+void *hot_realloc(void *ptr, size_t size)
+{
+    size_t old = ptr ? malloc_usable_size(ptr) : 0;
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p)
+        arena_oom(size);
+    used = used - old + malloc_usable_size(p);
+    return p;
+}
+
+void hot_free(void *ptr)
+{
+    if (!ptr)
+        return;
+    used -= malloc_usable_size(ptr);
+    free(ptr);
+}
+
+size_t hot_usable(void *ptr)
+{
+    return malloc_usable_size(ptr);
+}
+
+size_t arena_jemalloc_allocated(void)
+{
+    return 0;
+}
+
+size_t arena_process_allocated(void)
+{
+    return 0;
+}
+
+size_t arena_process_resident(void)
+{
+    return 0;
+}
+
+const char *arena_allocator_name(void)
+{
+    return "libc";
+}
+
+#else /* jemalloc */
+
+static unsigned arena_index;
+static int flags; /* MALLOCX_ARENA | MALLOCX_TCACHE, 0 until initialised */
+
+void arena_init(void)
+{
+    if (flags)
+        return;
+    unsigned ind, tc;
+    size_t sz = sizeof(ind);
+    if (mallctl("arenas.create", &ind, &sz, NULL, 0) != 0) {
+        fprintf(stderr, "longtail: jemalloc arenas.create failed\n");
+        abort();
+    }
+    sz = sizeof(tc);
+    if (mallctl("tcache.create", &tc, &sz, NULL, 0) != 0) {
+        fprintf(stderr, "longtail: jemalloc tcache.create failed\n");
+        abort();
+    }
+    arena_index = ind;
+    flags = MALLOCX_ARENA(ind) | MALLOCX_TCACHE(tc);
+}
+
+void *hot_malloc(size_t size)
+{
+    if (!flags)
+        arena_init();
+    void *p = mallocx(size ? size : 1, flags);
+    if (!p)
+        arena_oom(size);
+    used += sallocx(p, 0);
+    return p;
+}
+
+void *hot_calloc(size_t size)
+{
+    if (!flags)
+        arena_init();
+    void *p = mallocx(size ? size : 1, flags | MALLOCX_ZERO);
+    if (!p)
+        arena_oom(size);
+    used += sallocx(p, 0);
+    return p;
+}
+
+void *hot_realloc(void *ptr, size_t size)
+{
+    if (!ptr)
+        return hot_malloc(size);
+    size_t old = sallocx(ptr, 0);
+    void *p = rallocx(ptr, size ? size : 1, flags);
+    if (!p)
+        arena_oom(size);
+    used = used - old + sallocx(p, 0);
+    return p;
+}
+
+void hot_free(void *ptr)
+{
+    if (!ptr)
+        return;
+    used -= sallocx(ptr, 0);
+    dallocx(ptr, flags);
+}
+
+size_t hot_usable(void *ptr)
+{
+    return sallocx(ptr, 0);
+}
+
+static size_t arena_stat(const char *name)
+{
+    uint64_t epoch = 1;
+    size_t sz = sizeof(epoch);
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    size_t v = 0;
+    sz = sizeof(v);
+    if (mallctl(name, &v, &sz, NULL, 0) != 0)
+        return 0;
+    return v;
+}
+
+size_t arena_jemalloc_allocated(void)
+{
+    if (!flags)
+        return 0;
+    char name[64];
+    snprintf(name, sizeof(name), "stats.arenas.%u.small.allocated", arena_index);
+    size_t small = arena_stat(name);
+    snprintf(name, sizeof(name), "stats.arenas.%u.large.allocated", arena_index);
+    size_t large = 0, sz = sizeof(large);
+    mallctl(name, &large, &sz, NULL, 0); /* same epoch as above */
+    return small + large;
+}
+
+size_t arena_process_allocated(void)
+{
+    return arena_stat("stats.allocated");
+}
+
+size_t arena_process_resident(void)
+{
+    return arena_stat("stats.resident");
+}
+
+const char *arena_allocator_name(void)
+{
+    static char name[64];
+    if (!name[0]) {
+        const char *v = NULL;
+        size_t sz = sizeof(v);
+        if (mallctl("version", &v, &sz, NULL, 0) == 0 && v)
+            snprintf(name, sizeof(name), "jemalloc-%.*s", (int)strcspn(v, "-"), v);
+        else
+            snprintf(name, sizeof(name), "jemalloc");
+    }
+    return name;
+}
+
+#endif
+
+size_t hot_used(void)
+{
+    return used;
+}

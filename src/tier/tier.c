@@ -1,0 +1,415 @@
+/*
+ * tier.c: the only place that decides what lives in memory.
+ *
+ * Prefetch: before a command runs, its keys (from the command table) that
+ * are neither hot nor known absent are read by the storage pool; the
+ * client is parked meanwhile (its pipelined commands wait behind it, order
+ * kept) and other clients are served. On completion the values are installed
+ * as clean hot keys and the command runs at once, with the keys found absent
+ * remembered for that one execution.
+ *
+ * Staleness: every key in flight is in `inflight` with the sequence number
+ * of the last write to it. A read submitted before a write of its key is
+ * stale: its value is dropped and the command's keys are looked at again.
+ *
+ * Demotion: above maxmemory, clean keys are dropped from memory by sampled
+ * LRU/LFU/random/TTL ranking; with maxmemory 1 (cold mode) every clean key
+ * is dropped after each commit.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/command.h"
+#include "ds/alloc.h"
+#include "ds/dict.h"
+#include "ds/util.h"
+#include "keyspace/db.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "storage/codec.h"
+#include "storage/readpool.h"
+#include "tier/tier.h"
+
+struct tier_stats tier_stats;
+
+struct prefetch {
+    struct read_job job;
+    client *c;               /* NULL once the client is gone */
+    uint64_t submit_seq;
+    int stale;               /* the db was flushed or swapped meanwhile */
+    int n;
+    uint16_t *dbid;
+    str *ukeys;              /* user keys (heap) */
+    str *ikeys;              /* inflight dict keys: dbid + user key (hot) */
+    struct absent_keys absent;
+    struct prefetch *prev, *next; /* in flight */
+};
+
+struct inflight {
+    long refs;
+    uint64_t last_write;
+};
+
+static uint64_t write_seq = 1;
+static struct prefetch *pending; /* all prefetches in flight */
+
+static void inflight_free(void *v)
+{
+    hot_free(v);
+}
+static const dict_type inflight_type = {dict_str_hash, dict_str_eq, dict_str_hot_free,
+                                        inflight_free};
+static dict *inflight;
+
+static str inflight_key(uint16_t dbid, const char *key, size_t len)
+{
+    str k = str_hot_new(NULL, len + 2);
+    k[0] = (char)(dbid >> 8);
+    k[1] = (char)dbid;
+    memcpy(k + 2, key, len);
+    return k;
+}
+
+void tier_key_written(uint16_t dbid, const str key)
+{
+    write_seq++;
+    if (!inflight || dict_size(inflight) == 0)
+        return;
+    char buf[256];
+    size_t len = str_len(key);
+    if (len + 2 > sizeof(buf) - sizeof(struct str_hdr) - 1) {
+        str k = inflight_key(dbid, key, len);
+        dict_entry *e = dict_find(inflight, k);
+        if (e)
+            ((struct inflight *)e->v.val)->last_write = write_seq;
+        str_hot_free(k);
+        return;
+    }
+    /* a str on the stack, to look up without allocating */
+    struct str_hdr *h = (struct str_hdr *)buf;
+    h->len = (uint32_t)(len + 2);
+    h->cap = (uint32_t)(len + 2);
+    char *k = buf + sizeof(*h);
+    k[0] = (char)(dbid >> 8);
+    k[1] = (char)dbid;
+    memcpy(k + 2, key, len);
+    k[len + 2] = 0;
+    dict_entry *e = dict_find(inflight, k);
+    if (e)
+        ((struct inflight *)e->v.val)->last_write = write_seq;
+}
+
+void tier_db_changed(uint16_t dbid)
+{
+    write_seq++;
+    for (struct prefetch *p = pending; p; p = p->next)
+        for (int i = 0; i < p->n; i++)
+            if (p->dbid[i] == dbid)
+                p->stale = 1;
+}
+
+static void prefetch_free(struct prefetch *pf)
+{
+    for (int i = 0; i < pf->n; i++) {
+        str_free(pf->ukeys[i]);
+        free(pf->job.keys[i]);
+        free(pf->job.vals[i]);
+    }
+    free(pf->dbid);
+    free(pf->ukeys);
+    free(pf->ikeys);
+    free(pf->job.keys);
+    free(pf->job.klens);
+    free(pf->job.vals);
+    free(pf->job.vlens);
+    free(pf->job.rc);
+    free(pf);
+}
+
+int tier_prefetch(client *c)
+{
+    if (c->cmd->proc == cmd_object_tier)
+        return 0; /* it reports where the key is: loading it would change the answer */
+    struct keyref refs[64];
+    int n = command_get_keys(c->cmd, c, c->argc, c->argv, refs, 64);
+    if (n > 64)
+        n = 64; /* the rest are loaded synchronously when used */
+    int want[64];
+    int nwant = 0;
+    for (int i = 0; i < n; i++) {
+        int dbi = refs[i].dbindex < 0 ? c->dbindex : refs[i].dbindex;
+        struct db *db = keyspace_db(dbi);
+        if (!db)
+            continue;
+        str key = c->argv[refs[i].argi];
+        if (db_key_state(db, key) != KEY_UNKNOWN)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < nwant && !dup; j++) {
+            int dj = refs[want[j]].dbindex < 0 ? c->dbindex : refs[want[j]].dbindex;
+            str kj = c->argv[refs[want[j]].argi];
+            dup = dj == dbi && str_len(kj) == str_len(key) && !memcmp(kj, key, str_len(key));
+        }
+        if (!dup)
+            want[nwant++] = i;
+    }
+    if (nwant == 0)
+        return 0;
+
+    if (!inflight)
+        inflight = dict_create(&inflight_type);
+    struct prefetch *pf = calloc(1, sizeof(*pf));
+    pf->c = c;
+    pf->n = nwant;
+    pf->submit_seq = write_seq;
+    pf->dbid = calloc((size_t)nwant, sizeof(*pf->dbid));
+    pf->ukeys = calloc((size_t)nwant, sizeof(str));
+    pf->ikeys = calloc((size_t)nwant, sizeof(str));
+    pf->job.owner = pf;
+    pf->job.n = (size_t)nwant;
+    pf->job.keys = calloc((size_t)nwant, sizeof(char *));
+    pf->job.klens = calloc((size_t)nwant, sizeof(size_t));
+    pf->job.vals = calloc((size_t)nwant, sizeof(char *));
+    pf->job.vlens = calloc((size_t)nwant, sizeof(size_t));
+    pf->job.rc = calloc((size_t)nwant, sizeof(int));
+    for (int i = 0; i < nwant; i++) {
+        struct keyref *r = &refs[want[i]];
+        int dbi = r->dbindex < 0 ? c->dbindex : r->dbindex;
+        struct db *db = keyspace_db(dbi);
+        str key = c->argv[r->argi];
+        size_t len = str_len(key);
+        pf->dbid[i] = db->dbid;
+        pf->ukeys[i] = str_new(key, len);
+        pf->job.keys[i] = malloc(len + CODEC_KEY_PREFIX);
+        pf->job.klens[i] = codec_key_encode(db->dbid, key, len, pf->job.keys[i]);
+        str ik = inflight_key(db->dbid, key, len);
+        int existed;
+        dict_entry *e = dict_add_or_find(inflight, ik, &existed);
+        if (existed) {
+            str_hot_free(ik);
+        } else {
+            struct inflight *f = hot_calloc(sizeof(*f));
+            e->v.val = f;
+        }
+        ((struct inflight *)e->v.val)->refs++;
+        pf->ikeys[i] = e->key;
+    }
+    pf->next = pending;
+    if (pending)
+        pending->prev = pf;
+    pending = pf;
+    c->pf = pf;
+    c->flags |= CLIENT_PARKED;
+    tier_stats.parked++;
+    tier_stats.prefetch_reads += nwant;
+    readpool_submit(&pf->job);
+    return 1;
+}
+
+void tier_client_freed(client *c)
+{
+    for (struct prefetch *p = pending; p; p = p->next)
+        if (p->c == c)
+            p->c = NULL;
+    c->pf = NULL;
+}
+
+/* Releases the inflight entries of pf; returns 1 if any of its keys was
+ * written since it was submitted. */
+static int prefetch_release(struct prefetch *pf)
+{
+    int stale = pf->stale;
+    for (int i = 0; i < pf->n; i++) {
+        dict_entry *e = dict_find(inflight, pf->ikeys[i]);
+        if (!e)
+            continue;
+        struct inflight *f = e->v.val;
+        if (f->last_write > pf->submit_seq)
+            stale = 1;
+        if (--f->refs == 0)
+            dict_delete(inflight, pf->ikeys[i]);
+    }
+    if (pf->prev)
+        pf->prev->next = pf->next;
+    else
+        pending = pf->next;
+    if (pf->next)
+        pf->next->prev = pf->prev;
+    return stale;
+}
+
+void tier_on_reads_done(void)
+{
+    struct read_job *j = readpool_drain();
+    while (j) {
+        struct read_job *next = j->next;
+        struct prefetch *pf = j->owner;
+        hist_record(&server.read_latency, j->done_us - j->submit_us);
+        int stale = prefetch_release(pf);
+        client *c = pf->c;
+        if (!c) {
+            prefetch_free(pf);
+            j = next;
+            continue;
+        }
+        if (stale)
+            tier_stats.stale_reads++;
+        pf->absent.n = 0;
+        for (int i = 0; i < pf->n && !stale; i++) {
+            struct db *db = keyspace_db_by_id(pf->dbid[i]);
+            if (!db)
+                continue;
+            if (j->rc[i] == 0) {
+                db_install_loaded(db, pf->ukeys[i], j->vals[i], j->vlens[i]);
+            } else if (j->rc[i] == STORE_NOTFOUND) {
+                tier_stats.prefetch_hits_absent++;
+                if (pf->absent.n < 16) {
+                    int a = pf->absent.n++;
+                    pf->absent.dbindex[a] = db->index;
+                    pf->absent.key[a] = pf->ukeys[i];
+                    pf->absent.len[a] = str_len(pf->ukeys[i]);
+                }
+            }
+        }
+        c->flags &= ~CLIENT_PARKED;
+        if (stale) {
+            /* look at the keys again: some are hot now, others re-read */
+            c->pf = NULL;
+            prefetch_free(pf);
+            if (tier_prefetch(c) == 0)
+                client_resume(c);
+        } else {
+            keyspace_absent = &pf->absent;
+            client_resume(c); /* runs the command, then the rest of the pipeline */
+            keyspace_absent = NULL;
+            if (c->pf == pf)
+                c->pf = NULL;
+            prefetch_free(pf);
+        }
+        j = next;
+    }
+}
+
+/* ---- LRU / LFU ----------------------------------------------------------- */
+
+#define LFU_INIT_VAL 5
+
+static int policy_is_lfu(void)
+{
+    return server.maxmemory_policy == MAXMEMORY_LFU;
+}
+
+static uint16_t lfu_minutes(void)
+{
+    return (uint16_t)((util_mstime() / 60000) & 0xffff);
+}
+
+static unsigned lfu_decayed(const obj *o)
+{
+    unsigned ldt = o->lru >> 8, counter = o->lru & 0xff;
+    unsigned now = lfu_minutes();
+    unsigned elapsed = now >= ldt ? now - ldt : 65535 - ldt + now;
+    unsigned periods = server.lfu_decay_time ? elapsed / (unsigned)server.lfu_decay_time : 0;
+    return periods > counter ? 0 : counter - periods;
+}
+
+void tier_init_obj(void *p)
+{
+    obj *o = p;
+    if (policy_is_lfu())
+        o->lru = ((uint32_t)lfu_minutes() << 8) | LFU_INIT_VAL;
+    else
+        o->lru = server_lru_clock();
+}
+
+void tier_touch(void *p)
+{
+    obj *o = p;
+    if (!policy_is_lfu()) {
+        o->lru = server_lru_clock();
+        return;
+    }
+    unsigned counter = lfu_decayed(o);
+    if (counter < 255) {
+        double r = (double)(util_rand64() >> 11) / (double)(1ull << 53);
+        double base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+        if (r < 1.0 / (base * server.lfu_log_factor + 1))
+            counter++;
+    }
+    o->lru = ((uint32_t)lfu_minutes() << 8) | counter;
+}
+
+int tier_lfu_counter(void *p)
+{
+    return (int)lfu_decayed(p);
+}
+
+long long tier_idle_seconds(void *p)
+{
+    obj *o = p;
+    uint32_t now = server_lru_clock();
+    return now >= o->lru ? (long long)(now - o->lru) : 0;
+}
+
+/* ---- demotion ------------------------------------------------------------ */
+
+/* Score: higher = better to demote. */
+static double demote_score(struct db *db, dict_entry *e)
+{
+    obj *o = e->v.val;
+    switch (server.maxmemory_policy) {
+    case MAXMEMORY_LFU:
+        return 255.0 - lfu_decayed(o);
+    case MAXMEMORY_RANDOM:
+        return (double)(util_rand64() & 0xffff);
+    case MAXMEMORY_TTL: {
+        dict_entry *x = dict_find(db->expires, e->key);
+        return x ? 1e18 - (double)x->v.s64 : 0;
+    }
+    default:
+        return (double)tier_idle_seconds(o);
+    }
+}
+
+void tier_enforce_maxmemory(void)
+{
+    if (server.maxmemory == 0)
+        return;
+    if (server.maxmemory == 1) {
+        keyspace_demote_all_clean();
+        return;
+    }
+    int ndb = keyspace_count();
+    int fails = 0;
+    while (hot_used() > (size_t)server.maxmemory && fails < 16) {
+        struct db *best_db = NULL;
+        str best_key = NULL;
+        double best = -1;
+        for (int i = 0; i < ndb; i++) {
+            struct db *db = keyspace_db(i);
+            if (!dict_size(db->keys))
+                continue;
+            dict_entry *sample[64];
+            size_t got = dict_sample(db->keys, sample, (size_t)server.maxmemory_samples);
+            for (size_t s = 0; s < got; s++) {
+                obj *o = sample[s]->v.val;
+                if (o->flags & OBJ_F_DIRTY)
+                    continue;
+                double score = demote_score(db, sample[s]);
+                if (score > best) {
+                    best = score;
+                    best_db = db;
+                    best_key = sample[s]->key;
+                }
+            }
+        }
+        if (!best_db) {
+            fails++;
+            continue;
+        }
+        str k = str_new(best_key, str_len(best_key));
+        db_demote(best_db, k);
+        str_free(k);
+    }
+}

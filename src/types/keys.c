@@ -1,0 +1,590 @@
+/*
+ * keys.c: commands on keys of any type: DEL EXISTS TYPE RENAME COPY MOVE
+ * KEYS SCAN RANDOMKEY DBSIZE FLUSH* SWAPDB TOUCH OBJECT and the TTL family.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/command.h"
+#include "ds/util.h"
+#include "keyspace/db.h"
+#include "net/reply.h"
+#include "server/server.h"
+#include "tier/tier.h"
+
+void cmd_del(client *c)
+{
+    long long n = 0;
+    for (int j = 1; j < c->argc; j++)
+        n += db_delete(c->db, c->argv[j]);
+    reply_long(c, n);
+}
+
+void cmd_unlink(client *c)
+{
+    cmd_del(c);
+}
+
+void cmd_exists(client *c)
+{
+    long long n = 0;
+    for (int j = 1; j < c->argc; j++)
+        n += db_lookup(c->db, c->argv[j], LOOKUP_NOTOUCH) != NULL;
+    reply_long(c, n);
+}
+
+void cmd_touch(client *c)
+{
+    long long n = 0;
+    for (int j = 1; j < c->argc; j++)
+        n += db_lookup(c->db, c->argv[j], LOOKUP_NONE) != NULL;
+    reply_long(c, n);
+}
+
+void cmd_type(client *c)
+{
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NOTOUCH);
+    reply_status(c, o ? obj_type_name(o->type) : "none");
+}
+
+/* Puts a copy of o under dst in db (with expire, -1 for none). */
+static void copy_value(struct db *db, const str dst, const obj *o, int64_t expire)
+{
+    db_set(db, dst, obj_dup(o), 0);
+    if (expire >= 0)
+        db_set_expire(db, dst, expire);
+}
+
+static void rename_generic(client *c, int nx)
+{
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
+    if (!o) {
+        reply_error(c, "ERR no such key");
+        return;
+    }
+    if (str_len(c->argv[1]) == str_len(c->argv[2]) &&
+        !memcmp(c->argv[1], c->argv[2], str_len(c->argv[1]))) {
+        if (nx)
+            reply_long(c, 0);
+        else
+            reply_ok(c);
+        return;
+    }
+    if (nx && db_lookup(c->db, c->argv[2], LOOKUP_WRITE)) {
+        reply_long(c, 0);
+        return;
+    }
+    int64_t expire = db_get_expire(c->db, c->argv[1]);
+    copy_value(c->db, c->argv[2], o, expire);
+    db_delete(c->db, c->argv[1]);
+    if (nx)
+        reply_long(c, 1);
+    else
+        reply_ok(c);
+}
+
+void cmd_rename(client *c)
+{
+    rename_generic(c, 0);
+}
+
+void cmd_renamenx(client *c)
+{
+    rename_generic(c, 1);
+}
+
+static int db_index_or_reply(client *c, const str arg, struct db **db)
+{
+    long long idx;
+    if (!util_str2ll(arg, str_len(arg), &idx) || idx < INT32_MIN || idx > INT32_MAX) {
+        reply_error_not_int(c);
+        return -1;
+    }
+    *db = keyspace_db((int)idx);
+    if (!*db) {
+        reply_error(c, "ERR DB index is out of range");
+        return -1;
+    }
+    return 0;
+}
+
+void cmd_copy(client *c)
+{
+    struct db *dst = c->db;
+    int replace = 0;
+    for (int j = 3; j < c->argc; j++) {
+        if (!strcasecmp(c->argv[j], "replace")) {
+            replace = 1;
+        } else if (!strcasecmp(c->argv[j], "db") && j + 1 < c->argc) {
+            if (db_index_or_reply(c, c->argv[j + 1], &dst) < 0)
+                return;
+            j++;
+        } else {
+            reply_error_syntax(c);
+            return;
+        }
+    }
+    if (dst == c->db && str_len(c->argv[1]) == str_len(c->argv[2]) &&
+        !memcmp(c->argv[1], c->argv[2], str_len(c->argv[1]))) {
+        reply_error(c, "ERR source and destination objects are the same");
+        return;
+    }
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
+    if (!o) {
+        reply_long(c, 0);
+        return;
+    }
+    int64_t expire = db_get_expire(c->db, c->argv[1]);
+    obj *copy = obj_dup(o);
+    if (db_lookup(dst, c->argv[2], LOOKUP_WRITE)) {
+        if (!replace) {
+            obj_free(copy);
+            reply_long(c, 0);
+            return;
+        }
+        db_delete(dst, c->argv[2]);
+    }
+    db_add(dst, c->argv[2], copy);
+    if (expire >= 0)
+        db_set_expire(dst, c->argv[2], expire);
+    reply_long(c, 1);
+}
+
+void cmd_move(client *c)
+{
+    struct db *dst;
+    if (db_index_or_reply(c, c->argv[2], &dst) < 0)
+        return;
+    if (dst == c->db) {
+        reply_error(c, "ERR source and destination objects are the same");
+        return;
+    }
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
+    if (!o) {
+        reply_long(c, 0);
+        return;
+    }
+    if (db_lookup(dst, c->argv[1], LOOKUP_WRITE)) {
+        reply_long(c, 0);
+        return;
+    }
+    int64_t expire = db_get_expire(c->db, c->argv[1]);
+    db_add(dst, c->argv[1], obj_dup(o));
+    if (expire >= 0)
+        db_set_expire(dst, c->argv[1], expire);
+    db_delete(c->db, c->argv[1]);
+    reply_long(c, 1);
+}
+
+/* ---- KEYS, SCAN, RANDOMKEY ----------------------------------------------- */
+
+struct key_filter {
+    client *c;
+    const char *pat;
+    size_t plen;
+    int type; /* -1: any; -2: unknown type name, nothing matches */
+    long long count, seen;
+    long long emitted;
+};
+
+static int key_matches(struct key_filter *f, const char *key, size_t klen, int type,
+                       int64_t expire)
+{
+    if (expire >= 0 && server.mstime_cached > expire)
+        return 0;
+    if (f->type == -2 || (f->type >= 0 && f->type != type))
+        return 0;
+    if (f->pat && !(f->plen == 1 && f->pat[0] == '*') &&
+        !util_glob_match(f->pat, f->plen, key, klen, 0))
+        return 0;
+    return 1;
+}
+
+static int keys_cb(void *ctx, const char *key, size_t klen, int type, int64_t expire)
+{
+    struct key_filter *f = ctx;
+    if (key_matches(f, key, klen, type, expire)) {
+        reply_bulk(f->c, key, klen);
+        f->emitted++;
+    }
+    return 0;
+}
+
+void cmd_keys(client *c)
+{
+    struct key_filter f = {c, c->argv[1], str_len(c->argv[1]), -1, 0, 0, 0};
+    void *h = reply_defer_len(c);
+    keyspace_scan(c->db, 0, keys_cb, &f);
+    reply_set_array_len(c, h, f.emitted);
+}
+
+static int scan_cb(void *ctx, const char *key, size_t klen, int type, int64_t expire)
+{
+    struct key_filter *f = ctx;
+    f->seen++;
+    if (key_matches(f, key, klen, type, expire)) {
+        reply_bulk(f->c, key, klen);
+        f->emitted++;
+    }
+    return f->seen >= f->count;
+}
+
+static int type_by_name(const char *name)
+{
+    static const char *names[] = {"string", "list", "set", "zset", "hash", "stream"};
+    for (int i = 0; i < 6; i++)
+        if (!strcasecmp(names[i], name))
+            return i;
+    return -2;
+}
+
+void cmd_scan(client *c)
+{
+    unsigned long long cursor;
+    if (!util_str2ull(c->argv[1], str_len(c->argv[1]), &cursor)) {
+        reply_error(c, "ERR invalid cursor");
+        return;
+    }
+    struct key_filter f = {c, NULL, 0, -1, 10, 0, 0};
+    for (int j = 2; j < c->argc; j++) {
+        int more = c->argc - j - 1;
+        if (!strcasecmp(c->argv[j], "count") && more) {
+            long long n;
+            if (!util_str2ll(c->argv[j + 1], str_len(c->argv[j + 1]), &n)) {
+                reply_error_not_int(c);
+                return;
+            }
+            if (n < 1) {
+                reply_error_syntax(c);
+                return;
+            }
+            f.count = n;
+            j++;
+        } else if (!strcasecmp(c->argv[j], "match") && more) {
+            f.pat = c->argv[j + 1];
+            f.plen = str_len(c->argv[j + 1]);
+            j++;
+        } else if (!strcasecmp(c->argv[j], "type") && more) {
+            f.type = type_by_name(c->argv[j + 1]);
+            j++;
+        } else {
+            reply_error_syntax(c);
+            return;
+        }
+    }
+    reply_array(c, 2);
+    /* the cursor is only known after the walk: reserve its slot */
+    void *slot = reply_defer_len(c);
+    void *h = reply_defer_len(c);
+    uint64_t next = keyspace_scan(c->db, cursor, scan_cb, &f);
+    reply_set_array_len(c, h, f.emitted);
+    char buf[32];
+    int len = util_ull2str(buf, sizeof(buf), next);
+    reply_set_deferred_bulk(c, slot, buf, (size_t)len);
+}
+
+void cmd_randomkey(client *c)
+{
+    str key;
+    if (keyspace_random_key(c->db, &key) < 0) {
+        reply_null(c);
+        return;
+    }
+    reply_bulk_str(c, key);
+    str_free(key);
+}
+
+void cmd_dbsize(client *c)
+{
+    reply_long(c, c->db->nkeys);
+}
+
+static int flush_option_or_reply(client *c)
+{
+    if (c->argc == 1)
+        return 0;
+    if (c->argc == 2 &&
+        (!strcasecmp(c->argv[1], "async") || !strcasecmp(c->argv[1], "sync")))
+        return 0;
+    reply_error_syntax(c);
+    return -1;
+}
+
+void cmd_flushdb(client *c)
+{
+    if (flush_option_or_reply(c) < 0)
+        return;
+    db_flush(c->db);
+    reply_ok(c);
+}
+
+void cmd_flushall(client *c)
+{
+    if (flush_option_or_reply(c) < 0)
+        return;
+    keyspace_flush_all();
+    reply_ok(c);
+}
+
+void cmd_swapdb(client *c)
+{
+    long long a, b;
+    if (!util_str2ll(c->argv[1], str_len(c->argv[1]), &a) || a < INT32_MIN || a > INT32_MAX) {
+        reply_error(c, "ERR invalid first DB index");
+        return;
+    }
+    if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &b) || b < INT32_MIN || b > INT32_MAX) {
+        reply_error(c, "ERR invalid second DB index");
+        return;
+    }
+    if (!keyspace_db((int)a) || !keyspace_db((int)b)) {
+        reply_error(c, "ERR DB index is out of range");
+        return;
+    }
+    if (keyspace_swap((int)a, (int)b) < 0) {
+        reply_error(c, "ERR storage write failed");
+        return;
+    }
+    /* clients keep their index: they now see the other dataset */
+    for (client *x = server.clients; x; x = x->next)
+        x->db = keyspace_db(x->dbindex);
+    reply_ok(c);
+}
+
+/* ---- OBJECT -------------------------------------------------------------- */
+
+static obj *object_lookup_or_null(client *c)
+{
+    obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    if (!o)
+        reply_null(c);
+    return o;
+}
+
+void cmd_object_encoding(client *c)
+{
+    obj *o = object_lookup_or_null(c);
+    if (o)
+        reply_bulk_cstr(c, obj_encoding_name(o));
+}
+
+void cmd_object_freq(client *c)
+{
+    obj *o = object_lookup_or_null(c);
+    if (!o)
+        return;
+    if (server.maxmemory_policy != MAXMEMORY_LFU) {
+        reply_error(c, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                       "tracked. Please note that when switching between policies at runtime LRU "
+                       "and LFU data will take some time to adjust.");
+        return;
+    }
+    reply_long(c, tier_lfu_counter(o));
+}
+
+void cmd_object_idletime(client *c)
+{
+    obj *o = object_lookup_or_null(c);
+    if (!o)
+        return;
+    if (server.maxmemory_policy == MAXMEMORY_LFU) {
+        reply_error(c, "ERR An LRU maxmemory policy is not selected, access time not tracked. "
+                       "Please note that when switching between policies at runtime LRU and LFU "
+                       "data will take some time to adjust.");
+        return;
+    }
+    reply_long(c, tier_idle_seconds(o));
+}
+
+void cmd_object_refcount(client *c)
+{
+    obj *o = object_lookup_or_null(c);
+    if (!o)
+        return;
+    /* Redis shares the integers 0..9999 when no LRU/LFU policy needs a
+     * per-object clock; it reports them with INT_MAX references. */
+    int shared = o->encoding == OBJ_ENC_INT && o->u.i >= 0 && o->u.i < 10000 &&
+                 (server.maxmemory == 0 || server.maxmemory_policy > MAXMEMORY_LFU);
+    reply_long(c, shared ? 2147483647 : 1);
+}
+
+void cmd_object_tier(client *c)
+{
+    int t = db_tier_of(c->db, c->argv[2]);
+    if (t < 0)
+        reply_null(c);
+    else
+        reply_bulk_cstr(c, t == KEY_HOT ? "hot" : "cold");
+}
+
+void cmd_object_help(client *c)
+{
+    static const char *lines[] = {
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "TIER <key>",
+        "    Return where the <key> lives now: 'hot' (in memory) or 'cold' (on disk only).",
+        NULL,
+    };
+    reply_help(c, "OBJECT", lines);
+}
+
+/* ---- TTLs ---------------------------------------------------------------- */
+
+#define EXPIRE_NX (1 << 0)
+#define EXPIRE_XX (1 << 1)
+#define EXPIRE_GT (1 << 2)
+#define EXPIRE_LT (1 << 3)
+
+static void expire_generic(client *c, int64_t basetime, int seconds)
+{
+    int flags = 0;
+    for (int j = 3; j < c->argc; j++) {
+        const char *opt = c->argv[j];
+        if (!strcasecmp(opt, "nx"))
+            flags |= EXPIRE_NX;
+        else if (!strcasecmp(opt, "xx"))
+            flags |= EXPIRE_XX;
+        else if (!strcasecmp(opt, "gt"))
+            flags |= EXPIRE_GT;
+        else if (!strcasecmp(opt, "lt"))
+            flags |= EXPIRE_LT;
+        else {
+            reply_error_fmt(c, "ERR Unsupported option %s", opt);
+            return;
+        }
+    }
+    if ((flags & EXPIRE_NX) && (flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT))) {
+        reply_error(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
+        return;
+    }
+    if ((flags & EXPIRE_GT) && (flags & EXPIRE_LT)) {
+        reply_error(c, "ERR GT and LT options at the same time are not compatible");
+        return;
+    }
+    long long when;
+    if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &when)) {
+        reply_error_not_int(c);
+        return;
+    }
+    if (seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
+            reply_error_fmt(c, "ERR invalid expire time in '%s' command", c->cmd->name);
+            return;
+        }
+        when *= 1000;
+    }
+    if (when > LLONG_MAX - basetime) {
+        reply_error_fmt(c, "ERR invalid expire time in '%s' command", c->cmd->name);
+        return;
+    }
+    when += basetime;
+    if (!db_lookup(c->db, c->argv[1], LOOKUP_WRITE)) {
+        reply_long(c, 0);
+        return;
+    }
+    if (flags) {
+        int64_t cur = db_get_expire(c->db, c->argv[1]);
+        if ((flags & EXPIRE_NX) && cur != -1) {
+            reply_long(c, 0);
+            return;
+        }
+        if ((flags & EXPIRE_XX) && cur == -1) {
+            reply_long(c, 0);
+            return;
+        }
+        if ((flags & EXPIRE_GT) && (cur == -1 || when <= cur)) {
+            reply_long(c, 0);
+            return;
+        }
+        if ((flags & EXPIRE_LT) && cur != -1 && when >= cur) {
+            reply_long(c, 0);
+            return;
+        }
+    }
+    if (when <= server.mstime_cached) {
+        db_delete(c->db, c->argv[1]);
+        ks_stats.expired_keys++;
+    } else {
+        db_set_expire(c->db, c->argv[1], when);
+    }
+    reply_long(c, 1);
+}
+
+void cmd_expire(client *c)
+{
+    expire_generic(c, server.mstime_cached, 1);
+}
+
+void cmd_pexpire(client *c)
+{
+    expire_generic(c, server.mstime_cached, 0);
+}
+
+void cmd_expireat(client *c)
+{
+    expire_generic(c, 0, 1);
+}
+
+void cmd_pexpireat(client *c)
+{
+    expire_generic(c, 0, 0);
+}
+
+static void ttl_generic(client *c, int ms, int absolute)
+{
+    if (!db_lookup(c->db, c->argv[1], LOOKUP_NOTOUCH)) {
+        reply_long(c, -2);
+        return;
+    }
+    int64_t expire = db_get_expire(c->db, c->argv[1]);
+    if (expire == -1) {
+        reply_long(c, -1);
+        return;
+    }
+    long long ttl = absolute ? expire : expire - server.mstime_cached;
+    if (ttl < 0)
+        ttl = 0;
+    reply_long(c, ms ? ttl : (ttl + 500) / 1000);
+}
+
+void cmd_ttl(client *c)
+{
+    ttl_generic(c, 0, 0);
+}
+
+void cmd_pttl(client *c)
+{
+    ttl_generic(c, 1, 0);
+}
+
+void cmd_expiretime(client *c)
+{
+    ttl_generic(c, 0, 1);
+}
+
+void cmd_pexpiretime(client *c)
+{
+    ttl_generic(c, 1, 1);
+}
+
+void cmd_persist(client *c)
+{
+    if (!db_lookup(c->db, c->argv[1], LOOKUP_WRITE)) {
+        reply_long(c, 0);
+        return;
+    }
+    reply_long(c, db_remove_expire(c->db, c->argv[1]));
+}
