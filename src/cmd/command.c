@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/command.h"
+#include "cmd/docs.h"
 #include "ds/dict.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
@@ -213,9 +214,11 @@ void command_call(client *c)
     c->flags |= CLIENT_IN_CALL;
     server_update_cached_time();
     uint64_t start = util_monotonic_us();
+    keyspace_absent = c->absent.n ? &c->absent : NULL;
     cmd->proc(c);
     long long dur = (long long)(util_monotonic_us() - start);
     keyspace_absent = NULL;
+    c->absent.n = 0;
     c->flags &= ~CLIENT_IN_CALL;
     server.current = NULL;
     cmd->calls++;
@@ -367,7 +370,8 @@ static void reply_command_info(client *c, const struct command *cmd)
 
 static void reply_command_docs(client *c, const struct command *cmd)
 {
-    int fields = 4 + (cmd->nsubs ? 1 : 0);
+    int has_args = docs_has_arguments(cmd);
+    int fields = 4 + has_args + (cmd->nsubs ? 1 : 0);
     reply_map(c, fields);
     reply_bulk_cstr(c, "summary");
     reply_bulk_cstr(c, cmd->summary);
@@ -377,6 +381,10 @@ static void reply_command_docs(client *c, const struct command *cmd)
     reply_bulk_cstr(c, cmd->group);
     reply_bulk_cstr(c, "complexity");
     reply_bulk_cstr(c, cmd->complexity);
+    if (has_args) {
+        reply_bulk_cstr(c, "arguments");
+        docs_reply_arguments(c, cmd);
+    }
     if (cmd->nsubs) {
         reply_bulk_cstr(c, "subcommands");
         reply_map(c, cmd->nsubs);
@@ -574,7 +582,17 @@ void command_print_markdown(void)
         snprintf(name, sizeof(name), "%s", cmd->name);
         for (char *p = name; *p; p++)
             *p = *p == '|' ? ' ' : (char)toupper((unsigned char)*p);
-        printf("| %s | %s | `%s` | %s |\n", name, cmd->group ? cmd->group : "",
-               cmd->syntax && cmd->syntax[0] ? cmd->syntax : "", cmd->summary);
+        printf("| %s | %s | ", name, cmd->group ? cmd->group : "");
+        if (cmd->syntax && cmd->syntax[0]) {
+            /* a '|' inside a table cell must be escaped, even in code */
+            putchar('`');
+            for (const char *p = cmd->syntax; *p; p++) {
+                if (*p == '|')
+                    putchar('\\');
+                putchar(*p);
+            }
+            putchar('`');
+        }
+        printf(" | %s |\n", cmd->summary);
     }
 }

@@ -296,6 +296,18 @@ static dict_entry *db_sync_load(struct db *db, const str key)
     return e;
 }
 
+int db_may_exist_on_disk(struct db *db, const str key)
+{
+    size_t klen = str_len(key);
+    char buf[256];
+    char *k = klen + CODEC_KEY_PREFIX <= sizeof(buf) ? buf : malloc(klen + CODEC_KEY_PREFIX);
+    size_t kl = codec_key_encode(db->dbid, key, klen, k);
+    int may = store_key_may_exist(server.store, STORE_CF_KEYS, k, kl);
+    if (k != buf)
+        free(k);
+    return may;
+}
+
 int db_key_state(struct db *db, const str key)
 {
     if (dict_find(db->keys, key))
@@ -710,12 +722,10 @@ static void active_expire_cold(int64_t deadline_us)
         }
         struct db *db = keyspace_db_by_id(dbid);
         if (db) {
+            /* the lookup itself deletes the key if it is expired (whatever
+             * TTL it has now); a live key keeps its newer index entry */
             str key = str_new(k, klen);
-            obj *o = db_lookup(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_NOEXPIRE);
-            if (o && entry_expire(db, key) == when) {
-                db_remove_entry(db, key);
-                ks_stats.expired_keys++;
-            }
+            db_lookup(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
             str_free(key);
         }
         store_batch_delete(batch, STORE_CF_EXPIRY, raw, len);

@@ -23,6 +23,7 @@
 
 #include "ds/dict.h"
 #include "ds/str.h"
+#include "keyspace/absent.h"
 #include "keyspace/object.h"
 
 struct db {
@@ -94,6 +95,9 @@ int keyspace_swap(int a, int b);
 #define KEY_ABSENT 1  /* deleted in this tick, not yet committed: known absent */
 #define KEY_UNKNOWN 2 /* must be read from storage */
 int db_key_state(struct db *db, const str key);
+/* 0 when storage surely does not hold key (bloom filters, memtables; no
+ * disk read), 1 when it may. */
+int db_may_exist_on_disk(struct db *db, const str key);
 
 /* OBJECT TIER: KEY_HOT, KEY_UNKNOWN (cold: on disk only) or -1 when the key
  * does not exist (or is expired); never loads the key. */
@@ -118,12 +122,6 @@ struct db *keyspace_db_by_id(uint16_t dbid);
 
 /* Keys the running command's prefetch found absent (set by tier/ around
  * the execution of a prefetched command). */
-struct absent_keys {
-    int n;
-    int dbindex[16];
-    const char *key[16];
-    size_t len[16];
-};
 extern const struct absent_keys *keyspace_absent;
 
 /* Active expiry: one cycle of bounded work over hot TTL keys and the stored

@@ -174,7 +174,7 @@ int client_select(client *c, int index)
 
 static void client_check_qbuf_limit(client *c)
 {
-    size_t pending = c->qlen - c->qpos;
+    size_t pending = c->qlen - c->qpos + resp_pending_bytes(&c->parser);
     if ((long long)pending > server.client_query_buffer_limit) {
         log_warning("Closing client that reached max query buffer length: id=%llu (qbuf "
                     "initial bytes: %zu bytes)",
@@ -249,7 +249,9 @@ void client_read(client *c)
             c->qcap = ncap;
         }
     }
-    ssize_t n = read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+    /* At most 16 KiB per read, parsed before the next one, as Redis does:
+     * the protocol's 64 KiB line limits depend on what is buffered. */
+    ssize_t n = read(c->fd, c->qbuf + c->qlen, want);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;

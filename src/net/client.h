@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ds/str.h"
+#include "keyspace/absent.h"
 #include "net/resp.h"
 
 struct db;
@@ -73,6 +74,7 @@ typedef struct client {
 
     /* prefetch */
     struct prefetch *pf;
+    struct absent_keys absent; /* keys of the next command known absent */
 
     struct client *prev, *next;              /* all clients */
     struct client *pw_next;                  /* pending writes list */

@@ -14,8 +14,8 @@
  *  - a line search stops at a NUL byte: a header or inline line holding a
  *    NUL before its terminator is never complete, and waits until the
  *    64 KiB "too big" limit fires;
- *  - after a header's '\r' and after a bulk's data, the next two bytes are
- *    skipped without checking that they are "\r\n";
+ *  - the byte after a header's '\r', and the two bytes after a bulk's
+ *    data, are skipped without checking that they are "\n" and "\r\n";
  *  - integers are strict (no '+', no spaces, no leading zeros, "-0" is not
  *    a number, at most 20 characters).
  * One limit is ours: a bulk longer than a str can hold (4 GiB - 1) is an
@@ -36,13 +36,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REQ_NONE 0
+#define REQ_NONE      0
 #define REQ_MULTIBULK 1
-#define REQ_INLINE 2
+#define REQ_INLINE    2
 
 /* Limits Redis applies to a client that has not authenticated yet. */
 #define UNAUTH_MAX_MULTIBULK 10
-#define UNAUTH_MAX_BULK 16384
+#define UNAUTH_MAX_BULK      16384
 
 /* A bulk that is not all in the buffer gets at most this much memory up
  * front; the rest is allocated as its bytes arrive (doubling), so a client
@@ -60,7 +60,7 @@
 /* Redis rejects integer strings of 21 characters or more before parsing. */
 #define LL_MAX_CHARS 20
 
-static void resp_die(const char *what)
+static _Noreturn void resp_die(const char *what)
 {
     fprintf(stderr, "longtail: out of memory in %s\n", what);
     fflush(stderr);
@@ -148,8 +148,6 @@ static void argv_push(struct resp_parser *p, str arg)
         long long total = p->argc + p->mb_left;
         if (want > total)
             want = total;
-        if (want < 1)
-            want = 1;
         str *v = realloc(p->argv, sizeof(str) * (size_t)want);
         if (!v)
             resp_die("argv");
@@ -332,8 +330,7 @@ static enum resp_status parse_multibulk(struct resp_parser *p, const char *buf, 
     int ok, r;
 
     if (p->mb_left == 0) {
-        r = parse_header(p, buf, len, pos, "Protocol error: too big mbulk count string", &ll,
-                         &ok);
+        r = parse_header(p, buf, len, pos, "Protocol error: too big mbulk count string", &ll, &ok);
         if (r <= 0)
             return r < 0 ? RESP_ERROR : RESP_AGAIN;
         if (!ok || ll > INT_MAX)
@@ -426,13 +423,16 @@ static int hex_val(int c)
     return -1;
 }
 
+/* Bytes past the end read as NUL, like the C string Redis walks. */
+#define AT(k) ((k) < len ? (unsigned char)line[k] : 0)
+
 /*
  * Redis's sdssplitargs rules: arguments are separated by blanks; "double
  * quotes" take \xHH and \n \r \t \b \a escapes (any other escaped byte
  * stands for itself); 'single quotes' take only \'. A closing quote must be
  * followed by a blank or the end of the line, and an unclosed quote is an
  * error. Outside quotes a token ends at ' ', \t, \r, \n only (so \v and \f
- * are part of it), and a quote opens in the middle of a token ("a"b" is
+ * are part of it), and a quote opens in the middle of a token ("a"b is
  * an error, a"b c" is one argument). The line ends at its first NUL, as a
  * C string would.
  */
@@ -441,8 +441,6 @@ str *resp_split_args(const char *line, size_t len, int *argc)
     const char *z = memchr(line, '\0', len);
     if (z)
         len = (size_t)(z - line);
-    /* Bytes past the end read as NUL, like the C string Redis walks. */
-#define AT(k) ((k) < len ? (unsigned char)line[k] : 0)
 
     int n = 0, cap = 0;
     str *v = NULL;

@@ -315,6 +315,7 @@ static str section_tiering(str s)
                    "keys_on_disk:%lld\r\n"
                    "prefetch_reads:%lld\r\n"
                    "prefetch_hits_absent:%lld\r\n"
+                   "prefetch_bloom_absent:%lld\r\n"
                    "prefetch_parked_commands:%lld\r\n"
                    "prefetch_stale_reads:%lld\r\n"
                    "sync_loads:%lld\r\n"
@@ -336,7 +337,7 @@ static str section_tiering(str s)
                    "rocksdb_delayed_write_rate:%llu\r\n"
                    "rocksdb_stall_micros:%llu\r\n",
                    hot_keys, hot_used(), server.maxmemory, keys, tier_stats.prefetch_reads,
-                   tier_stats.prefetch_hits_absent, tier_stats.parked, tier_stats.stale_reads,
+                   tier_stats.prefetch_hits_absent, tier_stats.bloom_absent, tier_stats.parked, tier_stats.stale_reads,
                    ks_stats.sync_loads, ks_stats.promotions, ks_stats.demotions,
                    ks_stats.commits, ks_stats.commit_keys, ks_stats.commit_bytes,
                    ks_stats.commit_errors,

@@ -173,6 +173,14 @@ static void store_build_options(store *s, const struct store_options *o)
     rocksdb_options_set_block_based_table_factory(opts, t);
     rocksdb_block_based_options_destroy(t);
 
+    /* A bloom filter over the memtable's whole keys: the prefetch asks
+     * "may this key exist?" for every key a write creates, and a skiplist
+     * search of a large memtable would cost more than the write itself. */
+    if (o->bloom_bits_per_key > 0) {
+        rocksdb_options_set_memtable_prefix_bloom_size_ratio(opts, 0.02);
+        rocksdb_options_set_memtable_whole_key_filtering(opts, 1);
+    }
+
     s->expiry_opts = rocksdb_options_create_copy(opts);
     t = store_table_options(s, 0);
     rocksdb_options_set_block_based_table_factory(s->expiry_opts, t);

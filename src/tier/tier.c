@@ -40,9 +40,9 @@ struct prefetch {
     int stale;               /* the db was flushed or swapped meanwhile */
     int n;
     uint16_t *dbid;
-    str *ukeys;              /* user keys (heap) */
+    str *ukeys;              /* user keys (heap copies) */
+    str *akeys;              /* the same keys in the client's argv */
     str *ikeys;              /* inflight dict keys: dbid + user key (hot) */
-    struct absent_keys absent;
     struct prefetch *prev, *next; /* in flight */
 };
 
@@ -118,6 +118,7 @@ static void prefetch_free(struct prefetch *pf)
     }
     free(pf->dbid);
     free(pf->ukeys);
+    free(pf->akeys);
     free(pf->ikeys);
     free(pf->job.keys);
     free(pf->job.klens);
@@ -137,6 +138,7 @@ int tier_prefetch(client *c)
         n = 64; /* the rest are loaded synchronously when used */
     int want[64];
     int nwant = 0;
+    c->absent.n = 0;
     for (int i = 0; i < n; i++) {
         int dbi = refs[i].dbindex < 0 ? c->dbindex : refs[i].dbindex;
         struct db *db = keyspace_db(dbi);
@@ -156,6 +158,28 @@ int tier_prefetch(client *c)
     }
     if (nwant == 0)
         return 0;
+    /* When the bloom filters rule out every key, the command runs now with
+     * them known absent. Otherwise all are read: a parked command's keys
+     * must all be watched for writes while it waits. */
+    if (nwant <= ABSENT_MAX) {
+        int all_absent = 1;
+        for (int i = 0; i < nwant && all_absent; i++) {
+            struct keyref *r = &refs[want[i]];
+            struct db *db = keyspace_db(r->dbindex < 0 ? c->dbindex : r->dbindex);
+            all_absent = !db_may_exist_on_disk(db, c->argv[r->argi]);
+        }
+        if (all_absent) {
+            for (int i = 0; i < nwant; i++) {
+                struct keyref *r = &refs[want[i]];
+                c->absent.dbindex[i] = r->dbindex < 0 ? c->dbindex : r->dbindex;
+                c->absent.key[i] = c->argv[r->argi];
+                c->absent.len[i] = str_len(c->argv[r->argi]);
+            }
+            c->absent.n = nwant;
+            tier_stats.bloom_absent += nwant;
+            return 0;
+        }
+    }
 
     if (!inflight)
         inflight = dict_create(&inflight_type);
@@ -165,6 +189,7 @@ int tier_prefetch(client *c)
     pf->submit_seq = write_seq;
     pf->dbid = calloc((size_t)nwant, sizeof(*pf->dbid));
     pf->ukeys = calloc((size_t)nwant, sizeof(str));
+    pf->akeys = calloc((size_t)nwant, sizeof(str));
     pf->ikeys = calloc((size_t)nwant, sizeof(str));
     pf->job.owner = pf;
     pf->job.n = (size_t)nwant;
@@ -181,6 +206,7 @@ int tier_prefetch(client *c)
         size_t len = str_len(key);
         pf->dbid[i] = db->dbid;
         pf->ukeys[i] = str_new(key, len);
+        pf->akeys[i] = key;
         pf->job.keys[i] = malloc(len + CODEC_KEY_PREFIX);
         pf->job.klens[i] = codec_key_encode(db->dbid, key, len, pf->job.keys[i]);
         str ik = inflight_key(db->dbid, key, len);
@@ -255,7 +281,6 @@ void tier_on_reads_done(void)
         }
         if (stale)
             tier_stats.stale_reads++;
-        pf->absent.n = 0;
         for (int i = 0; i < pf->n && !stale; i++) {
             struct db *db = keyspace_db_by_id(pf->dbid[i]);
             if (!db)
@@ -264,11 +289,11 @@ void tier_on_reads_done(void)
                 db_install_loaded(db, pf->ukeys[i], j->vals[i], j->vlens[i]);
             } else if (j->rc[i] == STORE_NOTFOUND) {
                 tier_stats.prefetch_hits_absent++;
-                if (pf->absent.n < 16) {
-                    int a = pf->absent.n++;
-                    pf->absent.dbindex[a] = db->index;
-                    pf->absent.key[a] = pf->ukeys[i];
-                    pf->absent.len[a] = str_len(pf->ukeys[i]);
+                if (c->absent.n < ABSENT_MAX) {
+                    int a = c->absent.n++;
+                    c->absent.dbindex[a] = db->index;
+                    c->absent.key[a] = pf->akeys[i];
+                    c->absent.len[a] = str_len(pf->akeys[i]);
                 }
             }
         }
@@ -280,12 +305,9 @@ void tier_on_reads_done(void)
             if (tier_prefetch(c) == 0)
                 client_resume(c);
         } else {
-            keyspace_absent = &pf->absent;
-            client_resume(c); /* runs the command, then the rest of the pipeline */
-            keyspace_absent = NULL;
-            if (c->pf == pf)
-                c->pf = NULL;
+            c->pf = NULL;
             prefetch_free(pf);
+            client_resume(c); /* runs the command, then the rest of the pipeline */
         }
         j = next;
     }

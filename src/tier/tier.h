@@ -38,6 +38,7 @@ struct tier_stats {
     long long prefetch_hits_absent;  /* of those, found absent */
     long long parked;                /* commands parked */
     long long stale_reads;           /* reads discarded (key written in flight) */
+    long long bloom_absent;          /* keys known absent from the bloom filters, no read */
 };
 extern struct tier_stats tier_stats;
 
