@@ -51,7 +51,7 @@ current() {
     local m
     for m in "${MODES[@]}"; do
         [ -f "$OUT/$m.txt" ] || { echo "check.sh: no $OUT/$m.txt" >&2; return 1; }
-        awk -v m="$m" 'NF == 7 && $1 ~ /^unit\// && $3 ~ /^[0-9]+$/ { print m, $1, $2, $3 }' "$OUT/$m.txt"
+        awk -v m="$m" 'NF == 8 && $1 ~ /^unit\// && $3 ~ /^[0-9]+$/ { print m, $1, $2, $3 }' "$OUT/$m.txt"
     done
 }
 CUR=$(current) || exit 1
@@ -99,7 +99,7 @@ if [ $UPDATE -eq 1 ]; then
             printf '%s\n' "$CUR" | awk 'NF == 4 { print $1, $2, $4 }'
         } | sort -k1,1 -k2,2 | awk '{ printf "%-5s %-36s %d\n", $1, $2, $3 }'
     } > "$tmp"
-    mv "$tmp" "$BASELINE"
+    cat "$tmp" > "$BASELINE"; rm -f "$tmp"
     echo "check.sh: baseline.txt updated for mode(s) ${MODES[*]}"
 fi
 

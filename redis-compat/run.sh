@@ -139,7 +139,9 @@ if [ $NO_EXCLUDE -eq 0 ] && [ -f "$EXCLUDE_FILE" ]; then
         case "$line" in ''|'#'*) continue ;; esac
         IFS='|' read -r kind what rest <<< "$line"
         kind=$(trim "$kind"); what=$(trim "$what")
-        [ -n "$what" ] && [ -n "$(trim "$rest")" ] || die "exclude.txt: a line needs a reason: $line"
+        if [ -z "$what" ] || [ -z "$(trim "$rest")" ]; then
+            die "exclude.txt: a line needs a reason: $line"
+        fi
         case "$kind" in
             file) FILE_PATTERNS+=("$what"); FILE_REASONS+=("$(trim "$rest")") ;;
             tag) TAG_ARGS+=("-$what"); EXCL_TAGS+=("$what: $(trim "$rest")") ;;
@@ -215,9 +217,11 @@ start_server() {
         SRV_PORT=$(pick_port 10000 10000) || return 1
         rm -rf "$job/data"; mkdir -p "$job/data"
         cmd=("$SERVER" --port "$SRV_PORT" --dir "$job/data")
+        # DEBUG is off by default in both servers; the suite needs it
         case "$mode" in
             reference) cmd+=(--save "" --enable-debug-command yes) ;;
-            cold) cmd+=(--maxmemory 1) ;;
+            hot) cmd+=(--enable-debug-command yes) ;;
+            cold) cmd+=(--enable-debug-command yes --maxmemory 1) ;;
         esac
         # shellcheck disable=SC2206
         [ -n "$EXTRA_ARGS" ] && cmd+=($EXTRA_ARGS)
@@ -275,7 +279,9 @@ make_tree() {
 
 slug() { printf '%s' "${1#unit/}" | tr '/' '-'; }
 
-# Reads a runner log; prints "key=value" lines: passed, failed, skipped, finished, suite_timeout,
+# Reads a runner log; prints "key=value" lines: passed, failed, skipped (by the suite itself: tags
+# such as external:skip or large-memory), excluded (by exclude.txt: --skiptest gives [skip] lines,
+# --tags -X gives "Tag: X denied"), finished, suite_timeout,
 # and one "fail=" line per failing test.
 parse_log() {
     awk '
@@ -290,12 +296,13 @@ parse_log() {
         /^\[exception\]: / {
             failed++; fails[failed] = "(exception, rest of file not run) " substr($0, 14); next
         }
-        /^\[(skip|ignore)\]: / { skipped++; next }
+        /^\[skip\]: / || /^\[ignore\]: .*Tag: .* denied$/ { excluded++; next }
+        /^\[ignore\]: / { skipped++; next }
         /^\[TIMEOUT\]: / { suite_timeout = 1; next }
         /^ *The End *$/ { finished = 1; next }
         END {
-            printf "passed=%d\nfailed=%d\nskipped=%d\nfinished=%d\nsuite_timeout=%d\n", \
-                passed, failed, skipped, finished, suite_timeout
+            printf "passed=%d\nfailed=%d\nskipped=%d\nexcluded=%d\nfinished=%d\nsuite_timeout=%d\n", \
+                passed, failed, skipped, excluded, finished, suite_timeout
             for (i = 1; i <= failed; i++) print "fail=" fails[i]
         }' "$1"
 }
@@ -318,7 +325,7 @@ run_file() {
 
     if ! start_server "$mode" "$job"; then
         cp "$job/server.log" "$logdir/$s.server.log" 2>/dev/null
-        { echo "status=crashed"; echo "passed=0"; echo "failed=0"; echo "skipped=0"
+        { echo "status=crashed"; echo "passed=0"; echo "failed=0"; echo "skipped=0"; echo "excluded=0"
           echo "secs=$((SECONDS - start))"; echo "note=server did not start"
           echo "fail=(server did not start)"; } > "$WORK/rec/$mode--$s"
         printf '%-9s %-36s %-8s (server did not start; log: %s)\n' "$mode" "$unit" crashed \
@@ -342,10 +349,11 @@ run_file() {
     rm -f "$job/server.pid"
 
     parse_log "$logdir/$s.log" > "$job/parsed"
-    local passed failed skipped finished suite_timeout
+    local passed failed skipped excluded finished suite_timeout
     passed=$(sed -n 's/^passed=//p' "$job/parsed")
     failed=$(sed -n 's/^failed=//p' "$job/parsed")
     skipped=$(sed -n 's/^skipped=//p' "$job/parsed")
+    excluded=$(sed -n 's/^excluded=//p' "$job/parsed")
     finished=$(sed -n 's/^finished=//p' "$job/parsed")
     suite_timeout=$(sed -n 's/^suite_timeout=//p' "$job/parsed")
 
@@ -363,13 +371,14 @@ run_file() {
     fi
     {
         echo "status=$status"; echo "passed=$passed"; echo "failed=$failed"
-        echo "skipped=$skipped"; echo "secs=$((SECONDS - start))"; echo "note=$note"
+        echo "skipped=$skipped"; echo "excluded=$excluded"; echo "secs=$((SECONDS - start))"
+        echo "note=$note"
         grep '^fail=' "$job/parsed"
         [ "$status" = crashed ] && echo "fail=(server died: $note)"
         [ "$status" = timeout ] && echo "fail=(timeout: $note)"
     } > "$WORK/rec/$mode--$s"
-    printf '%-9s %-36s %-8s %4d passed %4d failed %4d skipped %5ds%s\n' "$mode" "$unit" "$status" \
-        "$passed" "$failed" "$skipped" "$((SECONDS - start))" "${note:+  ($note)}"
+    printf '%-9s %-34s %-8s %4d passed %4d failed %3d skipped %3d excluded %4ds%s\n' "$mode" "$unit" \
+        "$status" "$passed" "$failed" "$skipped" "$excluded" "$((SECONDS - start))" "${note:+  ($note)}"
     [ $KEEP -eq 1 ] || rm -rf "$job"
 }
 
@@ -400,7 +409,7 @@ rec_get() { sed -n "s/^$2=//p" "$1" | head -n 1; }
 # Passed counts from reference.txt, for the "ref" column.
 # "file passed" for each row of a results table that ran (the failing-tests section also starts
 # lines with unit/, so the row shape is checked).
-table_rows() { awk 'NF == 7 && $1 ~ /^unit\// && $3 ~ /^[0-9]+$/ { print $1, $3 }' "$1"; }
+table_rows() { awk 'NF == 8 && $1 ~ /^unit\// && $3 ~ /^[0-9]+$/ { print $1, $3 }' "$1"; }
 
 declare -A REF=()
 if [ $REFERENCE -eq 0 ] && [ -f "$HERE/reference.txt" ]; then
@@ -410,48 +419,68 @@ fi
 ALL_PASSED=0
 ALL_FAILED=0
 report_mode() {
-    local mode=$1 unit s r t status passed failed skipped secs note ref
-    local tp=0 tf=0 ts=0 nok=0 nfail=0 ncrash=0 ntime=0 nexcl=0
+    local mode=$1 unit r t i n status passed failed skipped excluded secs note ref
+    local tp=0 tf=0 ts=0 tx=0 nok=0 nfail=0 ncrash=0 ntime=0 nexcl=0
     printf '# redis-compat results: mode %s\n' "$mode"
-    printf '# suite: redis %s tests/unit, external mode, one fresh server per file\n' "$REDIS_VERSION"
-    printf '# server: %s\n' "$([ "$mode" = reference ] && echo "redis-server $("$SERVER" --version | \
-        sed -n 's/.*v=\([^ ]*\).*/\1/p') (Debian)" || basename "$SERVER")"
-    printf '# date: %s; wall time of the whole run: %d s; jobs: %d\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)" \
+    printf '# suite: redis %s tests/unit (Debian source %s), external mode, one fresh server per file\n' \
+        "$REDIS_VERSION" "$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$REDIS_SRC/debian/changelog")"
+    if [ "$mode" = reference ]; then
+        printf '# server: redis-server %s (Debian package %s)\n' \
+            "$("$SERVER" --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')" \
+            "$(dpkg-query -W -f='${Version}' redis-server 2>/dev/null || echo unknown)"
+    else
+        printf '# server: %s\n' "${SERVER#"$REPO"/}"
+    fi
+    printf '# date: %s; wall time of the whole run: %d s; jobs: %d\n' "$(date -u +%Y-%m-%dT%H:%MZ)" \
         "$TOTAL_SECS" "$JOBS"
-    printf '%-36s %-8s %6s %6s %7s %6s %5s\n' file status passed failed skipped secs ref
+    printf '# skipped: by the suite itself (external:skip, large-memory...); excl: by exclude.txt;\n'
+    printf '# a skipped block of tests counts once; ref: passed by redis-server 7.0.15 (reference.txt)\n\n'
+    printf '%-36s %-8s %6s %6s %7s %5s %5s %5s\n' file status passed failed skipped excl secs ref
     for unit in "${UNITS[@]}"; do
-        s=$(slug "$unit")
-        if [ -n "${EXCL_FILE[$unit]+x}" ]; then
-            printf '%-36s %-8s %6s %6s %7s %6s %5s\n' "$unit" excluded - - - - -
-            nexcl=$((nexcl + 1)); continue
-        fi
-        r="$WORK/rec/$mode--$s"
+        if [ -n "${EXCL_FILE[$unit]+x}" ]; then nexcl=$((nexcl + 1)); continue; fi
+        r="$WORK/rec/$mode--$(slug "$unit")"
         [ -f "$r" ] || continue
         status=$(rec_get "$r" status); passed=$(rec_get "$r" passed); failed=$(rec_get "$r" failed)
-        skipped=$(rec_get "$r" skipped); secs=$(rec_get "$r" secs)
+        skipped=$(rec_get "$r" skipped); excluded=$(rec_get "$r" excluded); secs=$(rec_get "$r" secs)
         ref=${REF[$unit]:--}
-        printf '%-36s %-8s %6d %6d %7d %6d %5s\n' "$unit" "$status" "$passed" "$failed" "$skipped" \
-            "$secs" "$ref"
-        tp=$((tp + passed)); tf=$((tf + failed)); ts=$((ts + skipped))
+        printf '%-36s %-8s %6d %6d %7d %5d %5d %5s\n' "$unit" "$status" "$passed" "$failed" \
+            "$skipped" "$excluded" "$secs" "$ref"
+        tp=$((tp + passed)); tf=$((tf + failed)); ts=$((ts + skipped)); tx=$((tx + excluded))
         case "$status" in ok) nok=$((nok + 1)) ;; failed) nfail=$((nfail + 1)) ;;
             crashed) ncrash=$((ncrash + 1)) ;; timeout) ntime=$((ntime + 1)) ;; esac
     done
-    printf '\nfiles: %d ok, %d failed, %d crashed, %d timeout, %d excluded\n' \
+    printf '\nfiles: %d ok, %d failed, %d crashed, %d timeout; %d excluded by exclude.txt\n' \
         "$nok" "$nfail" "$ncrash" "$ntime" "$nexcl"
-    printf 'tests: %d passed, %d failed, %d skipped (skip/ignore lines: tags such as\n' "$tp" "$tf" "$ts"
-    printf '       external:skip, or exclude.txt; a skipped block counts once)\n'
+    printf 'tests: %d passed, %d failed (%d run); %d skipped by the suite, %d excluded\n' \
+        "$tp" "$tf" "$((tp + tf))" "$ts" "$tx"
     if [ $nexcl -gt 0 ]; then
         printf '\nexcluded files (exclude.txt):\n'
-        for unit in "${UNITS[@]}"; do
-            [ -n "${EXCL_FILE[$unit]+x}" ] && printf '  %-34s %s\n' "$unit" "${EXCL_FILE[$unit]}"
+        for i in "${!FILE_PATTERNS[@]}"; do
+            n=0
+            for unit in "${UNITS[@]}"; do
+                # shellcheck disable=SC2053
+                [ "${EXCL_FILE[$unit]:-}" = "${FILE_REASONS[$i]}" ] && [[ $unit == ${FILE_PATTERNS[$i]} ]] \
+                    && n=$((n + 1))
+            done
+            [ $n -gt 0 ] && printf '  %s (%d files): %s\n' "${FILE_PATTERNS[$i]}" "$n" "${FILE_REASONS[$i]}"
         done
     fi
     if [ ${#EXCL_TAGS[@]} -gt 0 ] || [ ${#EXCL_TESTS[@]} -gt 0 ]; then
-        printf '\nexcluded tests (exclude.txt; counted as skipped):\n'
+        printf '\nexcluded tests (exclude.txt):\n'
         for t in "${EXCL_TAGS[@]}"; do printf '  tag %s\n' "$t"; done
         for unit in "${UNITS[@]}"; do
             [ -n "${EXCL_TESTS[$unit]:-}" ] || continue
-            printf '%s' "${EXCL_TESTS[$unit]}" | sed "s|^|  $unit: |"
+            [ -z "${EXCL_FILE[$unit]+x}" ] || continue
+            while IFS= read -r t; do
+                [ -n "$t" ] || continue
+                # A name that skipped nothing is a stale entry (renamed test, typo).
+                if [ "${t#/}" = "$t" ] && [ -f "$OUT/logs/$mode/$(slug "$unit").log" ] &&
+                    ! grep -qFx "[skip]: $t" "$OUT/logs/$mode/$(slug "$unit").log"; then
+                    printf '  %s: %s   (WARNING: matched no test in this run)\n' "$unit" "$t"
+                else
+                    printf '  %s: %s\n' "$unit" "$t"
+                fi
+            done <<< "${EXCL_TESTS[$unit]}"
         done
     fi
     local header=0

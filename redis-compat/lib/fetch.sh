@@ -9,7 +9,7 @@
 
 REDIS_VERSION=7.0.15
 APT_ETC=${APT_ETC:-/etc/apt}
-CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/longtail"
+CACHE_ROOT="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/longtail"
 REDIS_SRC="$CACHE_ROOT/redis-$REDIS_VERSION"
 DEBSRC_LIST=$APT_ETC/sources.list.d/longtail-deb-src.list
 
@@ -129,7 +129,8 @@ fetch_redis_source() {
         apt-get update -qq >&2
         (cd "$tmp" && apt-get source --download-only -qq redis >&2) || { rm -rf "$tmp"; return 1; }
     fi
-    dsc=$(ls "$tmp"/redis_*.dsc 2>/dev/null | head -n 1)
+    local dscs=("$tmp"/redis_*.dsc)
+    dsc=${dscs[0]}
     upstream=$(sed -n 's/^Version: \([0-9]*:\)\{0,1\}\([^-]*\)-.*/\2/p' "$dsc" | head -n 1)
     if [ "$upstream" != "$REDIS_VERSION" ]; then
         fetch_log "the archive offers redis $upstream, not $REDIS_VERSION"

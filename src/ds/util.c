@@ -172,10 +172,10 @@ int util_str2ld(const char *s, size_t len, long double *out)
     char *end;
     errno = 0;
     long double v = strtold(buf, &end);
-    /* *end is tested rather than end == buf + len: like Redis, an embedded
-     * NUL ends the number. Overflow to inf and underflow to zero are errors;
-     * a denormal result and a literal "inf" are not. */
-    if (c_isspace(buf[0]) || *end != '\0' || errno == EINVAL || isnan(v) ||
+    /* The whole string must be the number: an embedded NUL is garbage, as
+     * in Redis 7.0.15. Overflow to inf and underflow to zero are errors; a
+     * denormal result and a literal "inf" are not. */
+    if (c_isspace(buf[0]) || end != buf + len || errno == EINVAL || isnan(v) ||
         (errno == ERANGE && (isinf(v) || v == 0)))
         return 0;
     if (out)

@@ -263,6 +263,27 @@ void reply_double(client *c, double d)
     }
 }
 
+void reply_bignum(client *c, const char *digits, size_t len)
+{
+    if (c->resp < 3) {
+        reply_bulk(c, digits, len);
+        return;
+    }
+    reply_raw(c, "(", 1);
+    reply_raw(c, digits, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_attribute(client *c, long long n)
+{
+    reply_prefix_num(c, '|', n);
+}
+
+void reply_push(client *c, long long n)
+{
+    reply_prefix_num(c, '>', n);
+}
+
 void reply_bool(client *c, int b)
 {
     if (c->resp >= 3)

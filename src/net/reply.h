@@ -39,6 +39,9 @@ void reply_map(client *c, long long n);  /* n pairs */
 void reply_set(client *c, long long n);
 void reply_double(client *c, double d);
 void reply_bool(client *c, int b);
+void reply_bignum(client *c, const char *digits, size_t len); /* ( in RESP3, bulk in RESP2 */
+void reply_attribute(client *c, long long n);                 /* RESP3 only: | n pairs */
+void reply_push(client *c, long long n);                      /* RESP3 only: > n */
 void reply_verbatim(client *c, const char *p, size_t len, const char *ext);
 void reply_empty_array(client *c);
 void reply_help(client *c, const char *cmd, const char **lines);

@@ -373,6 +373,66 @@ static void debug_digest_value(client *c)
     }
 }
 
+/* DEBUG PROTOCOL <type>: one reply of each RESP type, for client tests. */
+static void debug_protocol(client *c)
+{
+    const char *t = c->argv[2];
+    if (!strcasecmp(t, "string")) {
+        reply_bulk_cstr(c, "Hello World");
+    } else if (!strcasecmp(t, "integer")) {
+        reply_long(c, 12345);
+    } else if (!strcasecmp(t, "double")) {
+        reply_double(c, 3.141);
+    } else if (!strcasecmp(t, "bignum")) {
+        reply_bignum(c, "1234567999999999999999999999999999999", 37);
+    } else if (!strcasecmp(t, "null")) {
+        reply_null(c);
+    } else if (!strcasecmp(t, "array")) {
+        reply_array(c, 3);
+        for (int j = 0; j < 3; j++)
+            reply_long(c, j);
+    } else if (!strcasecmp(t, "set")) {
+        reply_set(c, 3);
+        for (int j = 0; j < 3; j++)
+            reply_long(c, j);
+    } else if (!strcasecmp(t, "map")) {
+        reply_map(c, 3);
+        for (int j = 0; j < 3; j++) {
+            reply_long(c, j);
+            reply_bool(c, j == 1);
+        }
+    } else if (!strcasecmp(t, "attrib")) {
+        if (c->resp >= 3) {
+            reply_attribute(c, 1);
+            reply_bulk_cstr(c, "key-popularity");
+            reply_array(c, 2);
+            reply_bulk_cstr(c, "key:123");
+            reply_long(c, 90);
+        }
+        /* an attribute is not a reply: a real one follows */
+        reply_bulk_cstr(c, "Some real reply following the attribute");
+    } else if (!strcasecmp(t, "push")) {
+        if (c->resp < 3) {
+            reply_error(c, "ERR RESP2 is not supported by this command");
+            return;
+        }
+        reply_push(c, 2);
+        reply_bulk_cstr(c, "server-cpu-usage");
+        reply_long(c, 42);
+        reply_bulk_cstr(c, "Some real reply following the push reply");
+    } else if (!strcasecmp(t, "true")) {
+        reply_bool(c, 1);
+    } else if (!strcasecmp(t, "false")) {
+        reply_bool(c, 0);
+    } else if (!strcasecmp(t, "verbatim")) {
+        reply_verbatim(c, "This is a verbatim\nstring", 25, "txt");
+    } else {
+        reply_error(c, "ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                       "true|false");
+    }
+}
+
 static int debug_allowed(client *c)
 {
     if (server.enable_debug_command == 1)
@@ -412,6 +472,10 @@ void cmd_debug(client *c)
             "    Stop the server for <seconds>. Decimals allowed.",
             "CHANGE-REPL-ID",
             "    Change the replication IDs of the instance.",
+            "PROTOCOL <type>",
+            "    Reply with a test value of the specified type. <type> can be: string,",
+            "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+            "    true, false.",
             NULL,
         };
         reply_help(c, "DEBUG", lines);
@@ -449,6 +513,8 @@ void cmd_debug(client *c)
         debug_digest(c);
     } else if (!strcasecmp(sub, "digest-value") && c->argc >= 2) {
         debug_digest_value(c);
+    } else if (!strcasecmp(sub, "protocol") && c->argc == 3) {
+        debug_protocol(c);
     } else if (!strcasecmp(sub, "change-repl-id") && c->argc == 2) {
         util_random_hex(server.runid, 40);
         reply_ok(c);
