@@ -211,6 +211,7 @@ void command_call(client *c)
 {
     struct command *cmd = (struct command *)c->cmd;
     server.current = c;
+    c->lastcmd = cmd; /* CLIENT LIST shows the running command as cmd= */
     c->flags |= CLIENT_IN_CALL;
     server_update_cached_time();
     uint64_t start = util_monotonic_us();
@@ -225,7 +226,6 @@ void command_call(client *c)
     cmd->usec += dur;
     server.stat_numcommands++;
     c->commands++;
-    c->lastcmd = cmd;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG))
         slowlog_push(c, dur);
     c->flags &= ~CLIENT_REPLY_SKIP;

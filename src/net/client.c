@@ -188,6 +188,7 @@ void client_process_input(client *c)
     while (!(c->flags & (CLIENT_PARKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) &&
            c->qpos < c->qlen) {
         size_t consumed = 0;
+        size_t start = c->qpos;
         c->parser.authenticated = c->authenticated;
         c->parser.max_bulk_len = server.proto_max_bulk_len;
         enum resp_status st = resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos,
@@ -203,6 +204,7 @@ void client_process_input(client *c)
             resp_reset(&c->parser);
             break;
         }
+        c->req_bytes = c->qpos - start;
         c->argv = resp_take_argv(&c->parser, &c->argc);
         resp_reset(&c->parser);
         if (c->argc == 0) {
@@ -441,7 +443,9 @@ str client_info_line(client *c)
              "redir=-1 resp=%d",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-             flags, c->dbindex, c->qlen - c->qpos, c->qcap - c->qlen, c->argv_bytes, c->qcap,
+             flags, c->dbindex,
+             c->qlen - c->qpos + (c->flags & CLIENT_IN_CALL ? c->req_bytes : 0), c->qcap - c->qlen,
+             c->argv_bytes, c->qcap,
              c->qcap, oll, c->reply_bytes,
              sizeof(*c) + c->qcap + c->reply_bytes + c->argv_bytes, events, cmdname, c->resp);
     return str_from_cstr(buf);

@@ -60,6 +60,7 @@ typedef struct client {
     str *argv;
     const struct command *cmd, *lastcmd;
     size_t argv_bytes;
+    size_t req_bytes; /* bytes of the request being run (CLIENT LIST qbuf=) */
 
     /* output */
     struct reply_block *reply_head, *reply_tail;

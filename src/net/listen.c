@@ -194,3 +194,24 @@ void listen_stop(void)
     }
     server.nlisten = 0;
 }
+
+int listen_restart(void)
+{
+    int old[16], nold = server.nlisten;
+    memcpy(old, server.listen_fds, sizeof(int) * (size_t)nold);
+    server.nlisten = 0;
+    if (listen_start() < 0) {
+        for (int i = 0; i < server.nlisten; i++) {
+            ev_del(server.loop, server.listen_fds[i], EV_READ);
+            close(server.listen_fds[i]);
+        }
+        memcpy(server.listen_fds, old, sizeof(int) * (size_t)nold);
+        server.nlisten = nold;
+        return -1;
+    }
+    for (int i = 0; i < nold; i++) {
+        ev_del(server.loop, old[i], EV_READ);
+        close(old[i]);
+    }
+    return 0;
+}

@@ -27,6 +27,7 @@ enum conf_type { CT_BOOL, CT_INT, CT_LL, CT_MEM, CT_ENUM, CT_STR, CT_SPECIAL };
 
 #define CF_IMMUTABLE (1 << 0)
 #define CF_HIDDEN (1 << 1)
+#define CF_SAME_OK (1 << 2)
 
 struct conf {
     const char *name;
@@ -355,6 +356,56 @@ void config_init_defaults(void)
     server.obuf_hard = server.obuf_soft = server.obuf_soft_secs = 0;
 }
 
+/* Storage options RocksDB can change while open. */
+static int config_apply_storage(const struct conf *c, const char **err)
+{
+    static const struct {
+        const char *conf, *rocks;
+        int db; /* a DB option rather than a column-family one */
+    } map[] = {
+        {"storage-max-background-jobs", "max_background_jobs", 1},
+        {"storage-write-buffer-size", "write_buffer_size", 0},
+        {"storage-max-write-buffer-number", "max_write_buffer_number", 0},
+        {"storage-level0-slowdown-writes-trigger", "level0_slowdown_writes_trigger", 0},
+        {"storage-level0-stop-writes-trigger", "level0_stop_writes_trigger", 0},
+    };
+    static char errbuf[256];
+    if (!strcmp(c->name, "storage-block-cache-size")) {
+        store_set_block_cache_capacity(server.store, (uint64_t)server.storage_block_cache_size);
+        return 0;
+    }
+    char value[32];
+    const char *name = NULL;
+    int db = 0;
+    if (!strcmp(c->name, "storage-compression")) {
+        name = "compression";
+        snprintf(value, sizeof(value), "%s",
+                 server.storage_compression ? "kLZ4Compression" : "kNoCompression");
+    } else {
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+            if (!strcmp(map[i].conf, c->name)) {
+                name = map[i].rocks;
+                db = map[i].db;
+                str v = conf_format(c);
+                snprintf(value, sizeof(value), "%s", v);
+                str_free(v);
+            }
+        }
+    }
+    if (!name)
+        return 0;
+    char *e = NULL;
+    int rc = db ? store_set_db_option(server.store, name, value, &e)
+                : store_set_cf_option(server.store, name, value, &e);
+    if (rc != 0) {
+        snprintf(errbuf, sizeof(errbuf), "RocksDB refused %s=%s: %s", name, value, e ? e : "?");
+        free(e);
+        *err = errbuf;
+        return -1;
+    }
+    return 0;
+}
+
 /* Pushes a changed option into the running server. */
 static int config_apply(const struct conf *c, const char **err)
 {
@@ -385,6 +436,14 @@ static int config_apply(const struct conf *c, const char **err)
     }
     if (!strcmp(c->name, "loglevel"))
         log_set_level(server.loglevel);
+    else if (!strcmp(c->name, "port") || !strcmp(c->name, "bind")) {
+        if (server.loop && listen_restart() < 0) {
+            *err = !strcmp(c->name, "port") ? "Unable to listen on this port"
+                                            : "Failed to bind to specified addresses.";
+            return -1;
+        }
+    } else if (!strncmp(c->name, "storage-", 8) && server.store)
+        return config_apply_storage(c, err);
     else if (!strcmp(c->name, "appendfsync"))
         server_apply_fsync_policy();
     return 0;
@@ -598,6 +657,21 @@ void cmd_config_set(client *c)
                             name);
             return;
         }
+        if ((cf->flags & CF_IMMUTABLE) && (cf->flags & CF_SAME_OK)) {
+            str cur = conf_format(cf);
+            int same = !strcasecmp(cur, c->argv[3 + 2 * i]);
+            if (!same && (cf->type == CT_MEM || cf->type == CT_INT || cf->type == CT_LL)) {
+                long long want;
+                same = conf_parse_mem(c->argv[3 + 2 * i], &want) == 0 &&
+                       want == (cf->type == CT_INT ? *(int *)conf_field(cf)
+                                                   : *(long long *)conf_field(cf));
+            }
+            str_free(cur);
+            if (same) {
+                set[i] = cf;
+                continue;
+            }
+        }
         if (cf->flags & CF_IMMUTABLE) {
             reply_error_fmt(c,
                             "ERR CONFIG SET failed (possibly related to argument '%s') - can't "
@@ -631,7 +705,16 @@ void cmd_config_set(client *c)
         int rc = split || set[i]->type != CT_SPECIAL ? conf_set(set[i], vals, nv, &err) : -1;
         if (split)
             resp_free_args(split, nv);
-        if (rc < 0 || config_apply(set[i], &err) < 0) {
+        if (rc < 0) {
+            failed = i;
+            break;
+        }
+        /* an unchanged value needs no apply (re-binding the same port
+         * would fail) */
+        str now = conf_format(set[i]);
+        int changed = strcmp(now, old[i]) != 0;
+        str_free(now);
+        if (changed && config_apply(set[i], &err) < 0) {
             failed = i;
             break;
         }

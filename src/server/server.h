@@ -152,6 +152,9 @@ int server_save_checkpoint(char **err);
 /* listen.c */
 int listen_start(void);
 void listen_stop(void);
+/* Re-opens the listening sockets after a change of port or bind; on
+ * failure the old sockets stay. 0 or -1. */
+int listen_restart(void);
 
 /* info.c */
 str info_generate(client *c, int argc, str *argv);

@@ -740,3 +740,42 @@ uint64_t store_stall_micros(store *s)
     free(text);
     return v;
 }
+
+/* ---- run-time options ---------------------------------------------------- */
+
+int store_set_cf_option(store *s, const char *name, const char *value, char **err)
+{
+    const char *keys[1] = {name}, *vals[1] = {value};
+    for (int i = 0; i < STORE_NCF; i++) {
+        char *e = NULL;
+        rocksdb_set_options_cf(s->db, s->cf[i], 1, keys, vals, &e);
+        if (e) {
+            if (err)
+                *err = e;
+            else
+                free(e);
+            return STORE_ERR;
+        }
+    }
+    return 0;
+}
+
+int store_set_db_option(store *s, const char *name, const char *value, char **err)
+{
+    const char *keys[1] = {name}, *vals[1] = {value};
+    char *e = NULL;
+    rocksdb_set_options(s->db, 1, keys, vals, &e);
+    if (e) {
+        if (err)
+            *err = e;
+        else
+            free(e);
+        return STORE_ERR;
+    }
+    return 0;
+}
+
+void store_set_block_cache_capacity(store *s, uint64_t bytes)
+{
+    rocksdb_cache_set_capacity(s->cache, (size_t)(bytes ? bytes : (uint64_t)8 << 20));
+}

@@ -115,4 +115,12 @@ char *store_stats_text(store *s);
  * ("rocksdb.stall.micros"); 0 if statistics are off. */
 uint64_t store_stall_micros(store *s);
 
+/* Run-time option changes (CONFIG SET): a column-family option (RocksDB's
+ * name, e.g. "write_buffer_size") on every CF, a DB option (e.g.
+ * "max_background_jobs"), the block cache's capacity. 0 or STORE_ERR with
+ * *err (malloc'd). */
+int store_set_cf_option(store *s, const char *name, const char *value, char **err);
+int store_set_db_option(store *s, const char *name, const char *value, char **err);
+void store_set_block_cache_capacity(store *s, uint64_t bytes);
+
 #endif

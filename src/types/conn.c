@@ -360,7 +360,7 @@ void cmd_client_reply(client *c)
 {
     const char *m = c->argv[2];
     if (!strcasecmp(m, "on")) {
-        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
+        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
         reply_ok(c);
     } else if (!strcasecmp(m, "off")) {
         c->flags |= CLIENT_REPLY_OFF;
