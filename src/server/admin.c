@@ -22,6 +22,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/codec.h"
+#include "tier/arena.h"
 #include "tier/tier.h"
 
 void cmd_time(client *c)
@@ -523,4 +524,68 @@ void cmd_debug(client *c)
                            "Try DEBUG HELP.",
                         sub);
     }
+}
+
+/* ---- MEMORY -------------------------------------------------------------- */
+
+void cmd_memory_usage(client *c)
+{
+    for (int j = 3; j < c->argc; j++) {
+        if (!strcasecmp(c->argv[j], "samples") && j + 1 < c->argc) {
+            long long n;
+            if (!util_str2ll(c->argv[j + 1], str_len(c->argv[j + 1]), &n) || n < 0) {
+                reply_error_not_int(c);
+                return;
+            }
+            j++;
+        } else {
+            reply_error_syntax(c);
+            return;
+        }
+    }
+    obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    if (!o) {
+        reply_null(c);
+        return;
+    }
+    /* value + key string + the table entry that holds them */
+    size_t bytes = obj_mem(o) + str_len(c->argv[2]) + sizeof(struct str_hdr) + 1 +
+                   3 * sizeof(void *);
+    reply_long(c, (long long)bytes);
+}
+
+static void malloc_stats_cb(void *opaque, const char *text)
+{
+    str *out = opaque;
+    *out = str_cat(*out, text, strlen(text));
+}
+
+void cmd_memory_malloc_stats(client *c)
+{
+    str out = str_new(NULL, 0);
+    if (!arena_malloc_stats(malloc_stats_cb, &out))
+        out = str_cat(out, "Stats not supported for the current allocator", 46);
+    reply_verbatim(c, out, str_len(out), "txt");
+    str_free(out);
+}
+
+void cmd_memory_purge(client *c)
+{
+    arena_purge();
+    reply_ok(c);
+}
+
+void cmd_memory_help(client *c)
+{
+    static const char *lines[] = {
+        "MALLOC-STATS",
+        "    Return internal statistics report from the memory allocator.",
+        "PURGE",
+        "    Attempt to purge dirty pages for reclamation by the allocator.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value. Nested values are",
+        "    sampled up to <count> times (default: 5, 0 means sample all).",
+        NULL,
+    };
+    reply_help(c, "MEMORY", lines);
 }

@@ -100,6 +100,15 @@ const char *arena_allocator_name(void)
     return "libc";
 }
 
+int arena_malloc_stats(void (*cb)(void *, const char *), void *opaque)
+{
+    return 0;
+}
+
+void arena_purge(void)
+{
+}
+
 #else /* jemalloc */
 
 static unsigned arena_index;
@@ -218,6 +227,19 @@ const char *arena_allocator_name(void)
             snprintf(name, sizeof(name), "jemalloc");
     }
     return name;
+}
+
+int arena_malloc_stats(void (*cb)(void *, const char *), void *opaque)
+{
+    malloc_stats_print(cb, opaque, NULL);
+    return 1;
+}
+
+void arena_purge(void)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+    mallctl(name, NULL, NULL, NULL, 0);
 }
 
 #endif

@@ -27,4 +27,10 @@ size_t arena_process_resident(void);
 /* Name of the allocator for INFO's mem_allocator. */
 const char *arena_allocator_name(void);
 
+/* jemalloc's statistics report, handed to cb in pieces; 0 when the build
+ * has no jemalloc (sanitizers). */
+int arena_malloc_stats(void (*cb)(void *, const char *), void *opaque);
+/* Returns unused dirty pages of every arena to the system. */
+void arena_purge(void);
+
 #endif

@@ -37,9 +37,12 @@ static void reply_string_obj(client *c, const obj *o)
     reply_bulk(c, p, len);
 }
 
-static int check_string_length_or_reply(client *c, long long size)
+/* A string of offset + len bytes must fit proto-max-bulk-len (and the sum
+ * must not overflow). */
+static int check_string_length_or_reply(client *c, long long offset, long long len)
 {
-    if (size > server.proto_max_bulk_len) {
+    long long size;
+    if (__builtin_add_overflow(offset, len, &size) || size > server.proto_max_bulk_len) {
         reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return -1;
     }
@@ -322,7 +325,7 @@ void cmd_append(client *c)
         return;
     }
     size_t cur = obj_string_len(o);
-    if (check_string_length_or_reply(c, (long long)(cur + add)) < 0)
+    if (check_string_length_or_reply(c, (long long)cur, (long long)add) < 0)
         return;
     obj_string_append(o, c->argv[2], add);
     db_modified(c->db, c->argv[1]);
@@ -485,7 +488,7 @@ void cmd_setrange(client *c)
             reply_long(c, 0);
             return;
         }
-        if (check_string_length_or_reply(c, offset + (long long)vlen) < 0)
+        if (check_string_length_or_reply(c, offset, (long long)vlen) < 0)
             return;
         o = obj_string_raw(NULL, (size_t)offset + vlen);
         memcpy(o->u.s.ptr + offset, c->argv[3], vlen);
@@ -498,7 +501,7 @@ void cmd_setrange(client *c)
         reply_long(c, (long long)cur);
         return;
     }
-    if (check_string_length_or_reply(c, offset + (long long)vlen) < 0)
+    if (check_string_length_or_reply(c, offset, (long long)vlen) < 0)
         return;
     obj_string_make_raw(o, (size_t)offset + vlen);
     memcpy(o->u.s.ptr + offset, c->argv[3], vlen);
