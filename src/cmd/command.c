@@ -21,12 +21,12 @@
 #include "tier/tier.h"
 
 static struct command table[] = {
-#define CMD_ROW(n, p, ar, fl, f, l, s, acl, ks, grp, since, sum, cx, syn)                          \
-    {n, NULL, p, ar, fl, f, l, s, acl, ks, grp, since, sum, cx, syn, NULL},
+#define CMD_ROW(n, p, ar, fl, f, l, s, acl, ks, tips, grp, since, sum, cx, syn)                    \
+    {n, NULL, p, ar, fl, f, l, s, acl, ks, tips, grp, since, sum, cx, syn, NULL},
 #define CONTAINER_ROW(n, ar, fl, acl, grp, since, sum, cx)                                         \
-    {n, NULL, NULL, ar, fl, 0, 0, 0, acl, "", grp, since, sum, cx, "", NULL},
-#define SUB_ROW(par, sub, p, ar, fl, f, l, s, acl, ks, since, sum, cx, syn)                        \
-    {par "|" sub, sub, p, ar, fl, f, l, s, acl, ks, NULL, since, sum, cx, syn, par},
+    {n, NULL, NULL, ar, fl, 0, 0, 0, acl, "", "", grp, since, sum, cx, "", NULL},
+#define SUB_ROW(par, sub, p, ar, fl, f, l, s, acl, ks, tips, since, sum, cx, syn)                  \
+    {par "|" sub, sub, p, ar, fl, f, l, s, acl, ks, tips, NULL, since, sum, cx, syn, par},
 #include "cmd/commands.def"
 #undef CMD_ROW
 #undef CONTAINER_ROW
@@ -290,35 +290,62 @@ static int popcount64(uint64_t v)
     return n;
 }
 
-static void reply_keyspec(client *c, const struct command *cmd)
+/* Counts the space-separated words in [p, end). */
+static int count_words(const char *p, const char *end)
 {
-    if (cmd->first <= 0) {
-        reply_array(c, 0);
-        return;
+    int n = 0;
+    while (p < end) {
+        while (p < end && *p == ' ')
+            p++;
+        if (p >= end)
+            break;
+        n++;
+        while (p < end && *p != ' ')
+            p++;
     }
-    reply_array(c, 1);
-    reply_map(c, 3);
+    return n;
+}
+
+/* Replies each word of [p, end) as a simple string (flags) or a bulk
+ * string (tips). */
+static void reply_words(client *c, const char *p, const char *end, int bulk)
+{
+    while (p < end) {
+        while (p < end && *p == ' ')
+            p++;
+        const char *w = p;
+        while (p < end && *p != ' ')
+            p++;
+        if (p > w) {
+            if (bulk)
+                reply_bulk(c, w, (size_t)(p - w));
+            else
+                reply_status_len(c, w, (size_t)(p - w));
+        }
+    }
+}
+
+/* One key spec "FLAGS|BEGIN|LASTKEY,STEP,LIMIT[|NOTES]" (commands.def). */
+static void reply_one_keyspec(client *c, const char *spec, const char *end)
+{
+    const char *bar1 = memchr(spec, '|', (size_t)(end - spec));
+    const char *bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(end - bar1 - 1)) : NULL;
+    const char *bar3 = bar2 ? memchr(bar2 + 1, '|', (size_t)(end - bar2 - 1)) : NULL;
+    if (!bar1 || !bar2)
+        return; /* malformed rows are caught by the unit test of the table */
+    long begin = strtol(bar1 + 1, NULL, 10);
+    char *q;
+    long lastkey = strtol(bar2 + 1, &q, 10);
+    long keystep = strtol(q + 1, &q, 10);
+    long limit = strtol(q + 1, NULL, 10);
+    reply_map(c, bar3 ? 4 : 3);
+    if (bar3) {
+        reply_bulk_cstr(c, "notes");
+        reply_bulk(c, bar3 + 1, (size_t)(end - bar3 - 1));
+    }
     reply_bulk_cstr(c, "flags");
-    int nf = 0;
-    const char *p = cmd->keyspec_flags;
-    for (const char *q = p; *q;) {
-        while (*q == ' ')
-            q++;
-        if (!*q)
-            break;
-        nf++;
-        q += strcspn(q, " ");
-    }
-    reply_set(c, nf);
-    for (const char *q = p; *q;) {
-        while (*q == ' ')
-            q++;
-        if (!*q)
-            break;
-        size_t len = strcspn(q, " ");
-        reply_status_len(c, q, len);
-        q += len;
-    }
+    reply_set(c, count_words(spec, bar1));
+    reply_words(c, spec, bar1, 0);
     reply_bulk_cstr(c, "begin_search");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
@@ -326,7 +353,7 @@ static void reply_keyspec(client *c, const struct command *cmd)
     reply_bulk_cstr(c, "spec");
     reply_map(c, 1);
     reply_bulk_cstr(c, "index");
-    reply_long(c, cmd->first);
+    reply_long(c, begin);
     reply_bulk_cstr(c, "find_keys");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
@@ -334,11 +361,28 @@ static void reply_keyspec(client *c, const struct command *cmd)
     reply_bulk_cstr(c, "spec");
     reply_map(c, 3);
     reply_bulk_cstr(c, "lastkey");
-    reply_long(c, cmd->last < 0 ? cmd->last : cmd->last - cmd->first);
+    reply_long(c, lastkey);
     reply_bulk_cstr(c, "keystep");
-    reply_long(c, cmd->step);
+    reply_long(c, keystep);
     reply_bulk_cstr(c, "limit");
-    reply_long(c, 0);
+    reply_long(c, limit);
+}
+
+static void reply_keyspecs(client *c, const struct command *cmd)
+{
+    const char *p = cmd->keyspecs;
+    int n = 0;
+    for (const char *q = p; *q; q++)
+        n += *q == ';';
+    n += *p != 0;
+    reply_set(c, n);
+    while (*p) {
+        const char *end = strchr(p, ';');
+        if (!end)
+            end = p + strlen(p);
+        reply_one_keyspec(c, p, end);
+        p = *end ? end + 1 : end;
+    }
 }
 
 static void reply_command_info(client *c, const struct command *cmd)
@@ -361,9 +405,11 @@ static void reply_command_info(client *c, const struct command *cmd)
             reply_status(c, buf);
         }
     }
-    reply_set(c, 0); /* tips */
-    reply_keyspec(c, cmd);
-    reply_array(c, cmd->nsubs);
+    const char *tips_end = cmd->tips + strlen(cmd->tips);
+    reply_set(c, count_words(cmd->tips, tips_end));
+    reply_words(c, cmd->tips, tips_end, 1);
+    reply_keyspecs(c, cmd);
+    reply_set(c, cmd->nsubs);
     for (int i = 0; i < cmd->nsubs; i++)
         reply_command_info(c, cmd->subs[i]);
 }
@@ -444,7 +490,7 @@ void cmd_command_info(client *c)
         if (cmd)
             reply_command_info(c, cmd);
         else
-            reply_null_array(c);
+            reply_null(c);
     }
 }
 

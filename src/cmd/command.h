@@ -49,7 +49,8 @@ struct command {
     const char *flags_str;
     int first, last, step; /* key positions as in COMMAND INFO (0 = none) */
     const char *acl_str;
-    const char *keyspec_flags; /* e.g. "RW access update"; "" when no keys */
+    const char *keyspecs;  /* "FLAGS|BEGIN|LASTKEY,STEP,LIMIT[|NOTES];..." (commands.def) */
+    const char *tips;      /* space-separated command tips */
     const char *group;
     const char *since;
     const char *summary;

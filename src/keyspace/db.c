@@ -233,6 +233,9 @@ static dict_entry *db_install(struct db *db, const str key, obj *o, int64_t expi
 {
     dict_entry *e = dict_add(db->keys, str_hot_new(key, str_len(key)), o);
     tier_init_obj(o);
+    uint32_t lru;
+    if (tier_recall(db->dbid, key, str_len(key), &lru))
+        o->lru = lru;
     if (expire >= 0) {
         dict_entry *x = dict_add(db->expires, e->key, NULL);
         x->v.s64 = expire;
@@ -377,7 +380,7 @@ obj *db_lookup(struct db *db, const str key, int flags)
     obj *o = NULL;
     if (e) {
         int64_t when = entry_expire(db, key);
-        if (when >= 0 && server.mstime_cached > when) {
+        if (when >= 0 && server.mstime_cached > when && !(flags & LOOKUP_EVEN_EXPIRED)) {
             if (!(flags & LOOKUP_NOEXPIRE)) {
                 db_remove_entry(db, key);
                 ks_stats.expired_keys++;
@@ -563,6 +566,7 @@ int db_demote(struct db *db, const str key)
     dict_entry *e = dict_find(db->keys, key);
     if (!e || (((obj *)e->v.val)->flags & OBJ_F_DIRTY))
         return 0;
+    tier_remember(db->dbid, key, str_len(key), ((obj *)e->v.val)->lru);
     dict_delete(db->expires, key);
     dict_delete(db->keys, key);
     ks_stats.demotions++;
@@ -583,6 +587,7 @@ long long keyspace_demote_all_clean(void)
             obj *o = e->v.val;
             if (o->flags & OBJ_F_DIRTY)
                 continue;
+            tier_remember(db->dbid, e->key, str_len(e->key), o->lru);
             dict_delete(db->expires, e->key);
             dict_delete(db->keys, e->key);
             n++;
@@ -748,6 +753,8 @@ void keyspace_active_expire(int64_t budget_us)
 
 uint64_t keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, void *ctx)
 {
+    if ((cursor >> 32) >= 16384)
+        return 0; /* past the last slot: nothing left (a client may send any number) */
     keyspace_commit();
     char lo[CODEC_KEY_PREFIX], hi[CODEC_KEY_PREFIX];
     codec_key_prefix(db->dbid, (unsigned)(cursor >> 32), (uint32_t)cursor, lo);

@@ -44,6 +44,7 @@ struct db {
 #define LOOKUP_NOTOUCH (1 << 1) /* don't update LRU/LFU */
 #define LOOKUP_NOSTATS (1 << 2) /* don't count keyspace hits/misses */
 #define LOOKUP_NOEXPIRE (1 << 3) /* don't delete an expired key, report it absent */
+#define LOOKUP_EVEN_EXPIRED (1 << 4) /* return a logically expired key as it is (DEBUG) */
 
 /* db_set flags */
 #define SETKEY_KEEPTTL (1 << 0)

@@ -318,7 +318,7 @@ void reply_help(client *c, const char *cmd, const char **lines)
     for (int i = 0; i < n; i++)
         reply_status(c, lines[i]);
     reply_status(c, "HELP");
-    reply_status(c, "    Print this help.");
+    reply_status(c, "    Prints this help.");
 }
 
 /* ---- deferred lengths ---------------------------------------------------- */

@@ -5,6 +5,7 @@
  * SAVE and BGSAVE write a RocksDB checkpoint (hard links, so it is quick)
  * to <dir>/checkpoint: a consistent copy another longtail can open.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 
 #include "cmd/command.h"
 #include "ds/hash.h"
+#include "ds/sha1.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
@@ -279,25 +281,34 @@ void cmd_slowlog_help(client *c)
 
 /* ---- DEBUG --------------------------------------------------------------- */
 
-/* 20-byte digest of one value: SipHash under three keys over (key, type,
- * value bytes, expire). Digests of a dataset are the XOR of its keys', so
- * they do not depend on iteration order. */
-static void digest_value(const char *key, size_t klen, int type, const char *val, size_t vlen,
-                         int64_t expire, uint8_t out[20])
+/* DEBUG DIGEST and DIGEST-VALUE compute Redis's digests exactly (SHA-1
+ * mixing as Redis 7.0 does), so a dataset copied from Redis digests the
+ * same here: xor_digest(d, p) is d ^= SHA1(p); mix_digest(d, p) is that
+ * followed by d = SHA1(d). */
+static void xor_digest(uint8_t d[20], const void *p, size_t len)
 {
-    static const uint8_t k1[16] = "longtail-digest1", k2[16] = "longtail-digest2",
-                         k3[16] = "longtail-digest3";
-    size_t n = klen + vlen + 16;
-    char *buf = malloc(n);
-    memcpy(buf, key, klen);
-    buf[klen] = (char)type;
-    memcpy(buf + klen + 1, val, vlen);
-    memcpy(buf + klen + 1 + vlen, &expire, sizeof(expire));
-    size_t len = klen + 1 + vlen + sizeof(expire);
-    uint64_t h[3] = {hash_siphash(buf, len, k1), hash_siphash(buf, len, k2),
-                     hash_siphash(buf, len, k3)};
-    memcpy(out, h, 20);
-    free(buf);
+    uint8_t h[20];
+    sha1(p, len, h);
+    for (int i = 0; i < 20; i++)
+        d[i] ^= h[i];
+}
+
+static void mix_digest(uint8_t d[20], const void *p, size_t len)
+{
+    xor_digest(d, p, len);
+    sha1(d, 20, d);
+}
+
+static void value_digest(uint8_t d[20], const obj *o, int64_t expire)
+{
+    uint32_t aux = htonl(o->type);
+    mix_digest(d, &aux, sizeof(aux));
+    char buf[32];
+    size_t len;
+    const char *v = obj_string_bytes(o, buf, &len);
+    mix_digest(d, v, len);
+    if (expire != -1)
+        xor_digest(d, "!!expire!!", 10);
 }
 
 static void hex20(const uint8_t d[20], char out[41])
@@ -312,27 +323,19 @@ static void hex20(const uint8_t d[20], char out[41])
 
 struct digest_ctx {
     struct db *db;
-    uint8_t acc[20];
-    int any;
+    uint8_t *final;
 };
 
 static int digest_cb(void *ctx, const char *key, size_t klen, int type, int64_t expire)
 {
     struct digest_ctx *d = ctx;
-    if (expire >= 0 && server.mstime_cached > expire)
-        return 0;
     str k = str_new(key, klen);
-    obj *o = db_lookup(d->db, k, LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_NOEXPIRE);
+    obj *o = db_lookup(d->db, k, LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_EVEN_EXPIRED);
     if (o) {
-        char buf[32];
-        size_t vlen;
-        const char *v = obj_string_bytes(o, buf, &vlen);
-        uint8_t h[20];
-        digest_value(key, klen, o->type, v, vlen, expire, h);
-        for (int i = 0; i < 20; i++)
-            d->acc[i] ^= h[i];
-        d->acc[0] ^= (uint8_t)d->db->index;
-        d->any = 1;
+        uint8_t digest[20] = {0};
+        mix_digest(digest, key, klen);
+        value_digest(digest, o, db_get_expire(d->db, k));
+        xor_digest(d->final, digest, 20);
     }
     str_free(k);
     return 0;
@@ -340,19 +343,17 @@ static int digest_cb(void *ctx, const char *key, size_t klen, int type, int64_t 
 
 static void debug_digest(client *c)
 {
-    uint8_t acc[20] = {0};
-    int any = 0;
+    uint8_t final[20] = {0};
     for (int i = 0; i < keyspace_count(); i++) {
-        struct digest_ctx d = {keyspace_db(i), {0}, 0};
+        struct digest_ctx d = {keyspace_db(i), final};
+        if (d.db->nkeys == 0)
+            continue;
+        uint32_t aux = htonl((uint32_t)i);
+        mix_digest(final, &aux, sizeof(aux));
         keyspace_scan(d.db, 0, digest_cb, &d);
-        for (int j = 0; j < 20; j++)
-            acc[j] ^= d.acc[j];
-        any |= d.any;
     }
     char hex[41];
-    if (!any)
-        memset(acc, 0, sizeof(acc));
-    hex20(acc, hex);
+    hex20(final, hex);
     reply_status(c, hex);
 }
 
@@ -360,16 +361,13 @@ static void debug_digest_value(client *c)
 {
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++) {
-        obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
-        uint8_t h[20] = {0};
-        if (o) {
-            char buf[32];
-            size_t vlen;
-            const char *v = obj_string_bytes(o, buf, &vlen);
-            digest_value(c->argv[j], str_len(c->argv[j]), o->type, v, vlen, -1, h);
-        }
+        obj *o =
+            db_lookup(c->db, c->argv[j], LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_EVEN_EXPIRED);
+        uint8_t d[20] = {0};
+        if (o)
+            value_digest(d, o, db_get_expire(c->db, c->argv[j]));
         char hex[41];
-        hex20(h, hex);
+        hex20(d, hex);
         reply_status(c, hex);
     }
 }
@@ -465,6 +463,8 @@ void cmd_debug(client *c)
             "RELOAD",
             "    Commit every change and drop the whole hot tier: every key is read back",
             "    from RocksDB when next used.",
+            "LOADAOF",
+            "    The same as RELOAD (longtail's append-only log is the RocksDB WAL).",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -480,7 +480,9 @@ void cmd_debug(client *c)
             NULL,
         };
         reply_help(c, "DEBUG", lines);
-    } else if (!strcasecmp(sub, "reload")) {
+    } else if (!strcasecmp(sub, "reload") || !strcasecmp(sub, "loadaof")) {
+        /* Redis reloads its RDB/AOF; here the durable copy is RocksDB:
+         * commit, then drop the hot tier so every key is read back. */
         if (keyspace_commit() != 0) {
             reply_error(c, "ERR Error trying to commit the data to storage");
             return;

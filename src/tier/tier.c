@@ -23,6 +23,7 @@
 #include "cmd/command.h"
 #include "ds/alloc.h"
 #include "ds/dict.h"
+#include "ds/hash.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "server/log.h"
@@ -372,6 +373,52 @@ long long tier_idle_seconds(void *p)
     obj *o = p;
     uint32_t now = server_lru_clock();
     return now >= o->lru ? (long long)(now - o->lru) : 0;
+}
+
+/* ---- access history of demoted keys --------------------------------------- */
+
+/* A demoted key loses its object, and with it its LRU clock or LFU counter;
+ * reading it back would start it afresh, so OBJECT FREQ/IDLETIME and the
+ * demotion ranking would answer differently hot and cold. A direct-mapped
+ * table of recently demoted keys keeps that word: a slot holds a 64-bit
+ * fingerprint of (dbid, key) and the lru field; a newer key mapping to the
+ * same slot replaces it. 64 Ki slots, 1 MiB. */
+#define HISTORY_SLOTS (1u << 16)
+
+struct history_slot {
+    uint64_t fp;
+    uint32_t lru;
+};
+
+static struct history_slot *history;
+
+static uint64_t history_fp(uint16_t dbid, const char *key, size_t len)
+{
+    static const uint8_t k[16] = "longtail-history";
+    return hash_siphash(key, len, k) ^ ((uint64_t)dbid * 0x9e3779b97f4a7c15ull);
+}
+
+void tier_remember(uint16_t dbid, const char *key, size_t len, uint32_t lru)
+{
+    if (!history)
+        history = calloc(HISTORY_SLOTS, sizeof(*history));
+    uint64_t fp = history_fp(dbid, key, len) | 1; /* 0 marks an empty slot */
+    struct history_slot *h = &history[fp & (HISTORY_SLOTS - 1)];
+    h->fp = fp;
+    h->lru = lru;
+}
+
+int tier_recall(uint16_t dbid, const char *key, size_t len, uint32_t *lru)
+{
+    if (!history)
+        return 0;
+    uint64_t fp = history_fp(dbid, key, len) | 1;
+    struct history_slot *h = &history[fp & (HISTORY_SLOTS - 1)];
+    if (h->fp != fp)
+        return 0;
+    *lru = h->lru;
+    h->fp = 0;
+    return 1;
 }
 
 /* ---- demotion ------------------------------------------------------------ */

@@ -33,6 +33,11 @@ int tier_lfu_counter(void *o);
 /* OBJECT IDLETIME in seconds. */
 long long tier_idle_seconds(void *o);
 
+/* Keeps a demoted key's LRU/LFU word, and gives it back when the key is read
+ * again (1 if it was still remembered). */
+void tier_remember(uint16_t dbid, const char *key, size_t len, uint32_t lru);
+int tier_recall(uint16_t dbid, const char *key, size_t len, uint32_t *lru);
+
 struct tier_stats {
     long long prefetch_reads;        /* keys read by the pool */
     long long prefetch_hits_absent;  /* of those, found absent */

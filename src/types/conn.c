@@ -90,44 +90,38 @@ void cmd_hello(client *c)
             return;
         }
     }
-    const char *user = NULL, *pass = NULL;
-    str setname = NULL;
+    /* Options take effect in order, as in Redis: an AUTH before a bad
+     * option has authenticated the client. */
     for (int j = next; j < c->argc; j++) {
         int more = c->argc - j - 1;
         if (!strcasecmp(c->argv[j], "auth") && more >= 2) {
-            user = c->argv[j + 1];
-            pass = c->argv[j + 2];
+            if (!auth_check(c->argv[j + 1], c->argv[j + 2])) {
+                reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
+            c->authenticated = 1;
             j += 2;
         } else if (!strcasecmp(c->argv[j], "setname") && more >= 1) {
-            setname = c->argv[j + 1];
+            str name = c->argv[j + 1];
+            if (!client_name_valid(name)) {
+                reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
+                               "characters.");
+                return;
+            }
+            str_free(c->name);
+            c->name = str_len(name) ? str_dup(name) : NULL;
             j++;
         } else {
             reply_error_fmt(c, "ERR Syntax error in HELLO option '%s'", c->argv[j]);
             return;
         }
     }
-    if (user) {
-        if (!auth_check(user, pass)) {
-            reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-            return;
-        }
-        c->authenticated = 1;
-    }
     if (!c->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
-                       "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                       "otherwise the HELLO AUTH <user> <pass> option can be used to "
                        "authenticate the client and select the RESP protocol version at the same "
                        "time");
         return;
-    }
-    if (setname) {
-        if (!client_name_valid(setname)) {
-            reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
-                           "characters.");
-            return;
-        }
-        str_free(c->name);
-        c->name = str_len(setname) ? str_dup(setname) : NULL;
     }
     if (ver)
         c->resp = (int)ver;

@@ -2,6 +2,8 @@
  * keys.c: commands on keys of any type: DEL EXISTS TYPE RENAME COPY MOVE
  * KEYS SCAN RANDOMKEY DBSIZE FLUSH* SWAPDB TOUCH OBJECT and the TTL family.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,8 +244,14 @@ static int type_by_name(const char *name)
 
 void cmd_scan(client *c)
 {
-    unsigned long long cursor;
-    if (!util_str2ull(c->argv[1], str_len(c->argv[1]), &cursor)) {
+    /* Redis parses the cursor with strtoul: "-1" wraps around, a leading
+     * space or trailing garbage is an invalid cursor. */
+    const char *arg = c->argv[1];
+    char *end;
+    errno = 0;
+    unsigned long long cursor = strtoull(arg, &end, 10);
+    if (isspace((unsigned char)arg[0]) || *end != '\0' || errno == ERANGE ||
+        end != arg + str_len(c->argv[1])) {
         reply_error(c, "ERR invalid cursor");
         return;
     }
@@ -390,9 +398,9 @@ void cmd_object_idletime(client *c)
     if (!o)
         return;
     if (server.maxmemory_policy == MAXMEMORY_LFU) {
-        reply_error(c, "ERR An LRU maxmemory policy is not selected, access time not tracked. "
-                       "Please note that when switching between policies at runtime LRU and LFU "
-                       "data will take some time to adjust.");
+        reply_error(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please "
+                       "note that when switching between policies at runtime LRU and LFU data "
+                       "will take some time to adjust.");
         return;
     }
     reply_long(c, tier_idle_seconds(o));

@@ -28,10 +28,10 @@
 
 #include "net/resp.h"
 
-#define OPT_AUTH 0x01
+#define OPT_AUTH       0x01
 #define OPT_SMALL_BULK 0x02
-#define OPT_TAKE 0x04
-#define OPT_NO_RESET 0x08
+#define OPT_TAKE       0x04
+#define OPT_NO_RESET   0x08
 
 static void fuzz_check(int ok, const char *what)
 {
@@ -106,6 +106,7 @@ static struct run feed(const uint8_t *payload, size_t len, uint8_t opts, const u
             }
             if (st == RESP_AGAIN) {
                 fuzz_check(plen <= RESP_INLINE_MAX + 1 + n, "unconsumed bytes bounded");
+                fuzz_check(resp_pending_bytes(&p) <= off, "pending bytes <= bytes fed");
                 break;
             }
             fuzz_check(st == RESP_DONE, "status");
@@ -139,8 +140,8 @@ static struct run feed(const uint8_t *payload, size_t len, uint8_t opts, const u
 /* The payload as one inline line must parse as resp_split_args splits it. */
 static void check_inline_agrees(const uint8_t *payload, size_t len, uint8_t opts)
 {
-    if (len == 0 || len > RESP_INLINE_MAX || payload[0] == '*' ||
-        memchr(payload, '\n', len) || memchr(payload, '\0', len))
+    if (len == 0 || len > RESP_INLINE_MAX || payload[0] == '*' || memchr(payload, '\n', len) ||
+        memchr(payload, '\0', len))
         return;
     int argc = -1;
     str *argv = resp_split_args((const char *)payload, len, &argc);

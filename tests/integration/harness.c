@@ -252,11 +252,21 @@ void lt_escape(lt_buf *out, const char *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)p[i];
         switch (ch) {
-        case '"': lt_buf_puts(out, "\\\""); break;
-        case '\\': lt_buf_puts(out, "\\\\"); break;
-        case '\r': lt_buf_puts(out, "\\r"); break;
-        case '\n': lt_buf_puts(out, "\\n"); break;
-        case '\t': lt_buf_puts(out, "\\t"); break;
+        case '"':
+            lt_buf_puts(out, "\\\"");
+            break;
+        case '\\':
+            lt_buf_puts(out, "\\\\");
+            break;
+        case '\r':
+            lt_buf_puts(out, "\\r");
+            break;
+        case '\n':
+            lt_buf_puts(out, "\\n");
+            break;
+        case '\t':
+            lt_buf_puts(out, "\\t");
+            break;
         default:
             if (ch < 0x20 || ch >= 0x7f)
                 lt_buf_printf(out, "\\x%02x", ch);
@@ -301,8 +311,8 @@ static char **format_elements(const lt_reply *r, size_t *count)
     return v;
 }
 
-static void format_aggregate(lt_buf *out, const lt_reply *r, const char *open,
-                             const char *close, int sorted)
+static void format_aggregate(lt_buf *out, const lt_reply *r, const char *open, const char *close,
+                             int sorted)
 {
     size_t n;
     char **v = format_elements(r, &n);
@@ -331,9 +341,15 @@ static void format_into(lt_buf *out, const lt_reply *r)
         lt_buf_append(out, &r->type, 1);
         lt_buf_append(out, r->str, r->len);
         break;
-    case ':': lt_buf_printf(out, ":%lld", r->integer); break;
-    case '#': lt_buf_puts(out, r->integer ? "#t" : "#f"); break;
-    case '_': lt_buf_puts(out, "_"); break;
+    case ':':
+        lt_buf_printf(out, ":%lld", r->integer);
+        break;
+    case '#':
+        lt_buf_puts(out, r->integer ? "#t" : "#f");
+        break;
+    case '_':
+        lt_buf_puts(out, "_");
+        break;
     case '$':
         if (r->null)
             lt_buf_puts(out, "(nil)");
@@ -361,11 +377,19 @@ static void format_into(lt_buf *out, const lt_reply *r)
         }
         format_aggregate(out, r, "[", "]", 0);
         break;
-    case '>': format_aggregate(out, r, "[", "]", 0); break;
-    case '~': format_aggregate(out, r, "{", "}", 1); break;
+    case '>':
+        format_aggregate(out, r, "[", "]", 0);
+        break;
+    case '~':
+        format_aggregate(out, r, "{", "}", 1);
+        break;
     case '%':
-    case '|': format_aggregate(out, r, "{", "}", 0); break;
-    default: lt_buf_printf(out, "?type-%d", r->type); break;
+    case '|':
+        format_aggregate(out, r, "{", "}", 0);
+        break;
+    default:
+        lt_buf_printf(out, "?type-%d", r->type);
+        break;
     }
 }
 
@@ -387,8 +411,12 @@ static void redis_format_into(lt_buf *out, const redisReply *r)
         lt_buf_puts(out, "-");
         lt_buf_append(out, r->str, r->len);
         break;
-    case REDIS_REPLY_INTEGER: lt_buf_printf(out, ":%lld", r->integer); break;
-    case REDIS_REPLY_STRING: quote(out, r->str, r->len); break;
+    case REDIS_REPLY_INTEGER:
+        lt_buf_printf(out, ":%lld", r->integer);
+        break;
+    case REDIS_REPLY_STRING:
+        quote(out, r->str, r->len);
+        break;
     case REDIS_REPLY_ARRAY:
         lt_buf_printf(out, "*%zu[", r->elements);
         for (size_t i = 0; i < r->elements; i++) {
@@ -398,14 +426,18 @@ static void redis_format_into(lt_buf *out, const redisReply *r)
         }
         lt_buf_puts(out, "]");
         break;
-    case REDIS_REPLY_NIL: lt_buf_puts(out, "(nil)"); break;
+    case REDIS_REPLY_NIL:
+        lt_buf_puts(out, "(nil)");
+        break;
 #ifdef REDIS_REPLY_MAP
     /* hiredis >= 1.0 knows RESP3: map its types onto the same text. */
     case REDIS_REPLY_DOUBLE:
         lt_buf_puts(out, ",");
         lt_buf_append(out, r->str, r->len);
         break;
-    case REDIS_REPLY_BOOL: lt_buf_puts(out, r->integer ? "#t" : "#f"); break;
+    case REDIS_REPLY_BOOL:
+        lt_buf_puts(out, r->integer ? "#t" : "#f");
+        break;
     case REDIS_REPLY_BIGNUM:
         lt_buf_puts(out, "(");
         lt_buf_append(out, r->str, r->len);
@@ -449,7 +481,9 @@ static void redis_format_into(lt_buf *out, const redisReply *r)
         break;
     }
 #endif
-    default: lt_buf_printf(out, "?type-%d", r->type); break;
+    default:
+        lt_buf_printf(out, "?type-%d", r->type);
+        break;
     }
 }
 
@@ -517,9 +551,9 @@ void lt_reply_sort(lt_reply *r)
 
 /* ---- RESP reader -------------------------------------------------------- */
 
-#define PARSE_DONE 1
-#define PARSE_MORE 0
-#define PARSE_BAD (-1)
+#define PARSE_DONE      1
+#define PARSE_MORE      0
+#define PARSE_BAD       (-1)
 #define PARSE_MAX_DEPTH 64
 
 /* A line "p[*pos..CRLF)": returns its length and moves *pos past the CRLF. */
@@ -649,7 +683,8 @@ static int parse_reply(const char *p, size_t len, size_t *pos, lt_reply **out, i
         }
         break;
     }
-    default: goto bad;
+    default:
+        goto bad;
     }
     if (type == '|') {
         /* An attribute precedes the reply it describes. */
@@ -825,10 +860,14 @@ int lt_conn_read(lt_conn *c, lt_reply **out)
 static const char *conn_error_text(int rc)
 {
     switch (rc) {
-    case LT_ERR_EOF: return "connection closed by the server";
-    case LT_ERR_TIMEOUT: return "timed out";
-    case LT_ERR_PROTO: return "protocol error in the reply";
-    default: return strerror(errno);
+    case LT_ERR_EOF:
+        return "connection closed by the server";
+    case LT_ERR_TIMEOUT:
+        return "timed out";
+    case LT_ERR_PROTO:
+        return "protocol error in the reply";
+    default:
+        return strerror(errno);
     }
 }
 
@@ -1130,11 +1169,10 @@ static int server_launch(lt_server *s, int pick)
             /* Another process took the port between our bind test and the server's. */
             if (pick && (file_contains(s->log, "in use") || file_contains(s->out, "in use")))
                 continue;
-            printf("harness: %s exited during start-up (status %d)\n", s->bin,
-                   status_code(status));
+            printf("harness: %s exited during start-up (status %d)\n", s->bin, status_code(status));
         } else {
-            printf("harness: %s did not answer PING on port %d within %d ms\n", s->bin,
-                   s->port, s->start_timeout_ms);
+            printf("harness: %s did not answer PING on port %d within %d ms\n", s->bin, s->port,
+                   s->start_timeout_ms);
             lt_server_kill(s);
         }
         lt_server_print_logs(s, 30);
@@ -1148,12 +1186,18 @@ int lt_server_start(lt_server *s, const char *bin, const char *const *extra, int
 {
     memset(s, 0, sizeof(*s));
     signal(SIGPIPE, SIG_IGN);
-    if (strchr(bin, '/')) {
-        /* Keep the path valid whatever the cwd. */
-        if (!realpath(bin, s->bin)) {
-            printf("harness: server binary %s: %s\n", bin, strerror(errno));
+    if (strchr(bin, '/') && bin[0] != '/') {
+        /* Absolute, to stay valid whatever the cwd; symlinks are kept as they are, since
+         * Debian's redis-server is a link whose name picks what the binary does. */
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            printf("harness: getcwd: %s\n", strerror(errno));
             return -1;
         }
+        lt_buf b = {0};
+        lt_buf_printf(&b, "%s/%s", cwd, bin);
+        snprintf(s->bin, sizeof(s->bin), "%s", b.p);
+        free(b.p);
     } else {
         snprintf(s->bin, sizeof(s->bin), "%s", bin);
     }

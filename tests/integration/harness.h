@@ -44,14 +44,14 @@ char *lt_buf_take(lt_buf *b);
 #define LT_MAX_ARGS 64
 
 typedef struct lt_server {
-    char bin[PATH_MAX];    /* the server binary */
+    char bin[PATH_MAX];       /* the server binary */
     char root[PATH_MAX - 64]; /* mkdtemp directory owning everything below */
-    char dir[PATH_MAX];    /* root/data: the server's --dir */
-    char log[PATH_MAX];    /* root/server.log: the server's --logfile */
-    char out[PATH_MAX];    /* root/stdout.log: the child's stdout and stderr */
+    char dir[PATH_MAX];       /* root/data: the server's --dir */
+    char log[PATH_MAX];       /* root/server.log: the server's --logfile */
+    char out[PATH_MAX];       /* root/stdout.log: the child's stdout and stderr */
     int port;
-    pid_t pid;             /* 0 when not running */
-    int start_timeout_ms;  /* how long start waits for PING (default 10 s) */
+    pid_t pid;            /* 0 when not running */
+    int start_timeout_ms; /* how long start waits for PING (default 10 s) */
     int nargs;
     char *args[LT_MAX_ARGS]; /* extra arguments, owned copies */
 } lt_server;
@@ -117,12 +117,12 @@ redisContext *lt_connect(const lt_server *s, int timeout_ms);
 typedef struct lt_reply {
     char type;
     int null;
-    long long integer;        /* ':' and '#' (0/1) */
-    char *str;                /* text of + - $ , = ( ! (NUL-terminated copy) */
+    long long integer; /* ':' and '#' (0/1) */
+    char *str;         /* text of + - $ , = ( ! (NUL-terminated copy) */
     size_t len;
-    size_t n;                 /* number of elements (entries for maps) */
+    size_t n; /* number of elements (entries for maps) */
     struct lt_reply **elem;
-    struct lt_reply *attr;    /* attribute sent before this reply, or NULL */
+    struct lt_reply *attr; /* attribute sent before this reply, or NULL */
 } lt_reply;
 
 void lt_reply_free(lt_reply *r);
@@ -147,17 +147,17 @@ void lt_reply_sort(lt_reply *r);
 
 /* ---- connections -------------------------------------------------------- */
 
-#define LT_OK 0
-#define LT_ERR_IO (-1)       /* write or read failed, or reset */
-#define LT_ERR_EOF (-2)      /* the server closed the connection */
+#define LT_OK          0
+#define LT_ERR_IO      (-1) /* write or read failed, or reset */
+#define LT_ERR_EOF     (-2) /* the server closed the connection */
 #define LT_ERR_TIMEOUT (-3)
-#define LT_ERR_PROTO (-4)    /* the server sent something that is not RESP */
+#define LT_ERR_PROTO   (-4) /* the server sent something that is not RESP */
 
 typedef struct lt_conn {
     redisContext *ctx; /* owns the socket */
     int fd;
-    int timeout_ms;    /* for each read */
-    char *buf;         /* received, not yet parsed bytes: buf[off..len) */
+    int timeout_ms; /* for each read */
+    char *buf;      /* received, not yet parsed bytes: buf[off..len) */
     size_t len, off, cap;
 } lt_conn;
 

@@ -22,11 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAXMEMORY (8LL << 20)
+#define MAXMEMORY   (8LL << 20)
 #define DATA_FACTOR 5.5
-#define SLACK ((1LL << 20) + MAXMEMORY / 20)
-#define SETTLE_MS 3000
-#define PIPELINE 200
+#define SLACK       ((1LL << 20) + MAXMEMORY / 20)
+#define SETTLE_MS   3000
+#define PIPELINE    200
 
 static lt_server srv;
 static lt_opts opts;
@@ -164,8 +164,7 @@ static int read_keys(lt_conn *c, const int *idx, int n, const char *when)
                 ok = r->type == '$' && r->null;
             } else {
                 size_t vlen = value_for(i, generation[i], val);
-                ok = r->type == '$' && !r->null && r->len == vlen &&
-                     memcmp(r->str, val, vlen) == 0;
+                ok = r->type == '$' && !r->null && r->len == vlen && memcmp(r->str, val, vlen) == 0;
             }
             if (!ok && bad++ < 3)
                 printf("lt-bigdata: %s: key %d (generation %d) reads wrong\n", when, i,

@@ -24,11 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NKEYS 100000
-#define BATCH 1000
-#define SHORT_TTL_MS 1500
+#define NKEYS          100000
+#define BATCH          1000
+#define SHORT_TTL_MS   1500
 #define RESTART_MAX_MS 2000 /* "well under a second", with slack for a loaded machine */
-#define TTL_SLACK_MS 50
+#define TTL_SLACK_MS   50
 
 enum { TTL_NONE, TTL_EX, TTL_PX, TTL_SHORT };
 
@@ -68,10 +68,14 @@ static int ttl_kind(int i)
 static long long ttl_ms(int i)
 {
     switch (ttl_kind(i)) {
-    case TTL_EX: return (100000LL + i % 1000) * 1000;
-    case TTL_PX: return 3600000LL + i;
-    case TTL_SHORT: return SHORT_TTL_MS;
-    default: return -1;
+    case TTL_EX:
+        return (100000LL + i % 1000) * 1000;
+    case TTL_PX:
+        return 3600000LL + i;
+    case TTL_SHORT:
+        return SHORT_TTL_MS;
+    default:
+        return -1;
     }
 }
 
@@ -183,8 +187,8 @@ static void verify_dataset(lt_conn *c, const char *when)
             if (kind == TTL_SHORT) {
                 if (!(rv->type == '$' && rv->null) || rt->type != ':' || rt->integer != -2) {
                     if (bad_short++ < 3)
-                        printf("lt-restart: %s: key %d with a %d ms TTL is still there\n", when,
-                               i, SHORT_TTL_MS);
+                        printf("lt-restart: %s: key %d with a %d ms TTL is still there\n", when, i,
+                               SHORT_TTL_MS);
                 }
             } else {
                 size_t vlen = value_for(i, val);
@@ -205,8 +209,8 @@ static void verify_dataset(lt_conn *c, const char *when)
                 if (rt->type != ':' || rt->integer < lo || rt->integer > hi) {
                     if (bad_ttl++ < 3) {
                         char *t = lt_reply_format(rt);
-                        printf("lt-restart: %s: key %d: PTTL %s, expected %lld..%lld\n", when, i,
-                               t, lo, hi);
+                        printf("lt-restart: %s: key %d: PTTL %s, expected %lld..%lld\n", when, i, t,
+                               lo, hi);
                         free(t);
                     }
                 }
@@ -296,10 +300,10 @@ static int test_sigterm_restart(void)
 }
 
 /* Part 2: one round of acknowledged writes then kill -9. */
-#define ACK_ROUNDS 4
-#define ACK_BATCH 2000
+#define ACK_ROUNDS    4
+#define ACK_BATCH     2000
 #define UNACKED_BATCH 300
-#define DELETED_BASE 10 /* keys k:000010... are deleted, one per round and connection */
+#define DELETED_BASE  10 /* keys k:000010... are deleted, one per round and connection */
 
 static long long acked_incr;
 
@@ -393,8 +397,7 @@ static int verify_acked(int rounds)
                     sprintf(val, "v%d", j);
                     if (r->type != '$' || r->null || strcmp(r->str, val) != 0) {
                         if (missing++ < 3)
-                            printf("lt-restart: acknowledged ack:%d:%d:%d is lost\n", k, round,
-                                   j);
+                            printf("lt-restart: acknowledged ack:%d:%d:%d is lost\n", k, round, j);
                     }
                 } else if (r->type == '$' && !r->null) {
                     unacked_present++;
@@ -478,8 +481,7 @@ int main(int argc, char **argv)
                 long long want = NKEYS - count_kind(TTL_SHORT) - 2 * ACK_ROUNDS +
                                  2LL * ACK_ROUNDS * ACK_BATCH + 1 + unacked;
                 long long dbsize = call_int(c, "DBSIZE", NULL);
-                lt_check(dbsize == want, "DBSIZE %lld after kill -9, expected %lld", dbsize,
-                         want);
+                lt_check(dbsize == want, "DBSIZE %lld after kill -9, expected %lld", dbsize, want);
                 lt_conn_close(c);
             }
             test_shutdown();

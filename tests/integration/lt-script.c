@@ -8,7 +8,8 @@
  * --mode hot runs longtail as is; --mode cold adds "--maxmemory 1", so every
  * key is read back from RocksDB; --reference runs the scripts against
  * redis-server (default "redis-server" from PATH) to prove the expected
- * replies. The server path comes from --server, else $LT_SERVER, else
+ * replies. Every server also gets "--enable-debug-command yes" (DEBUG is
+ * refused by default). The server path comes from --server, else $LT_SERVER, else
  * ../../longtail-server relative to this binary. --record writes the script
  * to stdout with each mismatching expected line replaced by the reply
  * received (only with one script; review the result before keeping it).
@@ -24,7 +25,8 @@
  * ${now_ms}, ${now_ms+N} are the client's clock in s / ms).
  *
  * Expected lines are the canonical text of harness.h (lt_reply_format), with
- * ${name} expanded to the variable's escaped text, or one of:
+ * ${name} expanded to the variable's escaped text and leading/trailing blanks
+ * ignored (a reply ending in a blank needs a regex ending in "[ ]"), or one of:
  *   ~re:REGEX    a POSIX extended regex matched against the whole reply text
  *   ~any         any reply (still read)
  *   (noreply)    the server must not reply (CLIENT REPLY OFF/SKIP): not read
@@ -47,7 +49,8 @@
  *   @scan-all SCAN [args]  iterate SCAN (or HSCAN/SSCAN/ZSCAN key) to the end;
  *                          the next line is the expected sorted, de-duplicated
  *                          set of elements (field/value pairs kept together)
- *   @raw "bytes"           send bytes as they are; the next line is the reply
+ *   @raw "bytes"           send bytes as they are; the next line is the first
+ *                          reply (@raw "" just reads the next one)
  *   @expect-closed         the server must close this connection (within 2 s)
  *   @server-args ARGS...   extra server arguments (before the first command)
  *   @longtail-only ... @end    skipped with --reference
@@ -63,10 +66,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_ARGS 4096
-#define MAX_CONNS 16
-#define MAX_VARS 256
-#define MAX_LOOPS 8
+#define MAX_ARGS        4096
+#define MAX_CONNS       16
+#define MAX_VARS        256
+#define MAX_LOOPS       8
 #define READ_TIMEOUT_MS 30000
 
 typedef struct var {
@@ -95,8 +98,9 @@ typedef struct script {
     int nlines;
     char **recorded; /* per line: replacement expected text, or NULL */
     int passed, failed;
-    int line;        /* 1-based line being run, for messages */
-    int aborted;     /* the server died: stop this script */
+    int line;     /* 1-based line being run, for messages */
+    int aborted;  /* the server died or hangs: stop this script */
+    int timeouts; /* replies that never came */
 } script;
 
 static run_mode mode = MODE_HOT;
@@ -311,13 +315,27 @@ static int tokenize(const char *line, args *a, char *err, size_t errlen)
                 char ch;
                 p++;
                 switch (*p) {
-                case 'n': ch = '\n'; break;
-                case 'r': ch = '\r'; break;
-                case 't': ch = '\t'; break;
-                case '0': ch = '\0'; break;
-                case '"': ch = '"'; break;
-                case '\\': ch = '\\'; break;
-                case '$': ch = '$'; break;
+                case 'n':
+                    ch = '\n';
+                    break;
+                case 'r':
+                    ch = '\r';
+                    break;
+                case 't':
+                    ch = '\t';
+                    break;
+                case '0':
+                    ch = '\0';
+                    break;
+                case '"':
+                    ch = '"';
+                    break;
+                case '\\':
+                    ch = '\\';
+                    break;
+                case '$':
+                    ch = '$';
+                    break;
                 case 'x': {
                     int h = hexval(p[1]), l = h >= 0 ? hexval(p[2]) : -1;
                     if (h < 0 || l < 0) {
@@ -408,10 +426,9 @@ static int server_ensure(script *s)
         extra[n++] = "--maxmemory";
         extra[n++] = "1";
     }
-    if (mode == MODE_REFERENCE) {
-        extra[n++] = "--enable-debug-command";
-        extra[n++] = "yes";
-    }
+    /* DEBUG (RELOAD, DIGEST...) is refused by default, by Redis 7 and longtail alike. */
+    extra[n++] = "--enable-debug-command";
+    extra[n++] = "yes";
     for (int i = 0; i < server_nextra && n < LT_MAX_ARGS; i++)
         extra[n++] = server_extra[i];
     if (lt_server_start(&server, server_bin, extra, n) != 0) {
@@ -498,11 +515,20 @@ static char *read_reply_text(script *s, lt_conn *c, lt_reply **keep)
             lt_server_print_logs(&server, 40);
             s->aborted = 1;
         }
+        if (rc == LT_ERR_TIMEOUT && ++s->timeouts == 2 && !s->aborted) {
+            fail(s, "a second reply timed out: giving up on this script");
+            lt_server_print_logs(&server, 20);
+            s->aborted = 1;
+        }
         switch (rc) {
-        case LT_ERR_EOF: return strdup("(closed)");
-        case LT_ERR_TIMEOUT: return strdup("(timeout)");
-        case LT_ERR_PROTO: return strdup("(protocol-error)");
-        default: return strdup("(io-error)");
+        case LT_ERR_EOF:
+            return strdup("(closed)");
+        case LT_ERR_TIMEOUT:
+            return strdup("(timeout)");
+        case LT_ERR_PROTO:
+            return strdup("(protocol-error)");
+        default:
+            return strdup("(io-error)");
         }
     }
     if (next_sort)
@@ -1113,6 +1139,13 @@ int main(int argc, char **argv)
     server_bin = mode == MODE_REFERENCE ? (given ? given : "redis-server")
                                         : lt_server_path(given, "../../longtail-server");
     const char *mode_name = mode == MODE_HOT ? "hot" : mode == MODE_COLD ? "cold" : "reference";
+    char name[64];
+    snprintf(name, sizeof(name), "lt-script[%s]", mode_name);
+    if (strchr(server_bin, '/') && access(server_bin, X_OK) != 0) {
+        fprintf(out, "FAIL the server binary %s: %s\n", server_bin, strerror(errno));
+        lt_failed = 1;
+        return lt_report(name);
+    }
     int total_passed = 0, total_failed = 0;
     for (int i = first; i < argc; i++) {
         script s;
@@ -1153,8 +1186,6 @@ int main(int argc, char **argv)
     }
     lt_passed = total_passed;
     lt_failed = total_failed;
-    char name[64];
-    snprintf(name, sizeof(name), "lt-script[%s]", mode_name);
     if (record_out)
         fclose(record_out);
     return lt_report(name);

@@ -516,7 +516,8 @@ TEST(inline_commands)
     /* A NUL hides the line's '\n'. */
     CHECK_SPLITS("PING\0\r\nPING\r\n", "AGAIN\nLEFT 13\n");
     /* Inline and multibulk mix freely in one pipeline. */
-    CHECK_SPLITS("PING\r\n*1\r\n$4\r\nPING\r\nPING\r\n", "1[4:PING,]\n1[4:PING,]\n1[4:PING,]\nAGAIN\n");
+    CHECK_SPLITS("PING\r\n*1\r\n$4\r\nPING\r\nPING\r\n",
+                 "1[4:PING,]\n1[4:PING,]\n1[4:PING,]\nAGAIN\n");
     /* '*' decides only at the start of a command. */
     CHECK_SPLITS("ECHO *1\r\n", "2[4:ECHO,2:*1,]\nAGAIN\n");
 }
@@ -561,7 +562,7 @@ static void check_split(const char *line, size_t len, const char *const *expect,
         check_split(line, sizeof(line) - 1, _e, (int)(sizeof(_e) / sizeof(_e[0])), __LINE__);      \
     } while (0)
 #define SPLIT_NONE(line) check_split(line, sizeof(line) - 1, NULL, 0, __LINE__)
-#define SPLIT_ERR(line) check_split(line, sizeof(line) - 1, NULL, -1, __LINE__)
+#define SPLIT_ERR(line)  check_split(line, sizeof(line) - 1, NULL, -1, __LINE__)
 
 TEST(split_args)
 {
@@ -580,6 +581,8 @@ TEST(split_args)
     SPLIT("\"\\x00\"", "\x01");
     SPLIT("\"\\xff\"", "\xff");
     SPLIT("\"\\x4\"", "x4");
+    SPLIT("\"\\xaF\\xFa\\x0g\"", "\xaf\xfax0g");
+    SPLIT("x\"\" y", "x", "y");
     SPLIT("\"\\x4g\"", "x4g");
     SPLIT("\"\\X41\"", "X41");
     SPLIT("\"\\xZZ\\q\"", "xZZq");
