@@ -148,6 +148,18 @@ for t in lt-restart lt-bigdata lt-badinput; do
     fi
 done
 
+# ---- limits, CONFIG and start-up on longtail, then the same checks on Redis
+for t in lt-limits; do
+    if [ ! -x "tests/integration/$t" ]; then
+        fail "$t" "tests/integration/$t is not built"
+        continue
+    fi
+    run "$t" 120 "tests/integration/$t" --server "$LT_SERVER"
+    if [ -n "$REDIS" ]; then
+        run "$t reference" 120 "tests/integration/$t" --reference --server "$REDIS"
+    fi
+done
+
 # ---- the README's command table is generated, never edited by hand
 run "readme commands" 60 sh "$SRCDIR/tests/readme-commands.sh" "$SRCDIR/README.md" "$LT_SERVER"
 

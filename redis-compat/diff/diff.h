@@ -50,6 +50,8 @@ enum cmp_kind {
     CMP_DEFAULT = 0, /* look the command up in the comparator table (reply.c) */
     CMP_BYTES,       /* byte for byte */
     CMP_SORTED,      /* top-level aggregate compared as a multiset of elements */
+    CMP_PAIRS,       /* flat name/value array or map compared as a set of pairs */
+    CMP_CMDINFO,     /* COMMAND INFO: subcommands compared as a set */
     CMP_SHAPE,       /* same reply type (errors: same bytes) */
     CMP_TTL,         /* -2/-1 exactly, non-negative values within a tolerance */
     CMP_SCAN,        /* from cursor 0: full iteration on both, sorted sets compared */
@@ -115,9 +117,9 @@ void script_format_arg(dbuf *b, const char *p, size_t n);
 typedef struct gen_opts {
     uint64_t seed;
     long count;
-    int check_every;         /* an ITEM_CHECK after every this many commands */
-    const char *families;    /* "list,hash" switches on extra families, "all" */
-    const char *skip;        /* comma-separated commands not to generate */
+    int check_every;      /* an ITEM_CHECK after every this many commands */
+    const char *families; /* "list,hash" switches on extra families, "all" */
+    const char *skip;     /* comma-separated commands not to generate */
 } gen_opts;
 
 int gen_sequence(const gen_opts *o, item_list *out, dbuf *err);
@@ -133,10 +135,10 @@ extern const int gen_ndbs;
 
 typedef struct dconn {
     int fd;
-    dbuf in;     /* bytes read but not yet consumed */
-    size_t off;  /* consumed prefix of "in" */
-    int reply_off;   /* CLIENT REPLY OFF in effect */
-    int skip_now;    /* this command's reply is skipped (CLIENT REPLY SKIP) */
+    dbuf in;       /* bytes read but not yet consumed */
+    size_t off;    /* consumed prefix of "in" */
+    int reply_off; /* CLIENT REPLY OFF in effect */
+    int skip_now;  /* this command's reply is skipped (CLIENT REPLY SKIP) */
 } dconn;
 
 int dconn_open(dconn *c, int port, int timeout_ms);
@@ -184,9 +186,9 @@ typedef struct rnode {
     char type;       /* RESP type byte; 'N' for any null ($-1, *-1, _) */
     const char *raw; /* the node's bytes in the reply */
     size_t rawlen;
-    const char *s;   /* payload of strings, errors, numbers (not NUL-terminated) */
+    const char *s; /* payload of strings, errors, numbers (not NUL-terminated) */
     size_t slen;
-    long long n;     /* integer value; element count of aggregates */
+    long long n; /* integer value; element count of aggregates */
     size_t nchild;
     struct rnode *child;
 } rnode;
@@ -197,7 +199,7 @@ void rnode_free(rnode *r);
 
 /* Context a comparator may use to ask both servers more questions. */
 typedef struct cmp_ctx {
-    dconn *conn[2];   /* the connections the command ran on */
+    dconn *conn[2]; /* the connections the command ran on */
     int timeout_ms;
 } cmp_ctx;
 

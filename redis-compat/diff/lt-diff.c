@@ -22,7 +22,9 @@
  * server below it. Removed at the end when everything passed; kept, with the
  * server logs and reproducers, otherwise.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -41,28 +43,34 @@
 
 static struct {
     const char *bins[2];
-    int modes;      /* bit 0 hot, bit 1 cold */
-    int resps;      /* bit 0 RESP2, bit 1 RESP3 */
-    int resps_set;  /* --resp given */
-    int timeout_ms; /* per reply */
-    double repro_budget;
+    int modes;           /* bit 0 hot, bit 1 cold */
+    int resps;           /* random runs: bit 0 RESP2, bit 1 RESP3 */
+    int script_resps;    /* script runs: the same, for the protocol a script starts in */
+    int timeout_ms;      /* per reply */
+    double repro_budget; /* per reproducer */
+    double repro_total;  /* all reproducers of this invocation */
     int minimize_scripts;
     int keep;
     int verbose;
+    int flaky; /* reproducer trials: any mismatch counts, up to this many tries */
     char root[512];
 } opt = {
     .bins = {"redis-server", NULL},
     .modes = 3,
     .resps = 3,
     .timeout_ms = 10000,
+    .script_resps = 1,
     .repro_budget = 60,
+    .repro_total = 90,
 };
+
+static double repro_spent;
 
 static long n_passed, n_failed;
 static int keep_root; /* something failed: leave the temp root in place */
 
-static const char *const redis_args[] = {"--save", "", "--appendonly", "no",
-                                         "--enable-debug-command", "yes", NULL};
+static const char *const redis_args[] = {
+    "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", NULL};
 static const char *const lt_hot_args[] = {"--enable-debug-command", "yes", NULL};
 static const char *const lt_cold_args[] = {"--enable-debug-command", "yes", "--maxmemory", "1",
                                            NULL};
@@ -79,15 +87,16 @@ typedef struct session {
     dconn conn[2]; /* the command connections */
     dconn chk[2];  /* RESP2 connections of the state check */
     int mode, resp;
+    int proto; /* protocol of the command connections now (HELLO, RESET, QUIT change it) */
     int started;
 } session;
 
 /* What went wrong at one item. */
 typedef struct mismatch {
-    size_t index;
-    item cmd;      /* the command whose replies differ (a copy) */
-    int check_db;  /* the database, when found by a state check; else -1 */
-    int broken;    /* a connection failed: the session cannot go on */
+    item cmd;     /* the command whose replies differ (a copy) */
+    int check_db; /* the database, when found by a state check; else -1 */
+    int broken;   /* a connection failed: the session cannot go on */
+    char type0;   /* first byte of redis's reply to the last command run */
     dbuf reply[2];
     dbuf why;
 } mismatch;
@@ -100,7 +109,6 @@ static void mismatch_reset(mismatch *m)
     dbuf_clear(&m->why);
     m->check_db = -1;
     m->broken = 0;
-    m->index = 0;
 }
 
 static void mismatch_free(mismatch *m)
@@ -135,6 +143,7 @@ static int session_open(session *s, int mode, int resp)
     memset(s, 0, sizeof(*s));
     s->mode = mode;
     s->resp = resp;
+    s->proto = resp;
     const char *const *extra[2] = {redis_args, mode ? lt_cold_args : lt_hot_args};
     dbuf err = {0};
     if (dserver_start_pair(s->srv, opt.bins, extra, opt.root, &err) < 0) {
@@ -225,6 +234,7 @@ static int exec_cmd(dconn *conns[2], const item *it, mismatch *mm)
             rc[i] = expect[i] ? dconn_read(conns[i], &r[i], opt.timeout_ms) : 1;
     int res;
     dbuf why = {0};
+    mm->type0 = rc[0] == 0 && r[0].len ? r[0].p[0] : 0;
     if (rc[0] == 1 && rc[1] == 1) {
         res = RUN_SKIP;
     } else if (rc[0] != 0 || rc[1] != 0) {
@@ -424,7 +434,8 @@ static int session_reconnect(session *s)
 
 static int is_word(const item *it, int i, const char *w)
 {
-    return it->argc > i && strlen(w) == it->lens[i] && strncasecmp(it->argv[i], w, it->lens[i]) == 0;
+    return it->argc > i && strlen(w) == it->lens[i] &&
+           strncasecmp(it->argv[i], w, it->lens[i]) == 0;
 }
 
 /* Run one item. RUN_OK, RUN_DIFF (details in "mm") or RUN_SKIP (nothing compared). */
@@ -435,14 +446,23 @@ static int exec_item(session *s, const item *it, mismatch *mm)
     switch (it->kind) {
     case ITEM_CMD:
         rc = exec_cmd(c, it, mm);
-        if (is_word(it, 0, "QUIT") && it->argc == 1 && !mm->broken && session_reconnect(s) < 0)
-            mm->broken = 1;
+        if (is_word(it, 0, "QUIT") && it->argc == 1) {
+            s->proto = 2;
+            if (!mm->broken && session_reconnect(s) < 0)
+                mm->broken = 1;
+        } else if (is_word(it, 0, "RESET") && it->argc == 1) {
+            s->proto = 2;
+        } else if (is_word(it, 0, "HELLO") && it->argc >= 2 && mm->type0 != '-' && mm->type0 != 0) {
+            s->proto = it->argv[1][0] - '0';
+        }
         return rc;
     case ITEM_RESP: {
         char proto[8];
         snprintf(proto, sizeof(proto), "%d", it->arg);
         const char *argv[] = {"HELLO", proto};
-        return exec_argv(c, CMP_HELLO, mm, 2, argv, NULL);
+        rc = exec_argv(c, CMP_HELLO, mm, 2, argv, NULL);
+        s->proto = it->arg;
+        return rc;
     }
     case ITEM_FLUSHALL: {
         const char *argv[] = {"FLUSHALL"};
@@ -457,6 +477,7 @@ static int exec_item(session *s, const item *it, mismatch *mm)
     case ITEM_CHECK:
         return exec_check(s, mm);
     case ITEM_RECONNECT:
+        s->proto = 2;
         if (session_reconnect(s) < 0) {
             mm->broken = 1;
             dbuf_puts(&mm->why, "could not reconnect");
@@ -472,7 +493,8 @@ static int exec_item(session *s, const item *it, mismatch *mm)
 static void print_mismatch(const char *where, const session *s, const mismatch *mm)
 {
     dbuf b = {0};
-    dbuf_printf(&b, "MISMATCH %s [%s, resp%d]", where, mode_name(s->mode), s->resp);
+    dbuf_printf(&b, "MISMATCH %s [%s, resp%d]", where, mode_name(s->mode),
+                mm->check_db >= 0 ? 2 : s->proto);
     if (mm->check_db >= 0)
         dbuf_printf(&b, " in the state check of db %d", mm->check_db);
     dbuf_puts(&b, "\n  command:  ");
@@ -594,8 +616,11 @@ typedef struct trial_set {
     long trials;
 } trial_set;
 
-/* Run items[idx[0..n)] then the tail on fresh servers: 1 if the last tail item still fails. */
-static int trial(trial_set *t, const size_t *idx, size_t n)
+/*
+ * Run items[idx[0..n)] then the tail on fresh servers: 1 if the last tail item
+ * still fails (with --flaky: if anything fails, in up to that many tries).
+ */
+static int trial_once(trial_set *t, const size_t *idx, size_t n)
 {
     session s;
     t->trials++;
@@ -603,22 +628,31 @@ static int trial(trial_set *t, const size_t *idx, size_t n)
     if (session_open(&s, t->mode, t->resp) == 0) {
         mismatch mm = {.check_db = -1};
         int broken = 0;
-        for (size_t i = 0; i < n && !broken; i++) {
+        for (size_t i = 0; i < n && !broken && !failed; i++) {
             mismatch_reset(&mm);
-            exec_item(&s, &t->items->v[idx[i]], &mm);
+            int rc = exec_item(&s, &t->items->v[idx[i]], &mm);
             broken = mm.broken;
+            failed = opt.flaky && rc == RUN_DIFF;
         }
-        for (size_t i = 0; i < t->ntail && !broken; i++) {
+        for (size_t i = 0; i < t->ntail && !broken && !failed; i++) {
             mismatch_reset(&mm);
             int rc = exec_item(&s, &t->tail[i], &mm);
             broken = mm.broken;
-            if (i + 1 == t->ntail)
+            if (i + 1 == t->ntail || opt.flaky)
                 failed = rc == RUN_DIFF && (!t->want_broken || mm.broken);
         }
         mismatch_free(&mm);
     }
     session_close(&s, 0, 1);
     return failed;
+}
+
+static int trial(trial_set *t, const size_t *idx, size_t n)
+{
+    for (int i = 0; i < (opt.flaky > 1 ? opt.flaky : 1); i++)
+        if (trial_once(t, idx, n))
+            return 1;
+    return 0;
 }
 
 /* Zeller's ddmin over "cur" (indices), bounded by the deadline. */
@@ -662,7 +696,16 @@ static size_t ddmin(trial_set *t, size_t *cur, size_t n, double deadline)
 static int minimize(const item_list *items, size_t fail_index, const mismatch *first, int mode,
                     int resp, const char *title)
 {
-    double t0 = now_sec(), deadline = t0 + opt.repro_budget;
+    double t0 = now_sec();
+    double budget = opt.repro_budget;
+    if (budget > opt.repro_total - repro_spent)
+        budget = opt.repro_total - repro_spent;
+    if (budget <= 0) {
+        printf("lt-diff: reproducer budget (--repro-total %.0f s) spent: no reproducer\n",
+               opt.repro_total);
+        return -1;
+    }
+    double deadline = t0 + budget;
     item tail[2];
     size_t ntail = 0;
     if (first->check_db >= 0) {
@@ -672,15 +715,18 @@ static int minimize(const item_list *items, size_t fail_index, const mismatch *f
         tail[ntail++] = item_cmd(CMP_DEFAULT, 2, sel, NULL);
     }
     tail[ntail++] = item_copy(&first->cmd);
-    trial_set t = {.items = items, .tail = tail, .ntail = ntail, .mode = mode, .resp = resp,
+    trial_set t = {.items = items,
+                   .tail = tail,
+                   .ntail = ntail,
+                   .mode = mode,
+                   .resp = resp,
                    .want_broken = first->broken};
     size_t *cur = xmalloc(sizeof(size_t) * (fail_index ? fail_index : 1));
     size_t n = 0;
     for (size_t i = 0; i < fail_index; i++)
         if (items->v[i].kind != ITEM_SLEEP)
             cur[n++] = i;
-    printf("lt-diff: minimizing %zu commands before the mismatch (budget %.0f s)...\n", n,
-           opt.repro_budget);
+    printf("lt-diff: minimizing %zu commands before the mismatch (budget %.0f s)...\n", n, budget);
     fflush(stdout);
     int rc = -1;
     if (!trial(&t, cur, n)) {
@@ -689,11 +735,12 @@ static int minimize(const item_list *items, size_t fail_index, const mismatch *f
     } else {
         n = ddmin(&t, cur, n, deadline);
         dbuf b = {0};
-        dbuf_printf(&b, "# lt-diff reproducer: %s; mode %s (longtail%s), %zu commands, "
-                        "%ld trials, %.1f s%s\n",
+        dbuf_printf(&b,
+                    "# lt-diff reproducer: %s; mode %s (longtail%s), %zu commands, "
+                    "%ld trials, %.1f s%s\n",
                     title, mode_name(mode), mode ? " --maxmemory 1" : "", n + ntail, t.trials,
-                    now_sec() - t0, now_sec() >= deadline ? " (budget spent: may not be minimal)"
-                                                          : "");
+                    now_sec() - t0,
+                    now_sec() >= deadline ? " (budget spent: may not be minimal)" : "");
         dbuf_printf(&b, "# run: lt-diff --mode %s --scripts FILE\n", mode_name(mode));
         if (resp == 3)
             dbuf_puts(&b, "@resp3\n");
@@ -708,8 +755,8 @@ static int minimize(const item_list *items, size_t fail_index, const mismatch *f
         printf("lt-diff: minimal reproducer:\n%s", b.p);
         char path[700];
         static int seq;
-        snprintf(path, sizeof(path), "%s/repro-%d-%s-resp%d.txt", opt.root, ++seq,
-                 mode_name(mode), resp);
+        snprintf(path, sizeof(path), "%s/repro-%d-%s-resp%d.txt", opt.root, ++seq, mode_name(mode),
+                 resp);
         FILE *f = fopen(path, "w");
         if (f) {
             fputs(b.p, f);
@@ -723,6 +770,7 @@ static int minimize(const item_list *items, size_t fail_index, const mismatch *f
     free(cur);
     for (size_t i = 0; i < ntail; i++)
         item_free(&tail[i]);
+    repro_spent += now_sec() - t0;
     return rc;
 }
 
@@ -767,10 +815,20 @@ static void run_random(const item_list *items, uint64_t seed, int mode, int resp
     if (fail) {
         for (int i = 0; i < 2; i++)
             printf("lt-diff: %s's directory and log kept in %s\n", s.srv[i].label, s.srv[i].root);
-        char title[200];
-        snprintf(title, sizeof(title), "seed %llu, index %zu, resp%d", (unsigned long long)seed,
-                 fail_at, resp);
-        minimize(items, fail_at, &mm, mode, resp, title);
+        /* the other modes and protocols often fail at the same command: reduce once */
+        static size_t last_fail = (size_t)-1;
+        static int last_db = -2;
+        if (fail_at == last_fail && mm.check_db == last_db) {
+            printf("lt-diff: same command as the previous run's mismatch: see its reproducer "
+                   "above\n");
+        } else {
+            char title[200];
+            snprintf(title, sizeof(title), "seed %llu, index %zu, resp%d", (unsigned long long)seed,
+                     fail_at, resp);
+            minimize(items, fail_at, &mm, mode, resp, title);
+        }
+        last_fail = fail_at;
+        last_db = mm.check_db;
     }
     mismatch_free(&mm);
     if (bad && !fail)
@@ -796,8 +854,9 @@ static void usage(FILE *f)
             "                       else ./longtail-server, else longtail-server in PATH)\n"
             "  --redis PATH         redis-server binary (default redis-server)\n"
             "  --mode hot|cold|both longtail's mode: cold = --maxmemory 1 (default both)\n"
-            "  --resp 2|3|both      protocol of the command connection (random: both;\n"
-            "                       scripts: 2, sections use @resp3)\n"
+            "  --resp 2|3|both      protocol of the random runs (default both)\n"
+            "  --scripts-resp 2|3|both  protocol scripts start in (default 2; sections\n"
+            "                       switch with @resp3/@resp2)\n"
             "  --scripts P...       run command scripts (directories: their *.txt)\n"
             "  --random             run a generated sequence\n"
             "  --seed S             seed of the random sequence (default 1)\n"
@@ -805,8 +864,11 @@ static void usage(FILE *f)
             "  --check-every K      state check after every K commands (default 100)\n"
             "  --families LIST      switch families on (NAME, +NAME, -NAME, all)\n"
             "  --skip LIST          commands not to generate (\"GET,OBJECT ENCODING\")\n"
-            "  --repro-time S       budget of the reproducer search (default 60)\n"
+            "  --repro-time S       budget of one reproducer search (default 60)\n"
+            "  --repro-total S      budget of all reproducer searches (default 90)\n"
             "  --minimize           also minimize script mismatches\n"
+            "  --flaky N            reproducer search for timing-dependent mismatches: a\n"
+            "                       trial fails on any mismatch, tried up to N times\n"
             "  --dump               print the random sequence as a script and exit\n"
             "  --timeout MS         how long to wait for one reply (default 10000)\n"
             "  --keep               keep the temp directories even when all passed\n"
@@ -837,11 +899,11 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                     \
-    do {                                                 \
-        if (!v)                                          \
-            die("%s needs a value (see --help)", a);     \
-        i++;                                             \
+#define NEED_VALUE()                                                                               \
+    do {                                                                                           \
+        if (!v)                                                                                    \
+            die("%s needs a value (see --help)", a);                                               \
+        i++;                                                                                       \
     } while (0)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
@@ -878,7 +940,10 @@ int main(int argc, char **argv)
             NEED_VALUE();
             if ((opt.resps = parse_modes(v, 1)) < 0)
                 die("--resp 2|3|both");
-            opt.resps_set = 1;
+        } else if (strcmp(a, "--scripts-resp") == 0) {
+            NEED_VALUE();
+            if ((opt.script_resps = parse_modes(v, 1)) < 0)
+                die("--scripts-resp 2|3|both");
         } else if (strcmp(a, "--longtail") == 0) {
             NEED_VALUE();
             opt.bins[1] = v;
@@ -888,11 +953,17 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--repro-time") == 0) {
             NEED_VALUE();
             opt.repro_budget = atof(v);
+        } else if (strcmp(a, "--repro-total") == 0) {
+            NEED_VALUE();
+            opt.repro_total = atof(v);
         } else if (strcmp(a, "--timeout") == 0) {
             NEED_VALUE();
             opt.timeout_ms = atoi(v);
         } else if (strcmp(a, "--dump") == 0) {
             dump = 1;
+        } else if (strcmp(a, "--flaky") == 0) {
+            NEED_VALUE();
+            opt.flaky = atoi(v);
         } else if (strcmp(a, "--minimize") == 0) {
             opt.minimize_scripts = 1;
         } else if (strcmp(a, "--keep") == 0) {
@@ -925,15 +996,14 @@ int main(int argc, char **argv)
     }
     if (!opt.bins[1]) {
         const char *env = getenv("LONGTAIL_SERVER");
-        opt.bins[1] = env && *env ? env
+        opt.bins[1] = env && *env                              ? env
                       : access("./longtail-server", X_OK) == 0 ? "./longtail-server"
-                                                                : "longtail-server";
+                                                               : "longtail-server";
     }
     /* the servers run in their own directories: make relative binary paths absolute */
     static char absbin[2][4096];
     for (int i = 0; i < 2; i++) {
-        if (strchr(opt.bins[i], '/') && opt.bins[i][0] != '/' &&
-            realpath(opt.bins[i], absbin[i]))
+        if (strchr(opt.bins[i], '/') && opt.bins[i][0] != '/' && realpath(opt.bins[i], absbin[i]))
             opt.bins[i] = absbin[i];
     }
     const char *tmp = getenv("TMPDIR");
@@ -947,7 +1017,7 @@ int main(int argc, char **argv)
         size_t nfiles = 0;
         for (size_t i = 0; i < npaths; i++)
             collect_scripts(paths[i], &files, &nfiles);
-        int resps = opt.resps_set ? opt.resps : 1;
+        int resps = opt.script_resps;
         for (size_t f = 0; f < nfiles; f++) {
             item_list items = {0};
             dbuf err = {0};

@@ -13,7 +13,9 @@
  * aggregates, attributes and pushes are kept whole. It tracks CLIENT REPLY
  * OFF/SKIP, the only way a command legitimately gets no reply.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -391,9 +393,8 @@ int dserver_start_pair(dserver s[2], const char *const bins[2], const char *cons
         if (timed_out || attempt == 3) {
             for (int i = 0; i < 2; i++) {
                 if (rc[i] != 0) {
-                    dbuf_printf(err, "%s (%s) did not answer PING on port %d (%s)\n",
-                                labels[i], bins[i], s[i].port,
-                                rc[i] == -2 ? "timeout" : "exited");
+                    dbuf_printf(err, "%s (%s) did not answer PING on port %d (%s)\n", labels[i],
+                                bins[i], s[i].port, rc[i] == -2 ? "timeout" : "exited");
                     dserver_log_tail(&s[i], err, 15);
                 }
             }

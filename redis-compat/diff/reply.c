@@ -13,7 +13,9 @@
  * text). Whatever the comparator, an error reply on either side must match
  * the other side byte for byte.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +61,17 @@ static long frame_at(const char *p, size_t n, size_t pos, int depth)
     char t = p[pos];
     long long len;
     switch (t) {
-    case '+': case '-': case ':': case ',': case '#': case '(': case '_':
+    case '+':
+    case '-':
+    case ':':
+    case ',':
+    case '#':
+    case '(':
+    case '_':
         return (long)line_end;
-    case '$': case '=': case '!':
+    case '$':
+    case '=':
+    case '!':
         if (parse_ll(p + pos + 1, eol, &len) < 0)
             return -1;
         if (len == -1 && t == '$')
@@ -73,7 +83,11 @@ static long frame_at(const char *p, size_t n, size_t pos, int depth)
         if (p[line_end + (size_t)len] != '\r' || p[line_end + (size_t)len + 1] != '\n')
             return -1;
         return (long)(line_end + (size_t)len + 2);
-    case '*': case '~': case '>': case '%': case '|': {
+    case '*':
+    case '~':
+    case '>':
+    case '%':
+    case '|': {
         if (parse_ll(p + pos + 1, eol, &len) < 0)
             return -1;
         if (len == -1 && t == '*')
@@ -126,9 +140,15 @@ static long parse_at(const char *p, size_t n, size_t pos, rnode *out)
     case '_':
         out->type = 'N';
         break;
-    case '+': case '-': case ',': case '#': case '(':
+    case '+':
+    case '-':
+    case ',':
+    case '#':
+    case '(':
         break;
-    case '$': case '=': case '!':
+    case '$':
+    case '=':
+    case '!':
         parse_ll(out->s, eol, &len);
         if (len < 0) {
             out->type = 'N';
@@ -152,7 +172,10 @@ static long parse_at(const char *p, size_t n, size_t pos, rnode *out)
         }
         return parse_at(p, n, q, out);
     }
-    case '*': case '~': case '>': case '%':
+    case '*':
+    case '~':
+    case '>':
+    case '%':
         parse_ll(out->s, eol, &len);
         if (len < 0) {
             out->type = 'N';
@@ -208,11 +231,11 @@ void reply_print(dbuf *b, const char *p, size_t n, size_t max)
 /* ---- comparator names and the per-command table ----------------------------- */
 
 static const char *const cmp_names[CMP__COUNT] = {
-    [CMP_DEFAULT] = "default", [CMP_BYTES] = "bytes",   [CMP_SORTED] = "sorted",
-    [CMP_SHAPE] = "shape",     [CMP_TTL] = "ttl",       [CMP_SCAN] = "scan",
-    [CMP_RANDOMKEY] = "randomkey", [CMP_TIME] = "time", [CMP_INFO] = "info",
-    [CMP_HELLO] = "hello",     [CMP_COUNT] = "count",   [CMP_SPOP] = "spop",
-    [CMP_IGNORE] = "ignore",
+    [CMP_DEFAULT] = "default", [CMP_BYTES] = "bytes",     [CMP_SORTED] = "sorted",
+    [CMP_PAIRS] = "pairs",     [CMP_CMDINFO] = "cmdinfo", [CMP_SHAPE] = "shape",
+    [CMP_TTL] = "ttl",         [CMP_SCAN] = "scan",       [CMP_RANDOMKEY] = "randomkey",
+    [CMP_TIME] = "time",       [CMP_INFO] = "info",       [CMP_HELLO] = "hello",
+    [CMP_COUNT] = "count",     [CMP_SPOP] = "spop",       [CMP_IGNORE] = "ignore",
 };
 
 const char *cmp_name(int kind)
@@ -243,7 +266,9 @@ static const struct cmp_rule {
     {"SINTER", NULL, CMP_SORTED},
     {"SUNION", NULL, CMP_SORTED},
     {"SDIFF", NULL, CMP_SORTED},
-    {"HGETALL", NULL, CMP_SORTED},
+    {"HGETALL", NULL, CMP_PAIRS},
+    {"CONFIG", "GET", CMP_PAIRS},
+    {"COMMAND", "INFO", CMP_CMDINFO},
     {"HKEYS", NULL, CMP_SORTED},
     {"HVALS", NULL, CMP_SORTED},
     {"SCAN", NULL, CMP_SCAN},
@@ -323,6 +348,11 @@ static int is_aggregate(char t)
     return t == '*' || t == '~' || t == '%' || t == '>';
 }
 
+static int span_eq(const rnode *x, const rnode *y)
+{
+    return x->rawlen == y->rawlen && memcmp(x->raw, y->raw, x->rawlen) == 0;
+}
+
 typedef struct span {
     const char *p;
     size_t n;
@@ -338,10 +368,10 @@ static int span_cmp(const void *a, const void *b)
     return x->n < y->n ? -1 : x->n > y->n;
 }
 
-/* The elements of an aggregate (map entries as key+value) as sorted byte spans. */
-static span *sorted_elements(const rnode *r, size_t *count)
+/* The elements of an aggregate (map entries, or "pairs", as key+value) as sorted byte spans. */
+static span *sorted_elements(const rnode *r, size_t *count, int pairs)
 {
-    size_t step = r->type == '%' ? 2 : 1;
+    size_t step = r->type == '%' || (pairs && r->nchild % 2 == 0) ? 2 : 1;
     size_t n = r->nchild / step;
     span *v = xmalloc(sizeof(span) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
@@ -371,14 +401,14 @@ static void why_only_in(dbuf *why, const span *s0, size_t n0, const span *s1, si
     }
 }
 
-static int cmp_sorted(const rnode a[2], dbuf *why)
+static int cmp_sorted(const rnode a[2], int pairs, dbuf *why)
 {
     if (!is_aggregate(a[0].type) || a[0].type != a[1].type || a[0].nchild != a[1].nchild) {
         dbuf_puts(why, "replies differ (compared as unordered collections)");
         return 1;
     }
     size_t n0, n1;
-    span *s0 = sorted_elements(&a[0], &n0), *s1 = sorted_elements(&a[1], &n1);
+    span *s0 = sorted_elements(&a[0], &n0, pairs), *s1 = sorted_elements(&a[1], &n1, pairs);
     int differ = n0 != n1;
     for (size_t i = 0; !differ && i < n0; i++)
         differ = span_cmp(&s0[i], &s1[i]) != 0;
@@ -389,6 +419,94 @@ static int cmp_sorted(const rnode a[2], dbuf *why)
     free(s0);
     free(s1);
     return differ;
+}
+
+/* The entry of "list" (COMMAND INFO subcommands) whose name is "name", or NULL. */
+static const rnode *cmdinfo_find(const rnode *list, const rnode *name)
+{
+    for (size_t i = 0; i < list->nchild; i++) {
+        const rnode *e = &list->child[i];
+        if (e->nchild >= 1 && span_eq(&e->child[0], name))
+            return e;
+    }
+    return NULL;
+}
+
+/* Subcommands as a set: names missing on either side, else the first that differs. */
+static int cmdinfo_subcommands(const rnode *s0, const rnode *s1, dbuf *why)
+{
+    int differ = 0;
+    for (int side = 0; side < 2; side++) {
+        const rnode *x = side ? s1 : s0, *y = side ? s0 : s1;
+        for (size_t i = 0; i < x->nchild; i++) {
+            const rnode *e = &x->child[i];
+            if (e->nchild < 1 || cmdinfo_find(y, &e->child[0]))
+                continue;
+            dbuf_printf(why, "%ssubcommand only in %s: %.*s", differ ? "; " : "",
+                        side ? "longtail" : "redis", (int)e->child[0].slen, e->child[0].s);
+            differ = 1;
+        }
+    }
+    for (size_t i = 0; !differ && i < s0->nchild; i++) {
+        const rnode *e = &s0->child[i], *o = e->nchild ? cmdinfo_find(s1, &e->child[0]) : NULL;
+        if (!o || span_eq(e, o))
+            continue;
+        dbuf_printf(why, "subcommand %.*s differs: redis '", (int)e->child[0].slen, e->child[0].s);
+        reply_print(why, e->raw, e->rawlen, 300);
+        dbuf_puts(why, "' longtail '");
+        reply_print(why, o->raw, o->rawlen, 300);
+        dbuf_puts(why, "'");
+        differ = 1;
+    }
+    if (!differ && (s0->type != s1->type || s0->nchild != s1->nchild)) {
+        dbuf_printf(why, "subcommand lists differ: redis '%c%zu' longtail '%c%zu'", s0->type,
+                    s0->nchild, s1->type, s1->nchild);
+        differ = 1;
+    }
+    return differ;
+}
+
+/*
+ * COMMAND INFO: one entry per requested name, in order; an entry's tenth
+ * element lists the subcommands in the server's hash-table order.
+ */
+static int cmp_cmdinfo(const rnode a[2], dbuf *why)
+{
+    if (!is_aggregate(a[0].type) || a[0].type != a[1].type || a[0].nchild != a[1].nchild) {
+        dbuf_puts(why, "replies differ");
+        return 1;
+    }
+    for (size_t i = 0; i < a[0].nchild; i++) {
+        const rnode *e0 = &a[0].child[i], *e1 = &a[1].child[i];
+        if (e0->nchild != 10 || e1->nchild != 10) {
+            if (e0->rawlen != e1->rawlen || memcmp(e0->raw, e1->raw, e0->rawlen) != 0) {
+                dbuf_printf(why, "entry %zu differs", i);
+                return 1;
+            }
+            continue;
+        }
+        static const char *const fields[9] = {"name",           "arity",    "flags",
+                                              "first key",      "last key", "step",
+                                              "ACL categories", "tips",     "key specs"};
+        for (int f = 0; f < 9; f++) {
+            if (span_eq(&e0->child[f], &e1->child[f]))
+                continue;
+            dbuf_printf(why, "entry %zu ('%.*s'): %s differ: redis '", i,
+                        (int)(e0->child[0].slen < 40 ? e0->child[0].slen : 40), e0->child[0].s,
+                        fields[f]);
+            reply_print(why, e0->child[f].raw, e0->child[f].rawlen, 300);
+            dbuf_puts(why, "' longtail '");
+            reply_print(why, e1->child[f].raw, e1->child[f].rawlen, 300);
+            dbuf_puts(why, "'");
+            return 1;
+        }
+        if (cmdinfo_subcommands(&e0->child[9], &e1->child[9], why)) {
+            dbuf_printf(why, " (in '%.*s')", (int)(e0->child[0].slen < 40 ? e0->child[0].slen : 40),
+                        e0->child[0].s);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int cmp_shape(const rnode a[2], dbuf *why)
@@ -413,7 +531,8 @@ static int cmp_ttl(const item *it, const rnode a[2], dbuf *why)
         dbuf_printf(why, "%lld vs %lld", x, y);
         return 1;
     }
-    long long tol = (it->lens[0] > 0 && (it->argv[0][0] == 'p' || it->argv[0][0] == 'P')) ? 2000 : 2;
+    long long tol =
+        (it->lens[0] > 0 && (it->argv[0][0] == 'p' || it->argv[0][0] == 'P')) ? 2000 : 2;
     if (llabs(x - y) <= tol)
         return 0;
     dbuf_printf(why, "%lld vs %lld (tolerance %lld)", x, y, tol);
@@ -438,7 +557,7 @@ static int cmp_time(const rnode a[2], dbuf *why)
     return 0;
 }
 
-/* Text lines of "s" that start with "prefix" inside the section named "section". */
+/* The "dbN:keys=..,expires=.." lines of INFO's "# Keyspace" section, one per line. */
 static void keyspace_lines(const char *s, size_t n, dbuf *out)
 {
     int in = 0;
@@ -484,8 +603,8 @@ static int cmp_info(const rnode a[2], dbuf *why)
                 q = memmem(q, (size_t)(t1 + n1 - q), t0 + i, len);
                 if (!q)
                     break;
-                if ((q == t1 || q[-1] == '\n') && (q + len == t1 + n1 || q[len] == '\r' ||
-                                                     q[len] == '\n')) {
+                if ((q == t1 || q[-1] == '\n') &&
+                    (q + len == t1 + n1 || q[len] == '\r' || q[len] == '\n')) {
                     found = 1;
                     break;
                 }
@@ -518,11 +637,6 @@ static int cmp_info(const rnode a[2], dbuf *why)
     dbuf_free(&k0);
     dbuf_free(&k1);
     return differ;
-}
-
-static int span_eq(const rnode *x, const rnode *y)
-{
-    return x->rawlen == y->rawlen && memcmp(x->raw, y->raw, x->rawlen) == 0;
 }
 
 static int cmp_hello(const rnode a[2], dbuf *why)
@@ -653,8 +767,8 @@ static int cmp_randomkey(cmp_ctx *ctx, const rnode a[2], dbuf *why)
             if (key_exists(ctx, j, a[i].s, a[i].slen, &ex) < 0)
                 return -1;
             if (!ex) {
-                dbuf_printf(why, "the key %s returned is not in %s: '",
-                            i ? "longtail" : "redis", j ? "longtail" : "redis");
+                dbuf_printf(why, "the key %s returned is not in %s: '", i ? "longtail" : "redis",
+                            j ? "longtail" : "redis");
                 dbuf_escape(why, a[i].s, a[i].slen);
                 dbuf_puts(why, "'");
                 return 1;
@@ -672,9 +786,8 @@ static int cmp_randomkey(cmp_ctx *ctx, const rnode a[2], dbuf *why)
 static int scan_collect(cmp_ctx *ctx, int i, const item *it, int cpos, const rnode *first,
                         dbuf *acc, dbuf *why)
 {
-    int pairs = it->lens[0] == 5 &&
-                (strncasecmp(it->argv[0], "HSCAN", 5) == 0 ||
-                 strncasecmp(it->argv[0], "ZSCAN", 5) == 0);
+    int pairs = it->lens[0] == 5 && (strncasecmp(it->argv[0], "HSCAN", 5) == 0 ||
+                                     strncasecmp(it->argv[0], "ZSCAN", 5) == 0);
     char **argv = xmalloc(sizeof(char *) * (size_t)it->argc);
     size_t *lens = xmalloc(sizeof(size_t) * (size_t)it->argc);
     memcpy(argv, it->argv, sizeof(char *) * (size_t)it->argc);
@@ -685,8 +798,7 @@ static int scan_collect(cmp_ctx *ctx, int i, const item *it, int cpos, const rno
     for (int round = 0; round < 100000; round++) {
         if (cur.type != '*' || cur.nchild != 2 || cur.child[0].type != '$' ||
             !is_aggregate(cur.child[1].type)) {
-            dbuf_printf(why, "%s: SCAN reply is not [cursor, elements]",
-                        i ? "longtail" : "redis");
+            dbuf_printf(why, "%s: SCAN reply is not [cursor, elements]", i ? "longtail" : "redis");
             rc = 1;
             break;
         }
@@ -801,16 +913,42 @@ int cmp_replies(cmp_ctx *ctx, const item *it, const dbuf r[2], dbuf *why)
             dbuf_puts(why, "error replies differ");
     } else {
         switch (kind) {
-        case CMP_SORTED: rc = cmp_sorted(a, why); break;
-        case CMP_TTL: rc = cmp_ttl(it, a, why); break;
-        case CMP_SCAN: rc = cmp_scan(ctx, it, a, why); break;
-        case CMP_RANDOMKEY: rc = cmp_randomkey(ctx, a, why); break;
-        case CMP_TIME: rc = cmp_time(a, why); break;
-        case CMP_INFO: rc = cmp_info(a, why); break;
-        case CMP_HELLO: rc = cmp_hello(a, why); break;
-        case CMP_COUNT: rc = cmp_count(a, why); break;
-        case CMP_SPOP: rc = cmp_spop(ctx, it, a, why); break;
-        default: rc = cmp_shape(a, why); break;
+        case CMP_SORTED:
+            rc = cmp_sorted(a, 0, why);
+            break;
+        case CMP_PAIRS:
+            rc = cmp_sorted(a, 1, why);
+            break;
+        case CMP_CMDINFO:
+            rc = cmp_cmdinfo(a, why);
+            break;
+        case CMP_TTL:
+            rc = cmp_ttl(it, a, why);
+            break;
+        case CMP_SCAN:
+            rc = cmp_scan(ctx, it, a, why);
+            break;
+        case CMP_RANDOMKEY:
+            rc = cmp_randomkey(ctx, a, why);
+            break;
+        case CMP_TIME:
+            rc = cmp_time(a, why);
+            break;
+        case CMP_INFO:
+            rc = cmp_info(a, why);
+            break;
+        case CMP_HELLO:
+            rc = cmp_hello(a, why);
+            break;
+        case CMP_COUNT:
+            rc = cmp_count(a, why);
+            break;
+        case CMP_SPOP:
+            rc = cmp_spop(ctx, it, a, why);
+            break;
+        default:
+            rc = cmp_shape(a, why);
+            break;
         }
     }
     rnode_free(&a[0]);

@@ -18,7 +18,9 @@
  * script_format_item writes an item back in this syntax, so that the
  * reproducers lt-diff prints can be pasted into a script file.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,19 +93,32 @@ static int split_args(const char *s, args *out, dbuf *err)
                     char c = p[1];
                     p += 2;
                     switch (c) {
-                    case 'n': c = '\n'; break;
-                    case 'r': c = '\r'; break;
-                    case 't': c = '\t'; break;
-                    case 'a': c = '\a'; break;
-                    case 'b': c = '\b'; break;
-                    case '0': c = '\0'; break;
+                    case 'n':
+                        c = '\n';
+                        break;
+                    case 'r':
+                        c = '\r';
+                        break;
+                    case 't':
+                        c = '\t';
+                        break;
+                    case 'a':
+                        c = '\a';
+                        break;
+                    case 'b':
+                        c = '\b';
+                        break;
+                    case '0':
+                        c = '\0';
+                        break;
                     case 'x':
                         if (hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
                             c = (char)(hexval(p[0]) * 16 + hexval(p[1]));
                             p += 2;
                         }
                         break;
-                    default: break;
+                    default:
+                        break;
                     }
                     dbuf_add(&cur, &c, 1);
                     continue;
@@ -246,11 +261,21 @@ void script_format_arg(dbuf *b, const char *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         switch (c) {
-        case '"': dbuf_add(b, "\\\"", 2); break;
-        case '\\': dbuf_add(b, "\\\\", 2); break;
-        case '\n': dbuf_add(b, "\\n", 2); break;
-        case '\r': dbuf_add(b, "\\r", 2); break;
-        case '\t': dbuf_add(b, "\\t", 2); break;
+        case '"':
+            dbuf_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            dbuf_add(b, "\\\\", 2);
+            break;
+        case '\n':
+            dbuf_add(b, "\\n", 2);
+            break;
+        case '\r':
+            dbuf_add(b, "\\r", 2);
+            break;
+        case '\t':
+            dbuf_add(b, "\\t", 2);
+            break;
         default:
             if (isprint(c))
                 dbuf_add(b, &p[i], 1);
@@ -264,12 +289,23 @@ void script_format_arg(dbuf *b, const char *p, size_t n)
 void script_format_item(dbuf *b, const item *it)
 {
     switch (it->kind) {
-    case ITEM_RESP: dbuf_printf(b, "@resp%d", it->arg); return;
-    case ITEM_SLEEP: dbuf_printf(b, "@sleep %d", it->arg); return;
-    case ITEM_FLUSHALL: dbuf_puts(b, "@flushall"); return;
-    case ITEM_CHECK: dbuf_puts(b, "@check"); return;
-    case ITEM_RECONNECT: dbuf_puts(b, "@reconnect"); return;
-    default: break;
+    case ITEM_RESP:
+        dbuf_printf(b, "@resp%d", it->arg);
+        return;
+    case ITEM_SLEEP:
+        dbuf_printf(b, "@sleep %d", it->arg);
+        return;
+    case ITEM_FLUSHALL:
+        dbuf_puts(b, "@flushall");
+        return;
+    case ITEM_CHECK:
+        dbuf_puts(b, "@check");
+        return;
+    case ITEM_RECONNECT:
+        dbuf_puts(b, "@reconnect");
+        return;
+    default:
+        break;
     }
     if (it->cmp != CMP_DEFAULT && it->cmp != cmp_for_command(it->argc, it->argv, it->lens))
         dbuf_printf(b, "@%s ", cmp_name(it->cmp));

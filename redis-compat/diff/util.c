@@ -3,7 +3,9 @@
  * returns NULL, fatal errors, a monotonic clock, and items (deep-copied
  * commands with their comparator).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,16 +86,21 @@ void dbuf_puts(dbuf *b, const char *s)
 
 void dbuf_printf(dbuf *b, const char *fmt, ...)
 {
+    dbuf_reserve(b, 128);
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->p[b->len] = '\0';
         return;
-    dbuf_reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    }
+    if ((size_t)n >= b->cap - b->len) {
+        dbuf_reserve(b, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 
@@ -116,10 +123,18 @@ void dbuf_escape(dbuf *b, const char *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         switch (c) {
-        case '\r': dbuf_add(b, "\\r", 2); break;
-        case '\n': dbuf_add(b, "\\n", 2); break;
-        case '\t': dbuf_add(b, "\\t", 2); break;
-        case '\\': dbuf_add(b, "\\\\", 2); break;
+        case '\r':
+            dbuf_add(b, "\\r", 2);
+            break;
+        case '\n':
+            dbuf_add(b, "\\n", 2);
+            break;
+        case '\t':
+            dbuf_add(b, "\\t", 2);
+            break;
+        case '\\':
+            dbuf_add(b, "\\\\", 2);
+            break;
         default:
             if (isprint(c))
                 dbuf_add(b, &p[i], 1);

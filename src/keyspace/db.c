@@ -608,7 +608,8 @@ static void batch_delete_db_range(uint16_t dbid)
     store_batch_delete_range(batch, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
 }
 
-long long db_flush(struct db *db)
+/* Forgets every key of db: memory now, storage in the commit batch. */
+static long long db_empty(struct db *db)
 {
     long long removed = db->nkeys;
     dict_clear(db->dirty);
@@ -620,6 +621,12 @@ long long db_flush(struct db *db)
     batch_delete_db_range(db->dbid);
     batch_put_counts(db);
     tier_db_changed(db->dbid);
+    return removed;
+}
+
+long long db_flush(struct db *db)
+{
+    long long removed = db_empty(db);
     server.dirty_since_save++;
     keyspace_commit();
     return removed;
@@ -628,19 +635,8 @@ long long db_flush(struct db *db)
 long long keyspace_flush_all(void)
 {
     long long removed = 0;
-    for (int i = 0; i < ndbs; i++) {
-        struct db *db = &dbs[i];
-        removed += db->nkeys;
-        dict_clear(db->dirty);
-        dict_clear(db->expires);
-        dict_clear(db->keys);
-        db->nkeys = 0;
-        db->nexpires = 0;
-        db->avg_ttl = 0;
-        batch_delete_db_range(db->dbid);
-        batch_put_counts(db);
-        tier_db_changed(db->dbid);
-    }
+    for (int i = 0; i < ndbs; i++)
+        removed += db_empty(&dbs[i]);
     /* The expiry index has nothing left to point at. */
     store_batch_delete_range(batch, STORE_CF_EXPIRY, "", 0, "\xff\xff\xff\xff\xff\xff\xff\xff\xff",
                              9);

@@ -396,7 +396,8 @@ void clients_cron(void)
         if (c->flags & CLIENT_CLOSE_ASAP) {
             /* freed by clients_free_closing() */
         } else if (server.timeout && !(c->flags & CLIENT_PARKED) &&
-                   now - c->last_ms > server.timeout * 1000) {
+                   now / 1000 - c->last_ms / 1000 > server.timeout) {
+            /* whole seconds, as Redis counts idle time */
             log_verbose("Closing idle client");
             client_free(c);
         } else if (client_over_obuf_limit(c, now)) {

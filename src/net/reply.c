@@ -13,6 +13,7 @@
 #include "ds/util.h"
 #include "cmd/command.h"
 #include "net/reply.h"
+#include "server/log.h"
 #include "server/server.h"
 
 static int reply_suppressed(client *c)
@@ -56,6 +57,13 @@ void reply_raw(client *c, const char *buf, size_t len)
         return;
     reply_mark_pending(c);
     c->reply_bytes += len;
+    if (server.obuf_hard && (long long)c->reply_bytes > server.obuf_hard) {
+        /* over the hard limit: the client goes now, as in Redis */
+        log_warning("Client id=%llu addr=%s closed for overcoming of output buffer limits.",
+                    (unsigned long long)c->id, c->addr);
+        client_close_async(c);
+        return;
+    }
     struct reply_block *t = c->reply_tail;
     if (t && t->size > t->used) {
         size_t n = t->size - t->used < len ? t->size - t->used : len;

@@ -28,6 +28,8 @@ enum conf_type { CT_BOOL, CT_INT, CT_LL, CT_MEM, CT_ENUM, CT_STR, CT_SPECIAL };
 #define CF_IMMUTABLE (1 << 0)
 #define CF_HIDDEN (1 << 1)
 #define CF_SAME_OK (1 << 2)
+#define CF_MULTI (1 << 3) /* a string of several words (bind, save) */
+#define CF_PROTECTED (1 << 4) /* refused as Redis refuses protected configs */
 
 struct conf {
     const char *name;
@@ -168,7 +170,7 @@ static int conf_parse_mem(const char *s, long long *out)
     long long v;
     if (digits == 0 || !util_str2ll(s, digits, &v))
         return -1;
-    if (v < 0 && mul != 1)
+    if (v < 0)
         return -1;
     if (mul != 1 && v > LLONG_MAX / mul)
         return -1;
@@ -236,6 +238,19 @@ static int conf_set(const struct conf *c, str *vals, int nvals, const char **err
     static char errbuf[256];
     if (c->type == CT_SPECIAL)
         return obl_parse(vals, nvals, err);
+    if (c->type == CT_STR && (c->flags & CF_MULTI)) {
+        str joined = str_new(NULL, 0);
+        for (int i = 0; i < nvals; i++) {
+            if (i)
+                joined = str_cat(joined, " ", 1);
+            joined = str_cat(joined, vals[i], str_len(vals[i]));
+        }
+        char **sp = conf_field(c);
+        free(*sp);
+        *sp = strdup(joined);
+        str_free(joined);
+        return 0;
+    }
     if (nvals != 1) {
         *err = "wrong number of arguments";
         return -1;
@@ -434,11 +449,17 @@ static int config_apply(const struct conf *c, const char **err)
         }
         return 0;
     }
-    if (!strcmp(c->name, "loglevel"))
+    if (!strcmp(c->name, "hz")) {
+        /* as Redis: any value is accepted and clamped */
+        if (server.hz < 1)
+            server.hz = 1;
+        if (server.hz > 500)
+            server.hz = 500;
+    } else if (!strcmp(c->name, "loglevel"))
         log_set_level(server.loglevel);
     else if (!strcmp(c->name, "port") || !strcmp(c->name, "bind")) {
         if (server.loop && listen_restart() < 0) {
-            *err = !strcmp(c->name, "port") ? "Unable to listen on this port"
+            *err = !strcmp(c->name, "port") ? "Unable to listen on this port. Check server logs."
                                             : "Failed to bind to specified addresses.";
             return -1;
         }
@@ -488,11 +509,8 @@ static int config_line(str *argv, int argc, int linenum, const char *line, int d
     if (!c)
         return config_fatal(linenum, line, "Bad directive or wrong number of arguments");
     const char *err = NULL;
-    if (conf_set(c, argv + 1, argc - 1, &err) < 0) {
-        if (!strcmp(err, "wrong number of arguments"))
-            return config_fatal(linenum, line, "Bad directive or wrong number of arguments");
+    if (conf_set(c, argv + 1, argc - 1, &err) < 0)
         return config_fatal(linenum, line, err);
-    }
     return 0;
 }
 
@@ -611,17 +629,30 @@ int config_set_one(const char *name, str *vals, int nvals, const char **err)
 
 void cmd_config_get(client *c)
 {
-    /* Collect matching names once each, in table order. */
-    int nmatch = 0;
+    /* An exact name is answered as the client typed it, a pattern with the
+     * canonical names; each option at most once (as Redis 7.0). */
     char matched[NCONFS];
     memset(matched, 0, sizeof(matched));
+    const char *as_typed[NCONFS];
+    int nmatch = 0;
     for (int a = 2; a < c->argc; a++) {
+        const char *arg = c->argv[a];
+        if (!strpbrk(arg, "*?[")) {
+            const struct conf *cf = conf_find(arg);
+            if (cf && !matched[cf - confs] && !(cf->flags & CF_HIDDEN)) {
+                matched[cf - confs] = 1;
+                as_typed[cf - confs] = arg;
+                nmatch++;
+            }
+            continue;
+        }
         for (size_t i = 0; i < NCONFS; i++) {
             if (matched[i] || (confs[i].flags & CF_HIDDEN))
                 continue;
-            if (util_glob_match(c->argv[a], str_len(c->argv[a]), confs[i].name,
-                                strlen(confs[i].name), 1)) {
+            if (util_glob_match(arg, str_len(c->argv[a]), confs[i].name, strlen(confs[i].name),
+                                1)) {
                 matched[i] = 1;
+                as_typed[i] = confs[i].name;
                 nmatch++;
             }
         }
@@ -630,7 +661,7 @@ void cmd_config_get(client *c)
     for (size_t i = 0; i < NCONFS; i++) {
         if (!matched[i])
             continue;
-        reply_bulk_cstr(c, confs[i].name);
+        reply_bulk_cstr(c, as_typed[i]);
         str v = conf_format(&confs[i]);
         reply_bulk_str(c, v);
         str_free(v);
@@ -640,8 +671,7 @@ void cmd_config_get(client *c)
 void cmd_config_set(client *c)
 {
     if ((c->argc - 2) % 2 != 0) {
-        reply_error_fmt(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'",
-                        c->argv[2]);
+        reply_error_syntax(c);
         return;
     }
     int n = (c->argc - 2) / 2;
@@ -671,6 +701,13 @@ void cmd_config_set(client *c)
                 set[i] = cf;
                 continue;
             }
+        }
+        if (cf->flags & CF_PROTECTED) {
+            reply_error_fmt(c,
+                            "ERR CONFIG SET failed (possibly related to argument '%s') - can't "
+                            "set protected config",
+                            name);
+            return;
         }
         if (cf->flags & CF_IMMUTABLE) {
             reply_error_fmt(c,
@@ -751,9 +788,67 @@ void cmd_config_resetstat(client *c)
     reply_ok(c);
 }
 
-/* CONFIG REWRITE: keeps the file's comments and unknown lines, replaces the
- * lines of options that differ from their default with the current value,
- * drops lines of options now at their default, and appends the rest. */
+/* CONFIG REWRITE: keeps the file's comments and other lines, rewrites each
+ * option's first line with its current value (dropping repeats), and
+ * appends the options that differ from their default and had no line. */
+/* Appends v to out so that the config parser reads it back as one
+ * argument: bare when it is a plain word, otherwise quoted and escaped. */
+static str cat_quoted(str out, const char *v, size_t len)
+{
+    int plain = len > 0;
+    for (size_t i = 0; i < len && plain; i++)
+        plain = v[i] > ' ' && v[i] < 127 && v[i] != '"' && v[i] != '\'' && v[i] != '\\';
+    if (plain)
+        return str_cat(out, v, len);
+    out = str_cat(out, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        char esc[8];
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            out = str_cat(out, esc, 2);
+        } else if (ch == '\n') {
+            out = str_cat(out, "\\n", 2);
+        } else if (ch == '\r') {
+            out = str_cat(out, "\\r", 2);
+        } else if (ch == '\t') {
+            out = str_cat(out, "\\t", 2);
+        } else if (ch < ' ' || ch >= 127) {
+            snprintf(esc, sizeof(esc), "\\x%02x", ch);
+            out = str_cat(out, esc, 4);
+        } else {
+            out = str_cat(out, (const char *)&ch, 1);
+        }
+    }
+    return str_cat(out, "\"", 1);
+}
+
+/* "name value\n" as the config file spells it. */
+static str cat_config_line(str out, const struct conf *cf)
+{
+    str v = conf_format(cf);
+    out = str_cat(out, cf->name, strlen(cf->name));
+    out = str_cat(out, " ", 1);
+    if (cf->type == CT_STR && !(cf->flags & CF_MULTI)) {
+        out = cat_quoted(out, v, str_len(v));
+    } else if (cf->type == CT_STR && str_len(v) == 0) {
+        out = str_cat(out, "\"\"", 2);
+    } else {
+        int argc;
+        str *argv = resp_split_args(v, str_len(v), &argc);
+        for (int i = 0; argv && i < argc; i++) {
+            if (i)
+                out = str_cat(out, " ", 1);
+            out = cat_quoted(out, argv[i], str_len(argv[i]));
+        }
+        if (argv)
+            resp_free_args(argv, argc);
+    }
+    str_free(v);
+    return str_cat(out, "\n", 1);
+}
+
 int config_rewrite(const char **err)
 {
     if (!server.configfile) {
@@ -783,12 +878,7 @@ int config_rewrite(const char **err)
             if (written[idx])
                 continue;
             written[idx] = 1;
-            str v = conf_format(cf);
-            out = str_cat(out, cf->name, strlen(cf->name));
-            out = str_cat(out, " ", 1);
-            out = str_cat(out, v, str_len(v));
-            out = str_cat(out, "\n", 1);
-            str_free(v);
+            out = cat_config_line(out, cf);
         }
         fclose(fp);
     }
@@ -810,19 +900,9 @@ int config_rewrite(const char **err)
                              ? *(int *)conf_field(&confs[i]) == confs[i].def
                              : cur == confs[i].def;
         }
-        if (!is_default) {
-            out = str_cat(out, confs[i].name, strlen(confs[i].name));
-            out = str_cat(out, " ", 1);
-            if (confs[i].type == CT_STR) {
-                out = str_cat(out, "\"", 1);
-                out = str_cat(out, v, str_len(v));
-                out = str_cat(out, "\"", 1);
-            } else {
-                out = str_cat(out, v, str_len(v));
-            }
-            out = str_cat(out, "\n", 1);
-        }
         str_free(v);
+        if (!is_default)
+            out = cat_config_line(out, &confs[i]);
     }
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", server.configfile, (int)server.pid);

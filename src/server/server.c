@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/dict.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
@@ -176,6 +177,17 @@ int64_t server_cron(ev_loop *l, long long id, void *data)
     server.cronloops++;
     server_update_cached_time();
     clients_cron();
+    /* Every ten seconds: the running count of hot-tier bytes against
+     * jemalloc's own view of the arena. They differ by what the arena's
+     * thread cache holds; more than that means an allocation bypassed
+     * hot_malloc/hot_free. */
+    if (server.cronloops % ((uint64_t)server.hz * 10) == 0) {
+        size_t mine = hot_used(), jem = arena_jemalloc_allocated();
+        size_t diff = mine > jem ? mine - jem : jem - mine;
+        if (jem && diff > (1u << 20) + jem / 20)
+            log_warning("hot tier accounting: running count %zu bytes, jemalloc arena %zu bytes",
+                        mine, jem);
+    }
     for (int i = 0; i < server.nsave; i++) {
         if (server.dirty_since_save >= server.save_params[i][1] &&
             time(NULL) - server.lastsave_s >= server.save_params[i][0] &&
