@@ -160,6 +160,15 @@ for t in lt-limits; do
     fi
 done
 
+# ---- differential tests: the same commands to redis-server and longtail,
+# replies compared byte for byte (scripts, then a seeded random sequence)
+if [ -x redis-compat/diff/lt-diff ]; then
+    run "lt-diff" 300 env LT_DIFF=redis-compat/diff/lt-diff LONGTAIL_SERVER="$LT_SERVER" \
+        sh "$SRCDIR/redis-compat/diff/run.sh"
+else
+    fail "lt-diff" "redis-compat/diff/lt-diff is not built"
+fi
+
 # ---- the README's command table is generated, never edited by hand
 run "readme commands" 60 sh "$SRCDIR/tests/readme-commands.sh" "$SRCDIR/README.md" "$LT_SERVER"
 

@@ -14,6 +14,7 @@
 #include "cmd/command.h"
 #include "cmd/docs.h"
 #include "ds/dict.h"
+#include "ds/hist.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
@@ -143,8 +144,11 @@ struct command *command_at(int i)
 
 void command_reset_stats(void)
 {
-    for (int i = 0; i < NCOMMANDS; i++)
+    for (int i = 0; i < NCOMMANDS; i++) {
         table[i].calls = table[i].usec = table[i].rejected_calls = table[i].failed_calls = 0;
+        free(table[i].latency);
+        table[i].latency = NULL;
+    }
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -224,6 +228,13 @@ void command_call(client *c)
     server.current = NULL;
     cmd->calls++;
     cmd->usec += dur;
+    if (server.latency_tracking) {
+        if (!cmd->latency) {
+            cmd->latency = malloc(sizeof(*cmd->latency));
+            hist_init(cmd->latency);
+        }
+        hist_record(cmd->latency, (uint64_t)dur);
+    }
     server.stat_numcommands++;
     c->commands++;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG))
@@ -409,7 +420,11 @@ static void reply_command_info(client *c, const struct command *cmd)
     reply_set(c, count_words(cmd->tips, tips_end));
     reply_words(c, cmd->tips, tips_end, 1);
     reply_keyspecs(c, cmd);
-    reply_set(c, cmd->nsubs);
+    /* Redis: an empty set when there are none, an array otherwise */
+    if (cmd->nsubs)
+        reply_array(c, cmd->nsubs);
+    else
+        reply_set(c, 0);
     for (int i = 0; i < cmd->nsubs; i++)
         reply_command_info(c, cmd->subs[i]);
 }

@@ -65,8 +65,9 @@ struct command {
     struct command **subs;
     int nsubs;
 
-    /* statistics (INFO commandstats) */
+    /* statistics (INFO commandstats, latencystats) */
     long long calls, usec, rejected_calls, failed_calls;
+    struct hist *latency; /* µs per call; allocated on the first call */
 };
 
 void command_table_init(void);

@@ -80,9 +80,10 @@ obj *obj_string_with_encoding(const void *ptr, size_t len, int encoding)
             return obj_string_from_ll(v);
         break;
     case OBJ_ENC_EMBSTR:
+        /* EMBSTR when short enough, else RAW: never INT */
         if (len <= OBJ_EMBSTR_MAX)
             return obj_string_embstr(ptr, len);
-        break;
+        return obj_string_raw(ptr, len);
     case OBJ_ENC_RAW:
         return obj_string_raw(ptr, len);
     }

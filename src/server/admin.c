@@ -220,11 +220,7 @@ void cmd_slowlog_get(client *c)
 {
     long long count = 10;
     if (c->argc == 3) {
-        if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &count)) {
-            reply_error_not_int(c);
-            return;
-        }
-        if (count < -1) {
+        if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &count) || count < -1) {
             reply_error(c, "ERR count should be greater than or equal to -1");
             return;
         }

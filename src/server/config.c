@@ -449,6 +449,24 @@ static int config_apply(const struct conf *c, const char **err)
         }
         return 0;
     }
+    if (!strcmp(c->name, "latency-tracking-info-percentiles")) {
+        int argc;
+        str *argv = resp_split_args(server.latency_percentiles,
+                                    strlen(server.latency_percentiles), &argc);
+        int ok = argv && argc <= 16;
+        double v[16];
+        for (int i = 0; ok && i < argc; i++)
+            ok = util_str2d(argv[i], str_len(argv[i]), &v[i]) && v[i] >= 0 && v[i] <= 100;
+        if (argv)
+            resp_free_args(argv, argc);
+        if (!ok) {
+            *err = "latency-tracking-info-percentiles: percentiles must be between 0.0 and 100.0";
+            return -1;
+        }
+        server.npercentiles = argc;
+        memcpy(server.percentiles, v, sizeof(double) * (size_t)argc);
+        return 0;
+    }
     if (!strcmp(c->name, "hz")) {
         /* as Redis: any value is accepted and clamped */
         if (server.hz < 1)

@@ -259,6 +259,16 @@ static str section_cpu(str s)
                    (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec);
 }
 
+static str section_modules(str s)
+{
+    return cat_fmt(s, "# Modules\r\n");
+}
+
+static str section_cluster(str s)
+{
+    return cat_fmt(s, "# Cluster\r\ncluster_enabled:0\r\n");
+}
+
 static str section_commandstats(str s)
 {
     s = cat_fmt(s, "# Commandstats\r\n");
@@ -271,6 +281,22 @@ static str section_commandstats(str s)
                     "failed_calls=%lld\r\n",
                     c->name, c->calls, c->usec, c->calls ? (double)c->usec / (double)c->calls : 0,
                     c->rejected_calls, c->failed_calls);
+    }
+    return s;
+}
+
+static str section_latencystats(str s)
+{
+    s = cat_fmt(s, "# Latencystats\r\n");
+    for (int i = 0; i < command_count_all(); i++) {
+        struct command *c = command_at(i);
+        if (!c->latency || !c->latency->count)
+            continue;
+        s = cat_fmt(s, "latency_percentiles_usec_%s:", c->name);
+        for (int p = 0; p < server.npercentiles; p++)
+            s = cat_fmt(s, "%sp%g=%.3f", p ? "," : "", server.percentiles[p],
+                        (double)hist_percentile(c->latency, server.percentiles[p]));
+        s = cat_fmt(s, "\r\n");
     }
     return s;
 }
@@ -364,8 +390,10 @@ static const struct section sections[] = {
     {"server", section_server, 1},           {"clients", section_clients, 1},
     {"memory", section_memory, 1},           {"persistence", section_persistence, 1},
     {"stats", section_stats, 1},             {"replication", section_replication, 1},
-    {"cpu", section_cpu, 1},                 {"commandstats", section_commandstats, 0},
-    {"errorstats", section_errorstats, 1},   {"keyspace", section_keyspace, 1},
+    {"cpu", section_cpu, 1},                 {"modules", section_modules, 1},
+    {"commandstats", section_commandstats, 0}, {"errorstats", section_errorstats, 1},
+    {"latencystats", section_latencystats, 0},
+    {"cluster", section_cluster, 1},         {"keyspace", section_keyspace, 1},
     {"tiering", section_tiering, 1},
 };
 #define NSECTIONS ((int)(sizeof(sections) / sizeof(sections[0])))

@@ -93,6 +93,9 @@ struct server {
     long long storage_rate_limit;
     int storage_compression;
     int latency_tracking;
+    char *latency_percentiles; /* "50 99 99.9" */
+    int npercentiles;
+    double percentiles[16];
     long long list_max_listpack_size;
 
     /* runtime */

@@ -145,9 +145,13 @@ void cmd_hello(client *c)
 void cmd_select(client *c)
 {
     long long idx;
-    if (!util_str2ll(c->argv[1], str_len(c->argv[1]), &idx) || idx < INT32_MIN ||
-        idx > INT32_MAX) {
+    if (!util_str2ll(c->argv[1], str_len(c->argv[1]), &idx)) {
         reply_error(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (idx < INT32_MIN || idx > INT32_MAX) {
+        reply_error(c, "ERR value is out of range, value must between -2147483648 and "
+                       "2147483647");
         return;
     }
     if (client_select(c, (int)idx) < 0) {

@@ -100,8 +100,13 @@ void cmd_renamenx(client *c)
 static int db_index_or_reply(client *c, const str arg, struct db **db)
 {
     long long idx;
-    if (!util_str2ll(arg, str_len(arg), &idx) || idx < INT32_MIN || idx > INT32_MAX) {
+    if (!util_str2ll(arg, str_len(arg), &idx)) {
         reply_error_not_int(c);
+        return -1;
+    }
+    if (idx < INT32_MIN || idx > INT32_MAX) {
+        reply_error(c, "ERR value is out of range, value must between -2147483648 and "
+                       "2147483647");
         return -1;
     }
     *db = keyspace_db((int)idx);

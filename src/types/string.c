@@ -247,9 +247,7 @@ void cmd_getex(client *c)
     str expire;
     if (parse_set_options(c, 2, 0, &flags, &expire) < 0)
         return;
-    int64_t when = -1;
-    if (expire && flags_expire_ms(c, flags, expire, &when) < 0)
-        return;
+    /* as Redis: a missing key answers nil before the TTL value is checked */
     obj *o;
     if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
         return;
@@ -257,6 +255,9 @@ void cmd_getex(client *c)
         reply_null(c);
         return;
     }
+    int64_t when = -1;
+    if (expire && flags_expire_ms(c, flags, expire, &when) < 0)
+        return;
     reply_string_obj(c, o);
     if (when >= 0 && when <= server.mstime_cached) {
         /* an absolute time in the past deletes the key */
@@ -422,9 +423,11 @@ void cmd_incrbyfloat(client *c)
         reply_error(c, "ERR increment would produce NaN or Infinity");
         return;
     }
-    char out[256];
+    char out[UTIL_LD_STR_MAX];
     int len = util_ld2str(out, sizeof(out), nv);
-    db_set(c->db, c->argv[1], obj_string_new(out, (size_t)len), SETKEY_KEEPTTL);
+    /* not integer-encoded even when it looks like one, as in Redis */
+    db_set(c->db, c->argv[1], obj_string_with_encoding(out, (size_t)len, OBJ_ENC_EMBSTR),
+           SETKEY_KEEPTTL);
     reply_bulk(c, out, (size_t)len);
 }
 
