@@ -5,7 +5,8 @@ set -e
 
 PKGS="build-essential autoconf automake libtool pkg-config
 librocksdb-dev libjemalloc-dev liblz4-dev libhiredis-dev
-redis-server redis-tools tcl clang libclang-rt-14-dev python3 procps psmisc"
+redis-server redis-tools tcl clang clang-format libclang-rt-14-dev python3 procps psmisc
+git"
 
 missing=""
 for p in $PKGS; do

@@ -169,6 +169,9 @@ else
     fail "lt-diff" "redis-compat/diff/lt-diff is not built"
 fi
 
+# ---- code format (.clang-format, .editorconfig)
+run "format" 120 sh "$SRCDIR/tests/format-check.sh" "$SRCDIR"
+
 # ---- the README's command table is generated, never edited by hand
 run "readme commands" 60 sh "$SRCDIR/tests/readme-commands.sh" "$SRCDIR/README.md" "$LT_SERVER"
 

@@ -36,18 +36,40 @@ static struct command table[] = {
 #define NCOMMANDS ((int)(sizeof(table) / sizeof(table[0])))
 
 static const char *flag_names[] = {
-    "write",      "readonly",     "denyoom",  "module",        "admin",           "pubsub",
-    "noscript",   "",             "blocking", "loading",       "stale",           "skip_monitor",
-    "skip_slowlog", "asking",     "fast",     "no_auth",       "may_replicate",   "sentinel",
-    "only_sentinel", "no_mandatory_keys", "protected", "", "", "no_async_loading", "no_multi",
-    "movablekeys", "allow_busy",
+    "write",
+    "readonly",
+    "denyoom",
+    "module",
+    "admin",
+    "pubsub",
+    "noscript",
+    "",
+    "blocking",
+    "loading",
+    "stale",
+    "skip_monitor",
+    "skip_slowlog",
+    "asking",
+    "fast",
+    "no_auth",
+    "may_replicate",
+    "sentinel",
+    "only_sentinel",
+    "no_mandatory_keys",
+    "protected",
+    "",
+    "",
+    "no_async_loading",
+    "no_multi",
+    "movablekeys",
+    "allow_busy",
 };
 #define NFLAGS ((int)(sizeof(flag_names) / sizeof(flag_names[0])))
 
 static const char *acl_names[] = {
-    "keyspace", "read",  "write",  "set",       "sortedset",  "list",       "hash",
-    "string",   "bitmap", "hyperloglog", "geo", "stream",     "pubsub",     "admin",
-    "fast",     "slow",  "blocking", "dangerous", "connection", "transaction", "scripting",
+    "keyspace", "read",   "write",       "set",       "sortedset",  "list",        "hash",
+    "string",   "bitmap", "hyperloglog", "geo",       "stream",     "pubsub",      "admin",
+    "fast",     "slow",   "blocking",    "dangerous", "connection", "transaction", "scripting",
 };
 #define NACLS ((int)(sizeof(acl_names) / sizeof(acl_names[0])))
 
@@ -179,8 +201,7 @@ void command_process(client *c)
             snprintf(name, sizeof(name), "%s", top->name);
             for (char *p = name; *p; p++)
                 *p = (char)toupper((unsigned char)*p);
-            reply_error_fmt(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1],
-                            name);
+            reply_error_fmt(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1], name);
         } else {
             reject_unknown(c);
         }
@@ -248,8 +269,8 @@ void command_call(client *c)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-int command_get_keys(const struct command *cmd, client *c, int argc, str *argv,
-                     struct keyref *refs, int max)
+int command_get_keys(const struct command *cmd, client *c, int argc, str *argv, struct keyref *refs,
+                     int max)
 {
     int n = 0;
     if (cmd->first <= 0)

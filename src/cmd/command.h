@@ -16,46 +16,46 @@
 typedef void command_proc(client *c);
 
 /* Command flags (Redis's names, in COMMAND INFO order) */
-#define CMD_WRITE (1ull << 0)
-#define CMD_READONLY (1ull << 1)
-#define CMD_DENYOOM (1ull << 2)
-#define CMD_MODULE (1ull << 3)
-#define CMD_ADMIN (1ull << 4)
-#define CMD_PUBSUB (1ull << 5)
-#define CMD_NOSCRIPT (1ull << 6)
-#define CMD_BLOCKING (1ull << 8)
-#define CMD_LOADING (1ull << 9)
-#define CMD_STALE (1ull << 10)
-#define CMD_SKIP_MONITOR (1ull << 11)
-#define CMD_SKIP_SLOWLOG (1ull << 12)
-#define CMD_ASKING (1ull << 13)
-#define CMD_FAST (1ull << 14)
-#define CMD_NO_AUTH (1ull << 15)
-#define CMD_MAY_REPLICATE (1ull << 16)
-#define CMD_SENTINEL (1ull << 17)
-#define CMD_ONLY_SENTINEL (1ull << 18)
+#define CMD_WRITE             (1ull << 0)
+#define CMD_READONLY          (1ull << 1)
+#define CMD_DENYOOM           (1ull << 2)
+#define CMD_MODULE            (1ull << 3)
+#define CMD_ADMIN             (1ull << 4)
+#define CMD_PUBSUB            (1ull << 5)
+#define CMD_NOSCRIPT          (1ull << 6)
+#define CMD_BLOCKING          (1ull << 8)
+#define CMD_LOADING           (1ull << 9)
+#define CMD_STALE             (1ull << 10)
+#define CMD_SKIP_MONITOR      (1ull << 11)
+#define CMD_SKIP_SLOWLOG      (1ull << 12)
+#define CMD_ASKING            (1ull << 13)
+#define CMD_FAST              (1ull << 14)
+#define CMD_NO_AUTH           (1ull << 15)
+#define CMD_MAY_REPLICATE     (1ull << 16)
+#define CMD_SENTINEL          (1ull << 17)
+#define CMD_ONLY_SENTINEL     (1ull << 18)
 #define CMD_NO_MANDATORY_KEYS (1ull << 19)
-#define CMD_PROTECTED (1ull << 20)
-#define CMD_NO_ASYNC_LOADING (1ull << 23)
-#define CMD_NO_MULTI (1ull << 24)
-#define CMD_MOVABLE_KEYS (1ull << 25)
-#define CMD_ALLOW_BUSY (1ull << 26)
+#define CMD_PROTECTED         (1ull << 20)
+#define CMD_NO_ASYNC_LOADING  (1ull << 23)
+#define CMD_NO_MULTI          (1ull << 24)
+#define CMD_MOVABLE_KEYS      (1ull << 25)
+#define CMD_ALLOW_BUSY        (1ull << 26)
 
 struct command {
-    const char *name;      /* lower case; "parent|sub" full name for subcommands */
-    const char *subname;   /* sub's own name, NULL for top-level */
-    command_proc *proc;    /* NULL for a container (dispatches to subcommands) */
+    const char *name;    /* lower case; "parent|sub" full name for subcommands */
+    const char *subname; /* sub's own name, NULL for top-level */
+    command_proc *proc;  /* NULL for a container (dispatches to subcommands) */
     int arity;
     const char *flags_str;
     int first, last, step; /* key positions as in COMMAND INFO (0 = none) */
     const char *acl_str;
-    const char *keyspecs;  /* "FLAGS|BEGIN|LASTKEY,STEP,LIMIT[|NOTES];..." (commands.def) */
-    const char *tips;      /* space-separated command tips */
+    const char *keyspecs; /* "FLAGS|BEGIN|LASTKEY,STEP,LIMIT[|NOTES];..." (commands.def) */
+    const char *tips;     /* space-separated command tips */
     const char *group;
     const char *since;
     const char *summary;
     const char *complexity;
-    const char *syntax;    /* arguments, in Redis's documented notation */
+    const char *syntax; /* arguments, in Redis's documented notation */
     const char *parent_name;
 
     /* derived at start-up */
@@ -83,14 +83,14 @@ void command_call(client *c);
 
 /* Key positions of a command invocation. */
 struct keyref {
-    int argi;   /* index in argv */
+    int argi;    /* index in argv */
     int dbindex; /* -1: the client's db; otherwise the db named by the command */
 };
 #define COMMAND_MAX_KEYREFS 1024
 /* Fills refs (capacity max); returns the count (may exceed max: then only
  * max were stored). */
-int command_get_keys(const struct command *cmd, client *c, int argc, str *argv,
-                     struct keyref *refs, int max);
+int command_get_keys(const struct command *cmd, client *c, int argc, str *argv, struct keyref *refs,
+                     int max);
 
 /* All commands, for INFO commandstats and COMMAND LIST. */
 int command_count_all(void);
@@ -100,7 +100,7 @@ void command_reset_stats(void);
 void command_print_markdown(void);
 
 /* Implemented in types/ and server/: the procs named in commands.def */
-#define CMD_ROW(name, proc, ...) void proc(client *c);
+#define CMD_ROW(name, proc, ...)        void proc(client *c);
 #define SUB_ROW(parent, sub, proc, ...) void proc(client *c);
 #define CONTAINER_ROW(name, ...)
 #include "cmd/commands.def"

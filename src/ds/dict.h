@@ -31,8 +31,8 @@ typedef struct dict_entry {
 typedef struct dict_type {
     uint64_t (*hash)(const void *key);
     int (*key_eq)(const void *a, const void *b); /* non-zero when equal */
-    void (*key_free)(void *key);                  /* may be NULL */
-    void (*val_free)(void *val);                  /* may be NULL */
+    void (*key_free)(void *key);                 /* may be NULL */
+    void (*val_free)(void *val);                 /* may be NULL */
 } dict_type;
 
 typedef struct dict dict;

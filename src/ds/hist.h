@@ -12,7 +12,7 @@
 /* 7 bits of sub-bucket precision: 128 linear sub-buckets per power of two
  * (relative error < 1/128 < 1%). 64 magnitudes cover all uint64. */
 #define HIST_SUB_BITS 7
-#define HIST_BUCKETS (64 * (1 << HIST_SUB_BITS))
+#define HIST_BUCKETS  (64 * (1 << HIST_SUB_BITS))
 
 typedef struct hist {
     uint64_t count;

@@ -29,13 +29,13 @@ static inline size_t str_len(const str s)
     return ((const struct str_hdr *)(s - sizeof(struct str_hdr)))->len;
 }
 
-str str_new(const void *ptr, size_t len);   /* heap; ptr may be NULL (zeroed) */
-str str_from_cstr(const char *cstr);        /* heap */
-str str_dup(const str s);                   /* heap */
-void str_free(str s);                       /* heap; NULL is a no-op */
+str str_new(const void *ptr, size_t len);        /* heap; ptr may be NULL (zeroed) */
+str str_from_cstr(const char *cstr);             /* heap */
+str str_dup(const str s);                        /* heap */
+void str_free(str s);                            /* heap; NULL is a no-op */
 str str_cat(str s, const void *ptr, size_t len); /* heap; may move s; returns new pointer */
-str str_grow(str s, size_t len);            /* heap; set length to len, zero-filling new bytes */
-str str_fromll(long long v);                /* heap */
+str str_grow(str s, size_t len); /* heap; set length to len, zero-filling new bytes */
+str str_fromll(long long v);     /* heap */
 
 str str_hot_new(const void *ptr, size_t len); /* hot tier */
 str str_hot_dup(const str s);                 /* hot tier */

@@ -506,8 +506,8 @@ int keyspace_commit(void)
             str key = d->key;
             size_t klen = str_len(key);
             char kbuf[256];
-            char *k = klen + CODEC_KEY_PREFIX <= sizeof(kbuf) ? kbuf
-                                                                : malloc(klen + CODEC_KEY_PREFIX);
+            char *k =
+                klen + CODEC_KEY_PREFIX <= sizeof(kbuf) ? kbuf : malloc(klen + CODEC_KEY_PREFIX);
             size_t kl = codec_key_encode(db->dbid, key, klen, k);
             dict_entry *e = dict_find(db->keys, key);
             if (e) {

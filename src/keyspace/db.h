@@ -39,17 +39,17 @@ struct db {
 };
 
 /* Lookup flags */
-#define LOOKUP_NONE 0
-#define LOOKUP_WRITE (1 << 0)   /* the caller is about to change the key */
-#define LOOKUP_NOTOUCH (1 << 1) /* don't update LRU/LFU */
-#define LOOKUP_NOSTATS (1 << 2) /* don't count keyspace hits/misses */
-#define LOOKUP_NOEXPIRE (1 << 3) /* don't delete an expired key, report it absent */
+#define LOOKUP_NONE         0
+#define LOOKUP_WRITE        (1 << 0) /* the caller is about to change the key */
+#define LOOKUP_NOTOUCH      (1 << 1) /* don't update LRU/LFU */
+#define LOOKUP_NOSTATS      (1 << 2) /* don't count keyspace hits/misses */
+#define LOOKUP_NOEXPIRE     (1 << 3) /* don't delete an expired key, report it absent */
 #define LOOKUP_EVEN_EXPIRED (1 << 4) /* return a logically expired key as it is (DEBUG) */
 
 /* db_set flags */
 #define SETKEY_KEEPTTL (1 << 0)
 
-int keyspace_open(int ndb);  /* after storage is open: loads dbmap and counts */
+int keyspace_open(int ndb); /* after storage is open: loads dbmap and counts */
 void keyspace_close(void);
 struct db *keyspace_db(int index);
 int keyspace_count(void);
@@ -92,8 +92,8 @@ int keyspace_swap(int a, int b);
 /* Moves key from src to dst (MOVE). The caller checked both sides. */
 
 /* State of a key before a command runs (prefetch). */
-#define KEY_HOT 0
-#define KEY_ABSENT 1  /* deleted in this tick, not yet committed: known absent */
+#define KEY_HOT     0
+#define KEY_ABSENT  1 /* deleted in this tick, not yet committed: known absent */
 #define KEY_UNKNOWN 2 /* must be read from storage */
 int db_key_state(struct db *db, const str key);
 /* 0 when storage surely does not hold key (bloom filters, memtables; no
@@ -131,8 +131,7 @@ void keyspace_active_expire(int64_t budget_us);
 
 /* Iteration over all keys of a db in storage order (SCAN, KEYS,
  * RANDOMKEY): commits first so storage is complete. */
-typedef int keyspace_iter_fn(void *ctx, const char *key, size_t klen, int type,
-                             int64_t expire_ms);
+typedef int keyspace_iter_fn(void *ctx, const char *key, size_t klen, int type, int64_t expire_ms);
 /* Walks from cursor; stops when fn returns non-zero after a full (slot, h)
  * group. Returns the next cursor (0 when the end was reached). */
 uint64_t keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, void *ctx);

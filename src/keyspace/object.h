@@ -19,15 +19,15 @@
 
 /* Types: the same numbers as the stored format (storage/codec.h). */
 #define OBJ_STRING 0
-#define OBJ_LIST 1
-#define OBJ_SET 2
-#define OBJ_ZSET 3
-#define OBJ_HASH 4
+#define OBJ_LIST   1
+#define OBJ_SET    2
+#define OBJ_ZSET   3
+#define OBJ_HASH   4
 #define OBJ_STREAM 5
 
 /* Encodings: frozen numbers, stored in the header's encoding byte. */
-#define OBJ_ENC_RAW 0
-#define OBJ_ENC_INT 1
+#define OBJ_ENC_RAW    0
+#define OBJ_ENC_INT    1
 #define OBJ_ENC_EMBSTR 8
 
 #define OBJ_EMBSTR_MAX 44 /* Redis's limit for embstr */
@@ -43,7 +43,7 @@ typedef struct obj {
     union {
         long long i; /* OBJ_ENC_INT */
         struct {
-            char *ptr;   /* RAW: own buffer; EMBSTR: just after the struct */
+            char *ptr; /* RAW: own buffer; EMBSTR: just after the struct */
             uint32_t len;
             uint32_t cap;
         } s;

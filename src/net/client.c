@@ -126,7 +126,6 @@ void client_free(client *c)
     free(c);
 }
 
-
 void client_close_async(client *c)
 {
     if (c->flags & CLIENT_CLOSE_ASAP)
@@ -191,8 +190,8 @@ void client_process_input(client *c)
         size_t start = c->qpos;
         c->parser.authenticated = c->authenticated;
         c->parser.max_bulk_len = server.proto_max_bulk_len;
-        enum resp_status st = resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos,
-                                         &consumed);
+        enum resp_status st =
+            resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos, &consumed);
         c->qpos += consumed;
         if (st == RESP_AGAIN)
             break;
@@ -443,11 +442,9 @@ str client_info_line(client *c)
              "rbp=%zu obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
              "redir=-1 resp=%d",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-             (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-             flags, c->dbindex,
-             c->qlen - c->qpos + (c->flags & CLIENT_IN_CALL ? c->req_bytes : 0), c->qcap - c->qlen,
-             c->argv_bytes, c->qcap,
-             c->qcap, oll, c->reply_bytes,
+             (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000), flags,
+             c->dbindex, c->qlen - c->qpos + (c->flags & CLIENT_IN_CALL ? c->req_bytes : 0),
+             c->qcap - c->qlen, c->argv_bytes, c->qcap, c->qcap, oll, c->reply_bytes,
              sizeof(*c) + c->qcap + c->reply_bytes + c->argv_bytes, events, cmdname, c->resp);
     return str_from_cstr(buf);
 }

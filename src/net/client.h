@@ -22,15 +22,15 @@ struct prefetch;
 
 /* Client flags */
 #define CLIENT_CLOSE_AFTER_REPLY (1u << 0) /* QUIT, protocol error */
-#define CLIENT_CLOSE_ASAP (1u << 1)        /* freed at the next before_sleep */
-#define CLIENT_PARKED (1u << 2)            /* waiting for storage reads */
-#define CLIENT_PENDING_WRITE (1u << 3)     /* in server.pending_writes */
-#define CLIENT_REPLY_OFF (1u << 4)         /* CLIENT REPLY OFF */
-#define CLIENT_REPLY_SKIP_NEXT (1u << 5)   /* CLIENT REPLY SKIP, for the next command */
-#define CLIENT_REPLY_SKIP (1u << 6)        /* skip the reply of the current command */
-#define CLIENT_NO_EVICT (1u << 7)          /* CLIENT NO-EVICT on */
-#define CLIENT_IN_CALL (1u << 8)           /* running a command */
-#define CLIENT_UNIX (1u << 9)
+#define CLIENT_CLOSE_ASAP        (1u << 1) /* freed at the next before_sleep */
+#define CLIENT_PARKED            (1u << 2) /* waiting for storage reads */
+#define CLIENT_PENDING_WRITE     (1u << 3) /* in server.pending_writes */
+#define CLIENT_REPLY_OFF         (1u << 4) /* CLIENT REPLY OFF */
+#define CLIENT_REPLY_SKIP_NEXT   (1u << 5) /* CLIENT REPLY SKIP, for the next command */
+#define CLIENT_REPLY_SKIP        (1u << 6) /* skip the reply of the current command */
+#define CLIENT_NO_EVICT          (1u << 7) /* CLIENT NO-EVICT on */
+#define CLIENT_IN_CALL           (1u << 8) /* running a command */
+#define CLIENT_UNIX              (1u << 9)
 
 #define REPLY_CHUNK (16 * 1024)
 
@@ -44,11 +44,11 @@ typedef struct client {
     uint64_t id;
     int fd;
     unsigned flags;
-    int resp;         /* 2 or 3 */
+    int resp; /* 2 or 3 */
     int authenticated;
     int dbindex;
     struct db *db;
-    str name;         /* CLIENT SETNAME, or NULL */
+    str name; /* CLIENT SETNAME, or NULL */
     str lib_name, lib_ver;
     char addr[64], laddr[64];
 
@@ -64,8 +64,8 @@ typedef struct client {
 
     /* output */
     struct reply_block *reply_head, *reply_tail;
-    size_t reply_bytes;   /* bytes queued, not yet written */
-    size_t sent_in_head;  /* bytes of reply_head already written */
+    size_t reply_bytes;      /* bytes queued, not yet written */
+    size_t sent_in_head;     /* bytes of reply_head already written */
     int64_t obuf_soft_since; /* ms when the soft limit was first exceeded, 0 if not */
     /* deferred length (array/map size known only at the end) */
 
@@ -77,8 +77,8 @@ typedef struct client {
     struct prefetch *pf;
     struct absent_keys absent; /* keys of the next command known absent */
 
-    struct client *prev, *next;              /* all clients */
-    struct client *pw_next;                  /* pending writes list */
+    struct client *prev, *next; /* all clients */
+    struct client *pw_next;     /* pending writes list */
 } client;
 
 client *client_create(int fd, unsigned flags);

@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-#define EV_NONE 0
-#define EV_READ 1
+#define EV_NONE  0
+#define EV_READ  1
 #define EV_WRITE 2
 
 typedef struct ev_loop ev_loop;

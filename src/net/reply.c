@@ -320,8 +320,8 @@ void reply_help(client *c, const char *cmd, const char **lines)
         n++;
     reply_array(c, n + 3);
     char first[256];
-    snprintf(first, sizeof(first), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             cmd);
+    snprintf(first, sizeof(first),
+             "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
     reply_status(c, first);
     for (int i = 0; i < n; i++)
         reply_status(c, lines[i]);

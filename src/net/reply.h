@@ -35,7 +35,7 @@ void reply_bulk_long(client *c, long long v);
 void reply_null(client *c);       /* $-1 / _ */
 void reply_null_array(client *c); /* *-1 / _ */
 void reply_array(client *c, long long n);
-void reply_map(client *c, long long n);  /* n pairs */
+void reply_map(client *c, long long n); /* n pairs */
 void reply_set(client *c, long long n);
 void reply_double(client *c, double d);
 void reply_bool(client *c, int b);

@@ -505,8 +505,8 @@ void cmd_debug(client *c)
         snprintf(buf, sizeof(buf),
                  "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
                  "lru_seconds_idle:%lld",
-                 (void *)o, obj_encoding_name(o), obj_string_len(o) + 1,
-                 o->lru & ((1u << 24) - 1), tier_idle_seconds(o));
+                 (void *)o, obj_encoding_name(o), obj_string_len(o) + 1, o->lru & ((1u << 24) - 1),
+                 tier_idle_seconds(o));
         reply_status(c, buf);
     } else if (!strcasecmp(sub, "digest") && c->argc == 2) {
         debug_digest(c);
@@ -518,8 +518,9 @@ void cmd_debug(client *c)
         util_random_hex(server.runid, 40);
         reply_ok(c);
     } else {
-        reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. "
-                           "Try DEBUG HELP.",
+        reply_error_fmt(c,
+                        "ERR unknown subcommand or wrong number of arguments for '%.128s'. "
+                        "Try DEBUG HELP.",
                         sub);
     }
 }
@@ -547,8 +548,8 @@ void cmd_memory_usage(client *c)
         return;
     }
     /* value + key string + the table entry that holds them */
-    size_t bytes = obj_mem(o) + str_len(c->argv[2]) + sizeof(struct str_hdr) + 1 +
-                   3 * sizeof(void *);
+    size_t bytes =
+        obj_mem(o) + str_len(c->argv[2]) + sizeof(struct str_hdr) + 1 + 3 * sizeof(void *);
     reply_long(c, (long long)bytes);
 }
 

@@ -26,9 +26,9 @@
 enum conf_type { CT_BOOL, CT_INT, CT_LL, CT_MEM, CT_ENUM, CT_STR, CT_SPECIAL };
 
 #define CF_IMMUTABLE (1 << 0)
-#define CF_HIDDEN (1 << 1)
-#define CF_SAME_OK (1 << 2)
-#define CF_MULTI (1 << 3) /* a string of several words (bind, save) */
+#define CF_HIDDEN    (1 << 1)
+#define CF_SAME_OK   (1 << 2)
+#define CF_MULTI     (1 << 3) /* a string of several words (bind, save) */
 #define CF_PROTECTED (1 << 4) /* refused as Redis refuses protected configs */
 
 struct conf {
@@ -44,12 +44,15 @@ struct conf {
 
 static const struct conf confs[] = {
 #define CONF_BOOL(n, f, d, fl) {n, CT_BOOL, offsetof(struct server, f), d, NULL, 0, 1, NULL, fl},
-#define CONF_INT(n, f, d, mn, mx, fl) {n, CT_INT, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
-#define CONF_LL(n, f, d, mn, mx, fl) {n, CT_LL, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
-#define CONF_MEM(n, f, d, mn, mx, fl) {n, CT_MEM, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
+#define CONF_INT(n, f, d, mn, mx, fl)                                                              \
+    {n, CT_INT, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
+#define CONF_LL(n, f, d, mn, mx, fl)                                                               \
+    {n, CT_LL, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
+#define CONF_MEM(n, f, d, mn, mx, fl)                                                              \
+    {n, CT_MEM, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
 #define CONF_ENUM(n, f, d, v, fl) {n, CT_ENUM, offsetof(struct server, f), d, NULL, 0, 0, v, fl},
-#define CONF_STR(n, f, d, fl) {n, CT_STR, offsetof(struct server, f), 0, d, 0, 0, NULL, fl},
-#define CONF_SPECIAL(n, fl) {n, CT_SPECIAL, 0, 0, NULL, 0, 0, NULL, fl},
+#define CONF_STR(n, f, d, fl)     {n, CT_STR, offsetof(struct server, f), 0, d, 0, 0, NULL, fl},
+#define CONF_SPECIAL(n, fl)       {n, CT_SPECIAL, 0, 0, NULL, 0, 0, NULL, fl},
 #include "server/config.def"
 #undef CONF_BOOL
 #undef CONF_INT
@@ -221,8 +224,8 @@ static void enum_list(const struct conf *c, char *buf, size_t size)
     buf[0] = 0;
     while (p && *p && off < size) {
         const char *colon = strchr(p, ':');
-        off += (size_t)snprintf(buf + off, size - off, "%s%.*s", off ? ", " : "", (int)(colon - p),
-                                p);
+        off +=
+            (size_t)snprintf(buf + off, size - off, "%s%.*s", off ? ", " : "", (int)(colon - p), p);
         p = strchr(colon, ' ');
         if (p)
             p++;
@@ -297,8 +300,7 @@ static int conf_set(const struct conf *c, str *vals, int nvals, const char **err
         if (enum_lookup(c->values, v, &e) < 0) {
             char list[256];
             enum_list(c, list, sizeof(list));
-            snprintf(errbuf, sizeof(errbuf), "argument(s) must be one of the following: %s",
-                     list);
+            snprintf(errbuf, sizeof(errbuf), "argument(s) must be one of the following: %s", list);
             *err = errbuf;
             return -1;
         }
@@ -451,8 +453,8 @@ static int config_apply(const struct conf *c, const char **err)
     }
     if (!strcmp(c->name, "latency-tracking-info-percentiles")) {
         int argc;
-        str *argv = resp_split_args(server.latency_percentiles,
-                                    strlen(server.latency_percentiles), &argc);
+        str *argv =
+            resp_split_args(server.latency_percentiles, strlen(server.latency_percentiles), &argc);
         int ok = argv && argc <= 16;
         double v[16];
         for (int i = 0; ok && i < argc; i++)
@@ -609,8 +611,8 @@ int config_load(const char *path, int argc, char **argv)
     for (size_t i = 0; rc == 0 && i < NCONFS; i++) {
         const char *err = NULL;
         if (config_apply(&confs[i], &err) < 0) {
-            fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (longtail %s) ***\n%s: %s\n",
-                    LT_VERSION, confs[i].name, err);
+            fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (longtail %s) ***\n%s: %s\n", LT_VERSION,
+                    confs[i].name, err);
             rc = -1;
         }
     }

@@ -75,44 +75,43 @@ static str section_server(str s)
     struct utsname u;
     uname(&u);
     int64_t up = (util_mstime() - server.start_ms) / 1000;
-    s = cat_fmt(s,
-                "# Server\r\n"
-                "redis_version:%s\r\n"
-                "longtail_version:%s\r\n"
-                "redis_git_sha1:00000000\r\n"
-                "redis_git_dirty:0\r\n"
-                "redis_build_id:0\r\n"
-                "redis_mode:standalone\r\n"
-                "os:%s %s %s\r\n"
-                "arch_bits:%d\r\n"
-                "monotonic_clock:POSIX clock_gettime\r\n"
-                "multiplexing_api:epoll\r\n"
-                "atomicvar_api:c11-builtin\r\n"
-                "gcc_version:%d.%d.%d\r\n"
-                "process_id:%d\r\n"
-                "process_supervised:no\r\n"
-                "run_id:%s\r\n"
-                "tcp_port:%d\r\n"
-                "server_time_usec:%lld\r\n"
-                "uptime_in_seconds:%lld\r\n"
-                "uptime_in_days:%lld\r\n"
-                "hz:%d\r\n"
-                "configured_hz:%d\r\n"
-                "lru_clock:%u\r\n"
-                "executable:%s\r\n"
-                "config_file:%s\r\n"
-                "io_threads_active:0\r\n",
-                LT_REDIS_VERSION, LT_VERSION, u.sysname, u.release, u.machine,
-                (int)(sizeof(void *) * 8),
+    s = cat_fmt(
+        s,
+        "# Server\r\n"
+        "redis_version:%s\r\n"
+        "longtail_version:%s\r\n"
+        "redis_git_sha1:00000000\r\n"
+        "redis_git_dirty:0\r\n"
+        "redis_build_id:0\r\n"
+        "redis_mode:standalone\r\n"
+        "os:%s %s %s\r\n"
+        "arch_bits:%d\r\n"
+        "monotonic_clock:POSIX clock_gettime\r\n"
+        "multiplexing_api:epoll\r\n"
+        "atomicvar_api:c11-builtin\r\n"
+        "gcc_version:%d.%d.%d\r\n"
+        "process_id:%d\r\n"
+        "process_supervised:no\r\n"
+        "run_id:%s\r\n"
+        "tcp_port:%d\r\n"
+        "server_time_usec:%lld\r\n"
+        "uptime_in_seconds:%lld\r\n"
+        "uptime_in_days:%lld\r\n"
+        "hz:%d\r\n"
+        "configured_hz:%d\r\n"
+        "lru_clock:%u\r\n"
+        "executable:%s\r\n"
+        "config_file:%s\r\n"
+        "io_threads_active:0\r\n",
+        LT_REDIS_VERSION, LT_VERSION, u.sysname, u.release, u.machine, (int)(sizeof(void *) * 8),
 #ifdef __GNUC__
-                __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+        __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
 #else
-                0, 0, 0,
+        0, 0, 0,
 #endif
-                (int)server.pid, server.runid, server.port, (long long)util_ustime(),
-                (long long)up, (long long)(up / 86400), server.hz, server.hz,
-                server_lru_clock() & ((1u << 24) - 1), "longtail-server",
-                server.configfile ? server.configfile : "");
+        (int)server.pid, server.runid, server.port, (long long)util_ustime(), (long long)up,
+        (long long)(up / 86400), server.hz, server.hz, server_lru_clock() & ((1u << 24) - 1),
+        "longtail-server", server.configfile ? server.configfile : "");
     return s;
 }
 
@@ -173,8 +172,8 @@ static str section_memory(str s)
                 "mem_fragmentation_ratio:%.2f\r\n"
                 "mem_allocator:%s\r\n"
                 "lazyfree_pending_objects:0\r\n",
-                used, h1, rss, h2, used, hot, h4, arena_jemalloc_allocated(), server.maxmemory,
-                h3, policy, used ? (double)rss / (double)used : 0.0, arena_allocator_name());
+                used, h1, rss, h2, used, hot, h4, arena_jemalloc_allocated(), server.maxmemory, h3,
+                policy, used ? (double)rss / (double)used : 0.0, arena_allocator_name());
     str_free(pol);
     return s;
 }
@@ -217,11 +216,10 @@ static str section_stats(str s)
                    "unexpected_error_replies:%lld\r\n"
                    "total_reads_processed:0\r\n"
                    "total_writes_processed:0\r\n",
-                   server.stat_numconnections, server.stat_numcommands,
-                   server.stat_net_input_bytes, server.stat_net_output_bytes,
-                   server.stat_rejected_conn, ks_stats.expired_keys, ks_stats.keyspace_hits,
-                   ks_stats.keyspace_misses, server.stat_total_error_replies,
-                   server.stat_unexpected_error_replies);
+                   server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
+                   server.stat_net_output_bytes, server.stat_rejected_conn, ks_stats.expired_keys,
+                   ks_stats.keyspace_hits, ks_stats.keyspace_misses,
+                   server.stat_total_error_replies, server.stat_unexpected_error_replies);
 }
 
 static str section_replication(str s)
@@ -363,10 +361,10 @@ static str section_tiering(str s)
                    "rocksdb_delayed_write_rate:%llu\r\n"
                    "rocksdb_stall_micros:%llu\r\n",
                    hot_keys, hot_used(), server.maxmemory, keys, tier_stats.prefetch_reads,
-                   tier_stats.prefetch_hits_absent, tier_stats.bloom_absent, tier_stats.parked, tier_stats.stale_reads,
-                   ks_stats.sync_loads, ks_stats.promotions, ks_stats.demotions,
-                   ks_stats.commits, ks_stats.commit_keys, ks_stats.commit_bytes,
-                   ks_stats.commit_errors,
+                   tier_stats.prefetch_hits_absent, tier_stats.bloom_absent, tier_stats.parked,
+                   tier_stats.stale_reads, ks_stats.sync_loads, ks_stats.promotions,
+                   ks_stats.demotions, ks_stats.commits, ks_stats.commit_keys,
+                   ks_stats.commit_bytes, ks_stats.commit_errors,
                    (unsigned long long)hist_percentile(&server.read_latency, 50),
                    (unsigned long long)hist_percentile(&server.read_latency, 99),
                    (unsigned long long)hist_percentile(&server.read_latency, 99.9),
@@ -387,13 +385,19 @@ struct section {
 };
 
 static const struct section sections[] = {
-    {"server", section_server, 1},           {"clients", section_clients, 1},
-    {"memory", section_memory, 1},           {"persistence", section_persistence, 1},
-    {"stats", section_stats, 1},             {"replication", section_replication, 1},
-    {"cpu", section_cpu, 1},                 {"modules", section_modules, 1},
-    {"commandstats", section_commandstats, 0}, {"errorstats", section_errorstats, 1},
+    {"server", section_server, 1},
+    {"clients", section_clients, 1},
+    {"memory", section_memory, 1},
+    {"persistence", section_persistence, 1},
+    {"stats", section_stats, 1},
+    {"replication", section_replication, 1},
+    {"cpu", section_cpu, 1},
+    {"modules", section_modules, 1},
+    {"commandstats", section_commandstats, 0},
+    {"errorstats", section_errorstats, 1},
     {"latencystats", section_latencystats, 0},
-    {"cluster", section_cluster, 1},         {"keyspace", section_keyspace, 1},
+    {"cluster", section_cluster, 1},
+    {"keyspace", section_keyspace, 1},
     {"tiering", section_tiering, 1},
 };
 #define NSECTIONS ((int)(sizeof(sections) / sizeof(sections[0])))

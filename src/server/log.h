@@ -14,9 +14,9 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Async-signal-safe line (signal handlers). */
 void log_raw_safe(const char *msg);
 
-#define log_debug(...) log_msg(LL_DEBUG, __VA_ARGS__)
+#define log_debug(...)   log_msg(LL_DEBUG, __VA_ARGS__)
 #define log_verbose(...) log_msg(LL_VERBOSE, __VA_ARGS__)
-#define log_notice(...) log_msg(LL_NOTICE, __VA_ARGS__)
+#define log_notice(...)  log_msg(LL_NOTICE, __VA_ARGS__)
 #define log_warning(...) log_msg(LL_WARNING, __VA_ARGS__)
 
 #endif

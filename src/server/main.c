@@ -17,18 +17,17 @@
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "Usage: ./longtail-server [/path/to/longtail.conf] [options] [-]\n"
-            "       ./longtail-server - (read config from stdin)\n"
-            "       ./longtail-server -v or --version\n"
-            "       ./longtail-server -h or --help\n"
-            "       ./longtail-server --commands-markdown\n\n"
-            "Examples:\n"
-            "       ./longtail-server (run the server with default config)\n"
-            "       ./longtail-server /etc/longtail/6379.conf\n"
-            "       ./longtail-server --port 7777\n"
-            "       ./longtail-server --port 7777 --dir /var/lib/longtail --maxmemory 1gb\n"
-            "       ./longtail-server /etc/mylongtail.conf --loglevel verbose\n");
+    fprintf(stderr, "Usage: ./longtail-server [/path/to/longtail.conf] [options] [-]\n"
+                    "       ./longtail-server - (read config from stdin)\n"
+                    "       ./longtail-server -v or --version\n"
+                    "       ./longtail-server -h or --help\n"
+                    "       ./longtail-server --commands-markdown\n\n"
+                    "Examples:\n"
+                    "       ./longtail-server (run the server with default config)\n"
+                    "       ./longtail-server /etc/longtail/6379.conf\n"
+                    "       ./longtail-server --port 7777\n"
+                    "       ./longtail-server --port 7777 --dir /var/lib/longtail --maxmemory 1gb\n"
+                    "       ./longtail-server /etc/mylongtail.conf --loglevel verbose\n");
 }
 
 static void daemonize(void)

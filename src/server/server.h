@@ -17,23 +17,23 @@
 #include "net/event.h"
 #include "storage/store.h"
 
-#define LT_VERSION "0.1.0"
+#define LT_VERSION       "0.1.0"
 #define LT_REDIS_VERSION "7.0.15" /* the Redis version whose behaviour we follow */
 
-#define MAXMEMORY_LRU 0
-#define MAXMEMORY_LFU 1
-#define MAXMEMORY_RANDOM 2
-#define MAXMEMORY_TTL 3
+#define MAXMEMORY_LRU         0
+#define MAXMEMORY_LFU         1
+#define MAXMEMORY_RANDOM      2
+#define MAXMEMORY_TTL         3
 #define MAXMEMORY_NO_EVICTION 4 /* longtail never evicts data; all policies only demote */
 
-#define FSYNC_NO 0
-#define FSYNC_ALWAYS 1
+#define FSYNC_NO       0
+#define FSYNC_ALWAYS   1
 #define FSYNC_EVERYSEC 2
 
-#define PROTECTED_NO 0
+#define PROTECTED_NO  0
 #define PROTECTED_YES 1
 
-#define SLOWLOG_ENTRY_MAX_ARGC 32
+#define SLOWLOG_ENTRY_MAX_ARGC   32
 #define SLOWLOG_ENTRY_MAX_STRING 128
 
 struct slowlog_entry {
@@ -58,8 +58,8 @@ struct server {
     int maxmemory_policy;
     int maxmemory_samples;
     int appendfsync;
-    int appendonly;   /* always yes: every write goes through the RocksDB WAL */
-    char *save;       /* "seconds changes ..." checkpoint schedule */
+    int appendonly; /* always yes: every write goes through the RocksDB WAL */
+    char *save;     /* "seconds changes ..." checkpoint schedule */
     int nsave;
     long long save_params[16][2];
     int storage_threads;
@@ -108,7 +108,7 @@ struct server {
     int nlisten;
     store *store;
     int readpool_fd;
-    client *clients;        /* all clients, linked */
+    client *clients; /* all clients, linked */
     long long nclients;
     uint64_t next_client_id;
     client *pending_writes; /* clients with replies to write */

@@ -22,15 +22,15 @@
 
 #define CODEC_ERR (-1)
 
-#define CODEC_KEY_PREFIX 8 /* dbid + slot + h */
-#define CODEC_F_EXPIRE (1u << 0) /* an expire-at ms field follows the flags */
-#define CODEC_F_KNOWN CODEC_F_EXPIRE /* every flag this format defines; others are corrupt */
-#define CODEC_EXPIRY_PREFIX 10 /* expire-at ms + dbid */
+#define CODEC_KEY_PREFIX    8              /* dbid + slot + h */
+#define CODEC_F_EXPIRE      (1u << 0)      /* an expire-at ms field follows the flags */
+#define CODEC_F_KNOWN       CODEC_F_EXPIRE /* every flag this format defines; others are corrupt */
+#define CODEC_EXPIRY_PREFIX 10             /* expire-at ms + dbid */
 
 /* Format version written in meta under CODEC_META_VERSION. */
-#define CODEC_FORMAT_VERSION 1
-#define CODEC_META_VERSION "format-version"
-#define CODEC_META_DBMAP "dbmap"         /* u16 BE dbid per db index */
+#define CODEC_FORMAT_VERSION    1
+#define CODEC_META_VERSION      "format-version"
+#define CODEC_META_DBMAP        "dbmap"  /* u16 BE dbid per db index */
 #define CODEC_META_COUNT_PREFIX "count:" /* "count:" + dbid (u16 BE) -> u64 BE */
 
 /* Frozen value type numbers (never renumber). */
@@ -48,8 +48,8 @@ enum codec_type {
  * returns its length. */
 size_t codec_key_encode(uint16_t dbid, const void *key, size_t klen, char *out);
 /* Same, with slot and h already known. */
-size_t codec_key_encode_with(uint16_t dbid, unsigned slot, uint32_t h, const void *key,
-                             size_t klen, char *out);
+size_t codec_key_encode_with(uint16_t dbid, unsigned slot, uint32_t h, const void *key, size_t klen,
+                             char *out);
 /* Decode: sets the fields and points *key into buf. 0 or CODEC_ERR. */
 int codec_key_decode(const char *buf, size_t len, uint16_t *dbid, unsigned *slot, uint32_t *h,
                      const char **key, size_t *klen);
@@ -71,8 +71,8 @@ struct codec_header {
 #define CODEC_HEADER_MAX 11
 size_t codec_header_encode(const struct codec_header *h, char *out);
 /* Parses the header; *payload and *plen point past it. 0 or CODEC_ERR. */
-int codec_header_decode(const char *buf, size_t len, struct codec_header *h,
-                        const char **payload, size_t *plen);
+int codec_header_decode(const char *buf, size_t len, struct codec_header *h, const char **payload,
+                        size_t *plen);
 
 /* expiry CF key: out capacity >= klen + 10. */
 size_t codec_expiry_key_encode(int64_t expire_ms, uint16_t dbid, const void *key, size_t klen,

@@ -21,11 +21,11 @@ struct read_job {
     size_t n;              /* number of keys */
     char **keys;           /* encoded keys-CF keys (caller's, kept until drained) */
     size_t *klens;
-    char **vals;           /* filled by the pool: malloc'd values or NULL */
+    char **vals; /* filled by the pool: malloc'd values or NULL */
     size_t *vlens;
-    int *rc;               /* 0, STORE_NOTFOUND or STORE_ERR per key */
-    uint64_t submit_us;    /* monotonic, set by readpool_submit */
-    uint64_t done_us;      /* monotonic, set when the read finished */
+    int *rc;            /* 0, STORE_NOTFOUND or STORE_ERR per key */
+    uint64_t submit_us; /* monotonic, set by readpool_submit */
+    uint64_t done_us;   /* monotonic, set when the read finished */
 };
 
 /* Starts nthreads readers on s. Returns the eventfd to watch (readable when

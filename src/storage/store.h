@@ -21,22 +21,22 @@
 #include <stdint.h>
 
 #define STORE_NOTFOUND 1
-#define STORE_ERR (-1)
+#define STORE_ERR      (-1)
 
 enum store_cf { STORE_CF_KEYS = 0, STORE_CF_EXPIRY = 1, STORE_CF_META = 2, STORE_CF_COUNT = 3 };
 
 struct store_options {
-    const char *dir;              /* RocksDB directory (created if missing) */
-    uint64_t block_cache_size;    /* bytes; 0 = RocksDB's default */
-    int max_background_jobs;      /* 0 = RocksDB's default */
-    int direct_reads;             /* use_direct_reads */
-    uint64_t write_buffer_size;   /* memtable size per CF; 0 = default */
-    int max_write_buffer_number;  /* 0 = default */
+    const char *dir;                    /* RocksDB directory (created if missing) */
+    uint64_t block_cache_size;          /* bytes; 0 = RocksDB's default */
+    int max_background_jobs;            /* 0 = RocksDB's default */
+    int direct_reads;                   /* use_direct_reads */
+    uint64_t write_buffer_size;         /* memtable size per CF; 0 = default */
+    int max_write_buffer_number;        /* 0 = default */
     int level0_slowdown_writes_trigger; /* 0 = default */
     int level0_stop_writes_trigger;     /* 0 = default */
     uint64_t rate_limit_bytes_per_sec;  /* 0 = none */
-    int bloom_bits_per_key;       /* whole-key bloom filter; 0 = off, default 10 */
-    int lz4;                      /* LZ4 block compression */
+    int bloom_bits_per_key;             /* whole-key bloom filter; 0 = off, default 10 */
+    int lz4;                            /* LZ4 block compression */
 };
 void store_options_default(struct store_options *o);
 

@@ -35,9 +35,7 @@ static void arena_oom(size_t size)
 
 #ifdef LT_SANITIZERS
 
-void arena_init(void)
-{
-}
+void arena_init(void) {}
 
 void *hot_malloc(size_t size)
 {
@@ -105,9 +103,7 @@ int arena_malloc_stats(void (*cb)(void *, const char *), void *opaque)
     return 0;
 }
 
-void arena_purge(void)
-{
-}
+void arena_purge(void) {}
 
 #else /* jemalloc */
 

@@ -36,14 +36,14 @@ struct tier_stats tier_stats;
 
 struct prefetch {
     struct read_job job;
-    client *c;               /* NULL once the client is gone */
+    client *c; /* NULL once the client is gone */
     uint64_t submit_seq;
-    int stale;               /* the db was flushed or swapped meanwhile */
+    int stale; /* the db was flushed or swapped meanwhile */
     int n;
     uint16_t *dbid;
-    str *ukeys;              /* user keys (heap copies) */
-    str *akeys;              /* the same keys in the client's argv */
-    str *ikeys;              /* inflight dict keys: dbid + user key (hot) */
+    str *ukeys;                   /* user keys (heap copies) */
+    str *akeys;                   /* the same keys in the client's argv */
+    str *ikeys;                   /* inflight dict keys: dbid + user key (hot) */
     struct prefetch *prev, *next; /* in flight */
 };
 

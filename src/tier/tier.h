@@ -39,11 +39,11 @@ void tier_remember(uint16_t dbid, const char *key, size_t len, uint32_t lru);
 int tier_recall(uint16_t dbid, const char *key, size_t len, uint32_t *lru);
 
 struct tier_stats {
-    long long prefetch_reads;        /* keys read by the pool */
-    long long prefetch_hits_absent;  /* of those, found absent */
-    long long parked;                /* commands parked */
-    long long stale_reads;           /* reads discarded (key written in flight) */
-    long long bloom_absent;          /* keys known absent from the bloom filters, no read */
+    long long prefetch_reads;       /* keys read by the pool */
+    long long prefetch_hits_absent; /* of those, found absent */
+    long long parked;               /* commands parked */
+    long long stale_reads;          /* reads discarded (key written in flight) */
+    long long bloom_absent;         /* keys known absent from the bloom filters, no read */
 };
 extern struct tier_stats tier_stats;
 

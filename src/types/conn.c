@@ -215,8 +215,8 @@ void cmd_client_list(client *c)
         const char *t = c->argv[3];
         if (!strcasecmp(t, "normal"))
             type_filter = 0;
-        else if (!strcasecmp(t, "master") || !strcasecmp(t, "replica") ||
-                 !strcasecmp(t, "slave") || !strcasecmp(t, "pubsub"))
+        else if (!strcasecmp(t, "master") || !strcasecmp(t, "replica") || !strcasecmp(t, "slave") ||
+                 !strcasecmp(t, "pubsub"))
             type_filter = 1;
         else {
             reply_error_fmt(c, "ERR Unknown client type '%s'", t);

@@ -196,8 +196,7 @@ struct key_filter {
     long long emitted;
 };
 
-static int key_matches(struct key_filter *f, const char *key, size_t klen, int type,
-                       int64_t expire)
+static int key_matches(struct key_filter *f, const char *key, size_t klen, int type, int64_t expire)
 {
     if (expire >= 0 && server.mstime_cached > expire)
         return 0;
@@ -318,8 +317,7 @@ static int flush_option_or_reply(client *c)
 {
     if (c->argc == 1)
         return 0;
-    if (c->argc == 2 &&
-        (!strcasecmp(c->argv[1], "async") || !strcasecmp(c->argv[1], "sync")))
+    if (c->argc == 2 && (!strcasecmp(c->argv[1], "async") || !strcasecmp(c->argv[1], "sync")))
         return 0;
     reply_error_syntax(c);
     return -1;

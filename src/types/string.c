@@ -51,15 +51,15 @@ static int check_string_length_or_reply(client *c, long long offset, long long l
 
 /* ---- SET and its options (shared with GETEX) ----------------------------- */
 
-#define SET_NX (1 << 0)
-#define SET_XX (1 << 1)
-#define SET_GET (1 << 2)
-#define SET_KEEPTTL (1 << 3)
-#define SET_PERSIST (1 << 4)
-#define SET_EX (1 << 5)
-#define SET_PX (1 << 6)
-#define SET_EXAT (1 << 7)
-#define SET_PXAT (1 << 8)
+#define SET_NX         (1 << 0)
+#define SET_XX         (1 << 1)
+#define SET_GET        (1 << 2)
+#define SET_KEEPTTL    (1 << 3)
+#define SET_PERSIST    (1 << 4)
+#define SET_EX         (1 << 5)
+#define SET_PX         (1 << 6)
+#define SET_EXAT       (1 << 7)
+#define SET_PXAT       (1 << 8)
 #define SET_ANY_EXPIRE (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
 
 static int opt_is(const char *opt, const char *name)
@@ -91,8 +91,8 @@ static int parse_set_options(client *c, int first, int is_set, int *flags, str *
                     (opt_is(opt, "px") && !(f & (SET_ANY_EXPIRE & ~SET_PX))) ||
                     (opt_is(opt, "exat") && !(f & (SET_ANY_EXPIRE & ~SET_EXAT))) ||
                     (opt_is(opt, "pxat") && !(f & (SET_ANY_EXPIRE & ~SET_PXAT))))) {
-            *flags |= opt_is(opt, "ex")   ? SET_EX
-                      : opt_is(opt, "px") ? SET_PX
+            *flags |= opt_is(opt, "ex")     ? SET_EX
+                      : opt_is(opt, "px")   ? SET_PX
                       : opt_is(opt, "exat") ? SET_EXAT
                                             : SET_PXAT;
             *expire = next;
