@@ -238,7 +238,7 @@ void client_read(client *c)
             c->qpos = 0;
         }
         if (c->qcap - c->qlen < want) {
-            size_t ncap = c->qcap ? c->qcap * 2 : READ_CHUNK * 2;
+            size_t ncap = c->qcap ? c->qcap * 2 : READ_CHUNK;
             while (ncap - c->qlen < want)
                 ncap *= 2;
             char *nb = realloc(c->qbuf, ncap);
@@ -399,6 +399,12 @@ void clients_cron(void)
             /* whole seconds, as Redis counts idle time */
             log_verbose("Closing idle client");
             client_free(c);
+        } else if (c->qcap && c->qpos == c->qlen && !(c->flags & CLIENT_PARKED) &&
+                   now - c->last_ms >= 2000) {
+            /* an idle client gives its query buffer back (as Redis does) */
+            free(c->qbuf);
+            c->qbuf = NULL;
+            c->qcap = c->qlen = c->qpos = 0;
         } else if (client_over_obuf_limit(c, now)) {
             log_warning("Client id=%llu scheduled to be closed ASAP for overcoming of output "
                         "buffer limits.",
