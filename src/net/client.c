@@ -253,6 +253,7 @@ void client_read(client *c)
     /* At most 16 KiB per read, parsed before the next one, as Redis does:
      * the protocol's 64 KiB line limits depend on what is buffered. */
     ssize_t n = read(c->fd, c->qbuf + c->qlen, want);
+    server.stat_reads++;
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
@@ -304,6 +305,7 @@ int client_write(client *c)
             break;
         }
         ssize_t w = writev(c->fd, iov, n);
+        server.stat_writes++;
         if (w < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;

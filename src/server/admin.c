@@ -428,6 +428,49 @@ static void debug_protocol(client *c)
     }
 }
 
+/* DEBUG POPULATE count [prefix] [size]: keys prefix:0..count-1 (default
+ * prefix "key") with values "value:N", cut or zero-padded to size bytes
+ * when size is given; existing keys are left alone. */
+static void debug_populate(client *c)
+{
+    long long count, size = 0;
+    if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &count) || count < 0) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return;
+    }
+    if (c->argc == 5 && (!util_str2ll(c->argv[4], str_len(c->argv[4]), &size) || size < 0)) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return;
+    }
+    const char *prefix = c->argc >= 4 ? c->argv[3] : "key";
+    size_t plen = c->argc >= 4 ? str_len(c->argv[3]) : 3;
+    for (long long i = 0; i < count; i++) {
+        char num[32], val[64];
+        int nl = util_ll2str(num, sizeof(num), i);
+        str key = str_new(prefix, plen);
+        key = str_cat(key, ":", 1);
+        key = str_cat(key, num, (size_t)nl);
+        if (!db_exists(c->db, key)) {
+            int vl = snprintf(val, sizeof(val), "value:%lld", i);
+            obj *o;
+            if (c->argc == 5) {
+                o = obj_string_raw(NULL, (size_t)size);
+                memcpy(o->u.s.ptr, val, (size_t)(vl < size ? vl : size));
+                if (size <= OBJ_EMBSTR_MAX) {
+                    obj *e = obj_string_with_encoding(o->u.s.ptr, (size_t)size, OBJ_ENC_EMBSTR);
+                    obj_free(o);
+                    o = e;
+                }
+            } else {
+                o = obj_string_with_encoding(val, (size_t)vl, OBJ_ENC_EMBSTR);
+            }
+            db_add(c->db, key, o);
+        }
+        str_free(key);
+    }
+    reply_ok(c);
+}
+
 static int debug_allowed(client *c)
 {
     if (server.enable_debug_command == 1)
@@ -469,6 +512,13 @@ void cmd_debug(client *c)
             "    Stop the server for <seconds>. Decimals allowed.",
             "CHANGE-REPL-ID",
             "    Change the replication IDs of the instance.",
+            "POPULATE <count> [<prefix>] [<size>]",
+            "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+            "    it is used instead of the 'key' prefix. These are not propagated to",
+            "    replicas. Cluster slots are not respected so keys not belonging to the",
+            "    current node can be created in cluster mode.",
+            "PAUSE-CRON <0|1>",
+            "    Stop periodic cron job processing.",
             "PROTOCOL <type>",
             "    Reply with a test value of the specified type. <type> can be: string,",
             "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -512,6 +562,11 @@ void cmd_debug(client *c)
         debug_digest(c);
     } else if (!strcasecmp(sub, "digest-value") && c->argc >= 2) {
         debug_digest_value(c);
+    } else if (!strcasecmp(sub, "populate") && c->argc >= 3 && c->argc <= 5) {
+        debug_populate(c);
+    } else if (!strcasecmp(sub, "pause-cron") && c->argc == 3) {
+        server.cron_paused = atoi(c->argv[2]) != 0;
+        reply_ok(c);
     } else if (!strcasecmp(sub, "protocol") && c->argc == 3) {
         debug_protocol(c);
     } else if (!strcasecmp(sub, "change-repl-id") && c->argc == 2) {

@@ -147,6 +147,8 @@ static str section_memory(str s)
     if (!used)
         used = hot;
     size_t rss = rss_bytes();
+    if (used > server.stat_peak_memory)
+        server.stat_peak_memory = used;
     char h1[32], h2[32], h3[32], h4[32];
     bytes_human(h1, sizeof(h1), used);
     bytes_human(h2, sizeof(h2), rss);
@@ -172,8 +174,9 @@ static str section_memory(str s)
                 "mem_fragmentation_ratio:%.2f\r\n"
                 "mem_allocator:%s\r\n"
                 "lazyfree_pending_objects:0\r\n",
-                used, h1, rss, h2, used, hot, h4, arena_jemalloc_allocated(), server.maxmemory, h3,
-                policy, used ? (double)rss / (double)used : 0.0, arena_allocator_name());
+                used, h1, rss, h2, server.stat_peak_memory, hot, h4, arena_jemalloc_allocated(),
+                server.maxmemory, h3, policy, used ? (double)rss / (double)used : 0.0,
+                arena_allocator_name());
     str_free(pol);
     return s;
 }
@@ -202,9 +205,11 @@ static str section_stats(str s)
                    "# Stats\r\n"
                    "total_connections_received:%lld\r\n"
                    "total_commands_processed:%lld\r\n"
-                   "instantaneous_ops_per_sec:0\r\n"
+                   "instantaneous_ops_per_sec:%lld\r\n"
                    "total_net_input_bytes:%lld\r\n"
                    "total_net_output_bytes:%lld\r\n"
+                   "instantaneous_input_kbps:%.2f\r\n"
+                   "instantaneous_output_kbps:%.2f\r\n"
                    "rejected_connections:%lld\r\n"
                    "expired_keys:%lld\r\n"
                    "evicted_keys:0\r\n"
@@ -214,12 +219,16 @@ static str section_stats(str s)
                    "pubsub_patterns:0\r\n"
                    "total_error_replies:%lld\r\n"
                    "unexpected_error_replies:%lld\r\n"
-                   "total_reads_processed:0\r\n"
-                   "total_writes_processed:0\r\n",
-                   server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
-                   server.stat_net_output_bytes, server.stat_rejected_conn, ks_stats.expired_keys,
-                   ks_stats.keyspace_hits, ks_stats.keyspace_misses,
-                   server.stat_total_error_replies, server.stat_unexpected_error_replies);
+                   "total_reads_processed:%lld\r\n"
+                   "total_writes_processed:%lld\r\n",
+                   server.stat_numconnections, server.stat_numcommands,
+                   server_instantaneous(INST_COMMANDS), server.stat_net_input_bytes,
+                   server.stat_net_output_bytes,
+                   (double)server_instantaneous(INST_NET_INPUT) / 1024,
+                   (double)server_instantaneous(INST_NET_OUTPUT) / 1024, server.stat_rejected_conn,
+                   ks_stats.expired_keys, ks_stats.keyspace_hits, ks_stats.keyspace_misses,
+                   server.stat_total_error_replies, server.stat_unexpected_error_replies,
+                   server.stat_reads, server.stat_writes);
 }
 
 static str section_replication(str s)

@@ -90,11 +90,33 @@ void server_reset_stats(void)
     server.stat_rejected_conn = 0;
     server.stat_net_input_bytes = server.stat_net_output_bytes = 0;
     server.stat_total_error_replies = 0;
+    server.stat_reads = server.stat_writes = 0;
+    server.stat_peak_memory = 0;
     dict_clear(server.errorstats);
     memset(&ks_stats, 0, sizeof(ks_stats));
     memset(&tier_stats, 0, sizeof(tier_stats));
     hist_init(&server.read_latency);
     command_reset_stats();
+}
+
+/* ---- instantaneous metrics ------------------------------------------------ */
+
+static void inst_sample(int metric, long long value, int64_t now)
+{
+    typeof(server.inst[0]) *m = &server.inst[metric];
+    int64_t dt = now - m->last_ms;
+    if (m->last_ms && dt > 0)
+        m->samples[m->idx++ % 16] = (value - m->last_value) * 1000 / dt;
+    m->last_ms = now;
+    m->last_value = value;
+}
+
+long long server_instantaneous(int metric)
+{
+    long long sum = 0;
+    for (int i = 0; i < 16; i++)
+        sum += server.inst[metric].samples[i];
+    return sum / 16;
 }
 
 /* ---- WAL fsync thread (appendfsync everysec) ----------------------------- */
@@ -174,8 +196,17 @@ void server_before_sleep(ev_loop *l)
 
 int64_t server_cron(ev_loop *l, long long id, void *data)
 {
+    if (server.cron_paused)
+        return 1000 / server.hz;
     server.cronloops++;
     server_update_cached_time();
+    static int64_t last_sample;
+    if (server.mstime_cached - last_sample >= 100) {
+        last_sample = server.mstime_cached;
+        inst_sample(INST_COMMANDS, server.stat_numcommands, last_sample);
+        inst_sample(INST_NET_INPUT, server.stat_net_input_bytes, last_sample);
+        inst_sample(INST_NET_OUTPUT, server.stat_net_output_bytes, last_sample);
+    }
     clients_cron();
     /* Every ten seconds: the running count of hot-tier bytes against
      * jemalloc's own view of the arena. They differ by what the arena's

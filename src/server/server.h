@@ -114,6 +114,7 @@ struct server {
     client *pending_writes; /* clients with replies to write */
     client *current;        /* client running a command */
     int shutdown_asap;
+    int cron_paused; /* DEBUG PAUSE-CRON */
     int shutdown_exit_code;
     int64_t lastsave_s;
     long long dirty_since_save;
@@ -128,7 +129,15 @@ struct server {
     long long stat_net_input_bytes, stat_net_output_bytes;
     long long stat_total_error_replies;
     long long stat_unexpected_error_replies;
-    long long stat_prefetch_reads, stat_prefetch_absent, stat_parked;
+    long long stat_reads, stat_writes; /* read/write system calls on client sockets */
+    size_t stat_peak_memory;
+    /* instantaneous metrics: samples taken every 100 ms */
+    struct {
+        long long last_value;
+        int64_t last_ms;
+        long long samples[16];
+        int idx;
+    } inst[3];
     hist read_latency; /* storage reads of the pool, µs */
     struct slowlog_entry *slowlog_head, *slowlog_tail;
     long long slowlog_len;
@@ -148,6 +157,11 @@ void server_update_cached_time(void);
 uint32_t server_lru_clock(void);
 void server_count_error(const char *msg);
 void server_reset_stats(void);
+#define INST_COMMANDS   0
+#define INST_NET_INPUT  1
+#define INST_NET_OUTPUT 2
+/* Per-second rate of a counter, averaged over the last 1.6 s. */
+long long server_instantaneous(int metric);
 int server_apply_fsync_policy(void);
 /* Checkpoint to <dir>/checkpoint after a commit (SAVE, BGSAVE, `save`). */
 int server_save_checkpoint(char **err);
