@@ -31,17 +31,35 @@ obj *obj_string_from_ll(long long v)
     return o;
 }
 
+/* EMBSTR layout: the 8-byte header, a u32 length at offset 8, then the
+ * bytes and a NUL, in one allocation of at least sizeof(obj) (so that
+ * obj_string_make_raw can turn it into a RAW string in place). 12 bytes of
+ * overhead, as close to Redis's 19 as a u32 length allows. */
+#define EMB_HDR 12
+
+static uint32_t emb_len(const obj *o)
+{
+    uint32_t len;
+    memcpy(&len, (const char *)o + 8, sizeof(len));
+    return len;
+}
+
+static char *emb_data(const obj *o)
+{
+    return (char *)o + EMB_HDR;
+}
+
 static obj *obj_string_embstr(const void *ptr, size_t len)
 {
-    obj *o = obj_alloc(len + 1);
+    size_t size = EMB_HDR + len + 1;
+    obj *o = obj_alloc((size < sizeof(obj) ? sizeof(obj) : size) - sizeof(obj));
     o->type = OBJ_STRING;
     o->encoding = OBJ_ENC_EMBSTR;
-    o->u.s.ptr = (char *)(o + 1);
-    o->u.s.len = (uint32_t)len;
-    o->u.s.cap = (uint32_t)len;
+    uint32_t l = (uint32_t)len;
+    memcpy((char *)o + 8, &l, sizeof(l));
     if (len)
-        memcpy(o->u.s.ptr, ptr, len);
-    o->u.s.ptr[len] = 0;
+        memcpy(emb_data(o), ptr, len);
+    emb_data(o)[len] = 0;
     return o;
 }
 
@@ -105,7 +123,7 @@ obj *obj_dup(const obj *o)
     case OBJ_ENC_INT:
         return obj_string_from_ll(o->u.i);
     case OBJ_ENC_EMBSTR:
-        return obj_string_embstr(o->u.s.ptr, o->u.s.len);
+        return obj_string_embstr(emb_data(o), emb_len(o));
     default:
         return obj_string_raw(o->u.s.ptr, o->u.s.len);
     }
@@ -117,6 +135,10 @@ const char *obj_string_bytes(const obj *o, char *buf, size_t *len)
         *len = (size_t)util_ll2str(buf, 21, o->u.i);
         return buf;
     }
+    if (o->encoding == OBJ_ENC_EMBSTR) {
+        *len = emb_len(o);
+        return emb_data(o);
+    }
     *len = o->u.s.len;
     return o->u.s.ptr;
 }
@@ -125,6 +147,8 @@ size_t obj_string_len(const obj *o)
 {
     if (o->encoding == OBJ_ENC_INT)
         return (size_t)util_ll_digits(o->u.i);
+    if (o->encoding == OBJ_ENC_EMBSTR)
+        return emb_len(o);
     return o->u.s.len;
 }
 
@@ -134,7 +158,10 @@ int obj_string_ll(const obj *o, long long *out)
         *out = o->u.i;
         return 1;
     }
-    return util_str2ll(o->u.s.ptr, o->u.s.len, out);
+    char buf[32];
+    size_t len;
+    const char *p = obj_string_bytes(o, buf, &len);
+    return util_str2ll(p, len, out);
 }
 
 obj *obj_string_make_raw(obj *o, size_t min_len)

@@ -43,7 +43,7 @@ typedef struct obj {
     union {
         long long i; /* OBJ_ENC_INT */
         struct {
-            char *ptr; /* RAW: own buffer; EMBSTR: just after the struct */
+            char *ptr; /* RAW only: its own buffer (EMBSTR layout: object.c) */
             uint32_t len;
             uint32_t cap;
         } s;
