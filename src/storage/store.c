@@ -743,19 +743,26 @@ uint64_t store_stall_micros(store *s)
 
 /* ---- run-time options ---------------------------------------------------- */
 
+/* Hands RocksDB's message of a refused option to the caller (or frees it). */
+static int store_option_result(char *e, char **err)
+{
+    if (!e)
+        return 0;
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return STORE_ERR;
+}
+
 int store_set_cf_option(store *s, const char *name, const char *value, char **err)
 {
     const char *keys[1] = {name}, *vals[1] = {value};
     for (int i = 0; i < STORE_NCF; i++) {
         char *e = NULL;
         rocksdb_set_options_cf(s->db, s->cf[i], 1, keys, vals, &e);
-        if (e) {
-            if (err)
-                *err = e;
-            else
-                free(e);
-            return STORE_ERR;
-        }
+        if (e)
+            return store_option_result(e, err);
     }
     return 0;
 }
@@ -765,14 +772,7 @@ int store_set_db_option(store *s, const char *name, const char *value, char **er
     const char *keys[1] = {name}, *vals[1] = {value};
     char *e = NULL;
     rocksdb_set_options(s->db, 1, keys, vals, &e);
-    if (e) {
-        if (err)
-            *err = e;
-        else
-            free(e);
-        return STORE_ERR;
-    }
-    return 0;
+    return store_option_result(e, err);
 }
 
 void store_set_block_cache_capacity(store *s, uint64_t bytes)
