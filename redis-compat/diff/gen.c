@@ -46,7 +46,7 @@ static gen_family gen_families[] = {
     {"keys", 1, NULL, NULL},
     {"server", 1, NULL, NULL},
     {"list", 0, "list", "LRANGE %k 0 -1"},
-    {"hash", 0, "hash", "HGETALL %k"},
+    {"hash", 1, "hash", "HGETALL %k"},
     {"set", 0, "set", "SMEMBERS %k"},
     {"zset", 0, "zset", "ZRANGE %k 0 -1 WITHSCORES"},
 };

@@ -200,20 +200,37 @@ struct db *keyspace_db_by_id(uint16_t dbid)
 
 /* ---- serialization ------------------------------------------------------- */
 
-/* Encodes o (with expire) as a stored value into the scratch buffer. */
-static const char *value_encode(const obj *o, int64_t expire, size_t *len)
+/* The payload of a value: a string's bytes, a hash's listpack of pairs.
+ * *must_free: the payload is a copy (hot_free it after use). */
+static const char *value_payload(obj *o, char *numbuf, size_t *len, int *must_free)
+{
+    *must_free = 0;
+    if (o->type == OBJ_HASH)
+        return (const char *)hash_blob(o, len, must_free);
+    return obj_string_bytes(o, numbuf, len);
+}
+
+/* Encodes o (with expire) as a stored value into the scratch buffer; NULL
+ * when the value has no single-blob form (a hash above 4 GB). */
+static const char *value_encode(obj *o, int64_t expire, size_t *len)
 {
     char numbuf[32];
     size_t plen;
-    const char *p = obj_string_bytes(o, numbuf, &plen);
+    int must_free;
+    const char *p = value_payload(o, numbuf, &plen, &must_free);
+    if (!p)
+        return NULL;
     char *out = scratch_get(CODEC_HEADER_MAX + plen);
     struct codec_header h = {o->type, o->encoding, 0, expire};
     size_t hl = codec_header_encode(&h, out);
     memcpy(out + hl, p, plen);
+    if (must_free)
+        hot_free((void *)p);
     *len = hl + plen;
     return out;
 }
 
+/* Rebuilds a value from untrusted stored bytes; NULL when corrupt. */
 static obj *value_decode(const char *val, size_t vlen, int64_t *expire)
 {
     struct codec_header h;
@@ -221,10 +238,14 @@ static obj *value_decode(const char *val, size_t vlen, int64_t *expire)
     size_t plen;
     if (codec_header_decode(val, vlen, &h, &payload, &plen) != 0)
         return NULL;
-    if (h.type != OBJ_STRING)
-        return NULL;
     *expire = h.expire_ms;
-    return obj_string_with_encoding(payload, plen, h.encoding);
+    switch (h.type) {
+    case OBJ_STRING:
+        return obj_string_with_encoding(payload, plen, h.encoding);
+    case OBJ_HASH:
+        return hash_from_blob(payload, plen, h.encoding);
+    }
+    return NULL;
 }
 
 /* ---- install, lookup ----------------------------------------------------- */
@@ -514,7 +535,11 @@ int keyspace_commit(void)
                 int64_t expire = entry_expire(db, key);
                 size_t vl;
                 const char *v = value_encode(e->v.val, expire, &vl);
-                store_batch_put(batch, STORE_CF_KEYS, k, kl, v, vl);
+                if (v)
+                    store_batch_put(batch, STORE_CF_KEYS, k, kl, v, vl);
+                else
+                    log_warning("A value of db %d is too big to store; the old one is kept",
+                                db->index);
                 if (expire >= 0) {
                     char *x = scratch_get(klen + 10);
                     size_t xl = codec_expiry_key_encode(expire, db->dbid, key, klen, x);

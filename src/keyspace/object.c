@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ds/alloc.h"
+#include "ds/listpack.h"
 #include "ds/util.h"
 #include "keyspace/object.h"
 
@@ -114,11 +115,38 @@ void obj_free(obj *o)
         return;
     if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
         hot_free(o->u.s.ptr);
+    else if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_LISTPACK)
+        lp_free(o->u.ptr);
+    else if (o->type == OBJ_HASH)
+        dict_release(o->u.ptr);
     hot_free(o);
+}
+
+static obj *obj_hash_dup(const obj *o)
+{
+    obj *n = obj_hash_new();
+    if (o->encoding == OBJ_ENC_LISTPACK) {
+        size_t len = lp_bytes(o->u.ptr);
+        lp_free(n->u.ptr);
+        n->u.ptr = hot_malloc(len);
+        memcpy(n->u.ptr, o->u.ptr, len);
+        return n;
+    }
+    hash_convert_to_ht(n);
+    struct hash_iter it;
+    const char *f, *v;
+    size_t fl, vl;
+    hash_iter_init(&it, (obj *)o);
+    while (hash_iter_next(&it, &f, &fl, &v, &vl))
+        hash_set(n, f, fl, v, vl);
+    hash_iter_done(&it);
+    return n;
 }
 
 obj *obj_dup(const obj *o)
 {
+    if (o->type == OBJ_HASH)
+        return obj_hash_dup(o);
     switch (o->encoding) {
     case OBJ_ENC_INT:
         return obj_string_from_ll(o->u.i);
@@ -209,6 +237,16 @@ size_t obj_mem(const obj *o)
     size_t n = hot_usable((void *)o);
     if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
         n += hot_usable(o->u.s.ptr);
+    if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_LISTPACK)
+        n += hot_usable(o->u.ptr);
+    if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_HT) {
+        n += dict_mem_usage(o->u.ptr);
+        dict_iter it;
+        dict_iter_init(&it, o->u.ptr);
+        for (dict_entry *e; (e = dict_iter_next(&it));)
+            n += str_hot_alloc_size(e->key) + str_hot_alloc_size(e->v.val);
+        dict_iter_done(&it);
+    }
     return n;
 }
 
@@ -240,6 +278,10 @@ const char *obj_encoding_name(const obj *o)
         return "int";
     case OBJ_ENC_EMBSTR:
         return "embstr";
+    case OBJ_ENC_HT:
+        return "hashtable";
+    case OBJ_ENC_LISTPACK:
+        return "listpack";
     }
     return "unknown";
 }

@@ -5,6 +5,9 @@
  * Redis's names). Strings come in three encodings as in Redis: INT (a long
  * long in the object), EMBSTR (bytes in the same allocation, <= 44 bytes)
  * and RAW (a separate buffer that can grow: APPEND, SETRANGE).
+ * Hashes come in two encodings as in Redis: LISTPACK (field, value, field,
+ * value... in one listpack, while small) and HT (a dict of hot strs to hot
+ * strs); see object_hash.c for the conversion rule.
  * Every obj lives in the hot tier (hot_malloc). An obj in the keyspace is
  * owned by its db; commands that need to keep a value past the next write
  * copy it.
@@ -15,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ds/dict.h"
 #include "ds/str.h"
 
 /* Types: the same numbers as the stored format (storage/codec.h). */
@@ -26,9 +30,11 @@
 #define OBJ_STREAM 5
 
 /* Encodings: frozen numbers, stored in the header's encoding byte. */
-#define OBJ_ENC_RAW    0
-#define OBJ_ENC_INT    1
-#define OBJ_ENC_EMBSTR 8
+#define OBJ_ENC_RAW      0
+#define OBJ_ENC_INT      1
+#define OBJ_ENC_HT       2 /* hash: dict of str -> str */
+#define OBJ_ENC_EMBSTR   8
+#define OBJ_ENC_LISTPACK 11 /* hash: field, value pairs in a listpack */
 
 #define OBJ_EMBSTR_MAX 44 /* Redis's limit for embstr */
 
@@ -78,5 +84,47 @@ void obj_string_append(obj *o, const void *ptr, size_t len);
 size_t obj_mem(const obj *o);
 const char *obj_type_name(int type);
 const char *obj_encoding_name(const obj *o);
+
+/* ---- hashes (object_hash.c) ----------------------------------------------
+ * Fields and values are binary strings. Limits come from the
+ * hash-max-listpack-entries/-value configs. Pointers returned by the
+ * readers are valid until the next change of the hash. */
+
+/* Bytes of a field or value; numbers stored as integers in a listpack are
+ * formatted into the caller's buf (LP_INTBUF_SIZE bytes). */
+#define OBJ_HASH_BUF 24
+
+obj *obj_hash_new(void);
+size_t hash_len(const obj *o);
+/* Finds field: returns its value bytes (and *vlen), or NULL. */
+const char *hash_get(obj *o, const void *f, size_t flen, size_t *vlen, char *buf);
+/* Sets field to value (creating it): 1 when the field is new, 0 when it
+ * was updated. Converts to HT when a limit is crossed. */
+int hash_set(obj *o, const void *f, size_t flen, const void *v, size_t vlen);
+/* 1 when the field was there and is gone. */
+int hash_delete(obj *o, const void *f, size_t flen);
+/* Converts a LISTPACK hash when one of the lengths is above
+ * hash-max-listpack-value (Redis checks the arguments before a write). */
+void hash_try_convert(obj *o, size_t len);
+void hash_convert_to_ht(obj *o);
+
+struct hash_iter {
+    obj *o;
+    unsigned char *p; /* listpack: the next field */
+    dict_iter di;     /* HT */
+    char fbuf[OBJ_HASH_BUF], vbuf[OBJ_HASH_BUF];
+};
+void hash_iter_init(struct hash_iter *it, obj *o);
+/* 1 and the next pair, or 0 at the end. No change to the hash meanwhile. */
+int hash_iter_next(struct hash_iter *it, const char **f, size_t *flen, const char **v,
+                   size_t *vlen);
+void hash_iter_done(struct hash_iter *it);
+
+/* Stored form: the pairs as one listpack blob (whatever the encoding).
+ * Returns the blob; *must_free says it is a copy to free with hot_free. */
+const unsigned char *hash_blob(obj *o, size_t *len, int *must_free);
+/* Rebuilds a hash from untrusted bytes with the given encoding; NULL when
+ * the bytes are not a valid listpack of pairs (with unique fields for HT). */
+obj *hash_from_blob(const void *buf, size_t len, int encoding);
 
 #endif

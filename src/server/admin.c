@@ -295,14 +295,29 @@ static void mix_digest(uint8_t d[20], const void *p, size_t len)
     sha1(d, 20, d);
 }
 
-static void value_digest(uint8_t d[20], const obj *o, int64_t expire)
+static void value_digest(uint8_t d[20], obj *o, int64_t expire)
 {
     uint32_t aux = htonl(o->type);
     mix_digest(d, &aux, sizeof(aux));
-    char buf[32];
-    size_t len;
-    const char *v = obj_string_bytes(o, buf, &len);
-    mix_digest(d, v, len);
+    if (o->type == OBJ_HASH) {
+        /* per pair, order-independent: a digest of field then value, xored */
+        struct hash_iter it;
+        const char *f, *v;
+        size_t fl, vl;
+        hash_iter_init(&it, o);
+        while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
+            uint8_t ed[20] = {0};
+            mix_digest(ed, f, fl);
+            mix_digest(ed, v, vl);
+            xor_digest(d, ed, 20);
+        }
+        hash_iter_done(&it);
+    } else {
+        char buf[32];
+        size_t len;
+        const char *v = obj_string_bytes(o, buf, &len);
+        mix_digest(d, v, len);
+    }
     if (expire != -1)
         xor_digest(d, "!!expire!!", 10);
 }
@@ -555,8 +570,9 @@ void cmd_debug(client *c)
         snprintf(buf, sizeof(buf),
                  "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
                  "lru_seconds_idle:%lld",
-                 (void *)o, obj_encoding_name(o), obj_string_len(o) + 1, o->lru & ((1u << 24) - 1),
-                 tier_idle_seconds(o));
+                 (void *)o, obj_encoding_name(o),
+                 o->type == OBJ_STRING ? obj_string_len(o) + 1 : obj_mem(o),
+                 o->lru & ((1u << 24) - 1), tier_idle_seconds(o));
         reply_status(c, buf);
     } else if (!strcasecmp(sub, "digest") && c->argc == 2) {
         debug_digest(c);

@@ -77,6 +77,8 @@ struct server {
     char *client_output_buffer_limit;
     long long obuf_hard, obuf_soft, obuf_soft_secs; /* normal class, parsed */
     int hz;
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
     int lfu_log_factor;

@@ -518,6 +518,13 @@ void cmd_lcs(client *c)
 {
     int getlen = 0, getidx = 0, withmatchlen = 0;
     long long minmatchlen = 0;
+    /* the types are checked before the options, as Redis does */
+    obj *oa = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
+    obj *ob = db_lookup(c->db, c->argv[2], LOOKUP_NONE);
+    if ((oa && oa->type != OBJ_STRING) || (ob && ob->type != OBJ_STRING)) {
+        reply_error(c, "ERR The specified keys must contain string values");
+        return;
+    }
     for (int j = 3; j < c->argc; j++) {
         const char *opt = c->argv[j];
         int more = c->argc - j - 1;
@@ -539,12 +546,6 @@ void cmd_lcs(client *c)
             reply_error_syntax(c);
             return;
         }
-    }
-    obj *oa = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
-    obj *ob = db_lookup(c->db, c->argv[2], LOOKUP_NONE);
-    if ((oa && oa->type != OBJ_STRING) || (ob && ob->type != OBJ_STRING)) {
-        reply_error(c, "ERR The specified keys must contain string values");
-        return;
     }
     if (getidx && getlen) {
         reply_error(c, "ERR If you want both the length and indexes, please just use IDX.");
