@@ -190,8 +190,10 @@ static const gen_cmd gen_cmds[] = {
     {"keys", "OBJECT REFCOUNT", 4, "k"},
     {"keys", "OBJECT IDLETIME", 2, "k"},
     {"keys", "OBJECT FREQ", 2, "k"},
-    {"keys", "EXPIRE", 15, "k s [NX|XX|GT|LT]"},
-    {"keys", "PEXPIRE", 8, "k ms [NX|XX|GT|LT]"},
+    /* GT/LT only with absolute times: two relative TTLs of the same length
+     * compare by which millisecond each command ran in, in either server */
+    {"keys", "EXPIRE", 15, "k s [NX|XX]"},
+    {"keys", "PEXPIRE", 8, "k ms [NX|XX]"},
     {"keys", "EXPIREAT", 12, "k at [NX|XX|GT|LT]"},
     {"keys", "PEXPIREAT", 8, "k pat [NX|XX|GT|LT]"},
     {"keys", "TTL", 12, "k"},
