@@ -23,6 +23,7 @@
 #include "keyspace/db.h"
 #include "net/reply.h"
 #include "server/server.h"
+#include "types/types.h"
 
 /* Looks key up; replies WRONGTYPE and returns -1 when it is not a hash.
  * *o is NULL when absent. */
@@ -467,16 +468,9 @@ static void hscan_cb(void *privdata, dict_entry *e)
 
 void cmd_hscan(client *c)
 {
-    /* the cursor as SCAN reads it (strtoul rules) */
-    const char *arg = c->argv[2];
-    char *end;
-    errno = 0;
-    unsigned long long cursor = strtoull(arg, &end, 10);
-    if (isspace((unsigned char)arg[0]) || *end != '\0' || errno == ERANGE ||
-        end != arg + str_len(c->argv[2])) {
-        reply_error(c, "ERR invalid cursor");
+    unsigned long long cursor;
+    if (scan_cursor_or_reply(c, c->argv[2], &cursor) < 0)
         return;
-    }
     /* as Redis: cursor, then the key (an absent one ends the scan before
      * the options are read), then the options */
     obj *o;

@@ -15,6 +15,7 @@
 #include "net/reply.h"
 #include "server/server.h"
 #include "tier/tier.h"
+#include "types/types.h"
 
 void cmd_del(client *c)
 {
@@ -246,19 +247,24 @@ static int type_by_name(const char *name)
     return -2;
 }
 
-void cmd_scan(client *c)
+int scan_cursor_or_reply(client *c, const str arg, unsigned long long *cursor)
 {
-    /* Redis parses the cursor with strtoul: "-1" wraps around, a leading
-     * space or trailing garbage is an invalid cursor. */
-    const char *arg = c->argv[1];
     char *end;
     errno = 0;
-    unsigned long long cursor = strtoull(arg, &end, 10);
+    *cursor = strtoull(arg, &end, 10);
     if (isspace((unsigned char)arg[0]) || *end != '\0' || errno == ERANGE ||
-        end != arg + str_len(c->argv[1])) {
+        end != arg + str_len(arg)) {
         reply_error(c, "ERR invalid cursor");
-        return;
+        return -1;
     }
+    return 0;
+}
+
+void cmd_scan(client *c)
+{
+    unsigned long long cursor;
+    if (scan_cursor_or_reply(c, c->argv[1], &cursor) < 0)
+        return;
     struct key_filter f = {c, NULL, 0, -1, 10, 0, 0};
     for (int j = 2; j < c->argc; j++) {
         int more = c->argc - j - 1;
