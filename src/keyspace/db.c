@@ -535,11 +535,18 @@ int keyspace_commit(void)
                 int64_t expire = entry_expire(db, key);
                 size_t vl;
                 const char *v = value_encode(e->v.val, expire, &vl);
-                if (v)
+                obj *o = e->v.val;
+                if (v) {
                     store_batch_put(batch, STORE_CF_KEYS, k, kl, v, vl);
-                else
-                    log_warning("A value of db %d is too big to store; the old one is kept",
+                    o->flags &= (uint8_t)~OBJ_F_UNSTORED;
+                } else {
+                    /* no single-blob form (a hash over 4 GB): the stored copy
+                     * is the old one, so this value must never be demoted */
+                    o->flags |= OBJ_F_UNSTORED;
+                    log_warning("A value of db %d is too big to store; it stays in memory and "
+                                "the stored copy is its previous value",
                                 db->index);
+                }
                 if (expire >= 0) {
                     char *x = scratch_get(klen + 10);
                     size_t xl = codec_expiry_key_encode(expire, db->dbid, key, klen, x);
@@ -572,7 +579,7 @@ int keyspace_commit(void)
         dict_entry *d;
         while ((d = dict_iter_next(&it))) {
             dict_entry *e = dict_find(db->keys, d->key);
-            if (e)
+            if (e && !(((obj *)e->v.val)->flags & OBJ_F_UNSTORED))
                 ((obj *)e->v.val)->flags &= (uint8_t)~OBJ_F_DIRTY;
         }
         dict_iter_done(&it);

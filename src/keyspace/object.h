@@ -38,7 +38,8 @@
 
 #define OBJ_EMBSTR_MAX 44 /* Redis's limit for embstr */
 
-#define OBJ_F_DIRTY (1u << 0) /* changed since the last commit: may not be demoted */
+#define OBJ_F_DIRTY    (1u << 0) /* changed since the last commit: may not be demoted */
+#define OBJ_F_UNSTORED (1u << 1) /* its last commit could not store it: stays dirty in memory */
 
 typedef struct obj {
     uint8_t type;
