@@ -482,31 +482,11 @@ void cmd_hscan(client *c)
         reply_empty_array(c);
         return;
     }
-    long long count = 10;
-    struct hscan_ctx s = {c, NULL, 0, 0, 0};
-    for (int j = 3; j < c->argc; j++) {
-        int more = c->argc - j - 1;
-        if (!strcasecmp(c->argv[j], "count") && more) {
-            if (!util_str2ll(c->argv[j + 1], str_len(c->argv[j + 1]), &count)) {
-                reply_error_not_int(c);
-                return;
-            }
-            if (count < 1) {
-                reply_error_syntax(c);
-                return;
-            }
-            j++;
-        } else if (!strcasecmp(c->argv[j], "match") && more) {
-            s.pat = c->argv[j + 1];
-            s.plen = str_len(c->argv[j + 1]);
-            if (s.plen == 1 && s.pat[0] == '*')
-                s.pat = NULL;
-            j++;
-        } else {
-            reply_error_syntax(c);
-            return;
-        }
-    }
+    struct scan_opts so;
+    if (scan_options_or_reply(c, 3, 0, &so) < 0)
+        return;
+    long long count = so.count;
+    struct hscan_ctx s = {c, so.pat, so.plen, 0, 0};
     reply_array(c, 2);
     void *slot = reply_defer_len(c);
     void *h = reply_defer_len(c);

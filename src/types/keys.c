@@ -260,38 +260,49 @@ int scan_cursor_or_reply(client *c, const str arg, unsigned long long *cursor)
     return 0;
 }
 
+int scan_options_or_reply(client *c, int first, int allow_type, struct scan_opts *o)
+{
+    o->count = 10;
+    o->pat = NULL;
+    o->plen = 0;
+    o->type = NULL;
+    for (int j = first; j < c->argc; j++) {
+        int more = c->argc - j - 1;
+        if (!strcasecmp(c->argv[j], "count") && more) {
+            if (!util_str2ll(c->argv[j + 1], str_len(c->argv[j + 1]), &o->count)) {
+                reply_error_not_int(c);
+                return -1;
+            }
+            if (o->count < 1) {
+                reply_error_syntax(c);
+                return -1;
+            }
+            j++;
+        } else if (!strcasecmp(c->argv[j], "match") && more) {
+            o->plen = str_len(c->argv[j + 1]);
+            o->pat = o->plen == 1 && c->argv[j + 1][0] == '*' ? NULL : c->argv[j + 1];
+            j++;
+        } else if (allow_type && !strcasecmp(c->argv[j], "type") && more) {
+            o->type = c->argv[j + 1];
+            j++;
+        } else {
+            reply_error_syntax(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void cmd_scan(client *c)
 {
     unsigned long long cursor;
     if (scan_cursor_or_reply(c, c->argv[1], &cursor) < 0)
         return;
-    struct key_filter f = {c, NULL, 0, -1, 10, 0, 0};
-    for (int j = 2; j < c->argc; j++) {
-        int more = c->argc - j - 1;
-        if (!strcasecmp(c->argv[j], "count") && more) {
-            long long n;
-            if (!util_str2ll(c->argv[j + 1], str_len(c->argv[j + 1]), &n)) {
-                reply_error_not_int(c);
-                return;
-            }
-            if (n < 1) {
-                reply_error_syntax(c);
-                return;
-            }
-            f.count = n;
-            j++;
-        } else if (!strcasecmp(c->argv[j], "match") && more) {
-            f.pat = c->argv[j + 1];
-            f.plen = str_len(c->argv[j + 1]);
-            j++;
-        } else if (!strcasecmp(c->argv[j], "type") && more) {
-            f.type = type_by_name(c->argv[j + 1]);
-            j++;
-        } else {
-            reply_error_syntax(c);
-            return;
-        }
-    }
+    struct scan_opts so;
+    if (scan_options_or_reply(c, 2, 1, &so) < 0)
+        return;
+    struct key_filter f = {c,        so.pat, so.plen, so.type ? type_by_name(so.type) : -1,
+                           so.count, 0,      0};
     reply_array(c, 2);
     /* the cursor is only known after the walk: reserve its slot */
     void *slot = reply_defer_len(c);
