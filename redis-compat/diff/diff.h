@@ -35,7 +35,8 @@ void dbuf_puts(dbuf *b, const char *s);
 void dbuf_printf(dbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dbuf_clear(dbuf *b);
 void dbuf_free(dbuf *b);
-/* Append "p" as readable text: printable bytes as is, \r \n \t \\ and \xHH. */
+/* Append "p" as readable text: printable bytes as is, \r \n \t \\ \" and \xHH
+ * (also the quoted form of a script argument). */
 void dbuf_escape(dbuf *b, const char *p, size_t n);
 
 void *xmalloc(size_t n);

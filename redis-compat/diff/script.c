@@ -258,31 +258,7 @@ void script_format_arg(dbuf *b, const char *p, size_t n)
         return;
     }
     dbuf_add(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        switch (c) {
-        case '"':
-            dbuf_add(b, "\\\"", 2);
-            break;
-        case '\\':
-            dbuf_add(b, "\\\\", 2);
-            break;
-        case '\n':
-            dbuf_add(b, "\\n", 2);
-            break;
-        case '\r':
-            dbuf_add(b, "\\r", 2);
-            break;
-        case '\t':
-            dbuf_add(b, "\\t", 2);
-            break;
-        default:
-            if (isprint(c))
-                dbuf_add(b, &p[i], 1);
-            else
-                dbuf_printf(b, "\\x%02x", c);
-        }
-    }
+    dbuf_escape(b, p, n);
     dbuf_add(b, "\"", 1);
 }
 

@@ -135,6 +135,9 @@ void dbuf_escape(dbuf *b, const char *p, size_t n)
         case '\\':
             dbuf_add(b, "\\\\", 2);
             break;
+        case '"':
+            dbuf_add(b, "\\\"", 2);
+            break;
         default:
             if (isprint(c))
                 dbuf_add(b, &p[i], 1);
