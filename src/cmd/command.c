@@ -145,13 +145,18 @@ static const struct command *command_sub(const struct command *p, const char *na
     return NULL;
 }
 
+/* The command to run for argv given its top-level entry top (NULL when
+ * unknown): a subcommand of a container, NULL for an unknown one. */
+static const struct command *command_resolve_from(const struct command *top, int argc, str *argv)
+{
+    if (!top || !top->nsubs || argc < 2)
+        return top;
+    return command_sub(top, argv[1]);
+}
+
 const struct command *command_resolve(int argc, str *argv)
 {
-    const struct command *c = command_lookup(argv[0]);
-    if (!c || !c->nsubs || argc < 2)
-        return c;
-    const struct command *s = command_sub(c, argv[1]);
-    return s; /* NULL: an unknown subcommand */
+    return command_resolve_from(command_lookup(argv[0]), argc, argv);
 }
 
 int command_count_all(void)
@@ -193,7 +198,7 @@ static void reject_unknown(client *c)
 void command_process(client *c)
 {
     const struct command *top = command_lookup(c->argv[0]);
-    const struct command *cmd = command_resolve(c->argc, c->argv);
+    const struct command *cmd = command_resolve_from(top, c->argc, c->argv);
     c->cmd = NULL;
     if (!cmd) {
         if (top && top->nsubs && c->argc >= 2) {
@@ -217,16 +222,13 @@ void command_process(client *c)
     if ((cmd->arity > 0 && c->argc != cmd->arity) || c->argc < -cmd->arity) {
         ((struct command *)cmd)->rejected_calls++;
         reply_error_arity(c);
-        ((struct command *)cmd)->failed_calls--; /* counted as rejected, not failed */
         return;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
         ((struct command *)cmd)->rejected_calls++;
         reply_error(c, "NOAUTH Authentication required.");
-        ((struct command *)cmd)->failed_calls--;
         return;
     }
-    server_update_cached_time();
     if (tier_prefetch(c))
         return; /* parked: client_resume() runs it */
     command_call(c);

@@ -117,7 +117,9 @@ void reply_error(client *c, const char *msg)
         if (!((*p >= 'A' && *p <= 'Z') || *p == '_' || (*p >= '0' && *p <= '9')))
             has_code = 0;
     server_count_error(has_code ? msg : "ERR");
-    if (c->cmd) {
+    /* an error while the command runs is a failed call; one before it runs
+     * (arity, NOAUTH) is counted by dispatch as a rejected call */
+    if (c->cmd && (c->flags & CLIENT_IN_CALL)) {
         struct command *cmd = (struct command *)c->cmd;
         cmd->failed_calls++;
     }
