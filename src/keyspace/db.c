@@ -393,6 +393,21 @@ static void db_remove_entry(struct db *db, const str key)
     db_mark_dirty(db, key, NULL);
 }
 
+obj *db_take(struct db *db, const str key)
+{
+    if (!db_lookup(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH))
+        return NULL;
+    if (dict_delete(db->expires, key) == 0)
+        db->nexpires--;
+    dict_entry *e = dict_unlink(db->keys, key);
+    obj *o = e->v.val;
+    e->v.val = NULL;
+    dict_free_unlinked(db->keys, e);
+    db->nkeys--;
+    db_mark_dirty(db, key, NULL);
+    return o;
+}
+
 obj *db_lookup(struct db *db, const str key, int flags)
 {
     dict_entry *e = dict_find(db->keys, key);

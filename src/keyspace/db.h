@@ -71,6 +71,9 @@ void db_add(struct db *db, const str key, obj *val);
 /* Sets key to val, creating or replacing it; the TTL is removed unless
  * SETKEY_KEEPTTL. Takes val. */
 void db_set(struct db *db, const str key, obj *val, int flags);
+/* Removes key and hands its value to the caller (RENAME, MOVE: the value
+ * moves instead of being copied); NULL when absent. The TTL is dropped. */
+obj *db_take(struct db *db, const str key);
 /* Deletes key; 1 if it existed. */
 int db_delete(struct db *db, const str key);
 /* The value of key changed in place (APPEND, INCR...): mark it dirty. */

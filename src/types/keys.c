@@ -52,12 +52,19 @@ void cmd_type(client *c)
     reply_status(c, o ? obj_type_name(o->type) : "none");
 }
 
-/* Puts a copy of o under dst in db (with expire, -1 for none). */
-static void copy_value(struct db *db, const str dst, const obj *o, int64_t expire)
+/* Moves the value of key src in db from to key dst in db to, TTL included
+ * (RENAME, MOVE): the object itself moves, with its LRU/LFU word, and an
+ * existing dst is replaced. */
+static void move_value(struct db *from, const str src, struct db *to, const str dst)
 {
-    db_set(db, dst, obj_dup(o), 0);
+    int64_t expire = db_get_expire(from, src);
+    obj *o = db_take(from, src);
+    uint32_t lru = o->lru;
+    db_delete(to, dst);
+    db_add(to, dst, o);
+    o->lru = lru;
     if (expire >= 0)
-        db_set_expire(db, dst, expire);
+        db_set_expire(to, dst, expire);
 }
 
 static void rename_generic(client *c, int nx)
@@ -79,9 +86,7 @@ static void rename_generic(client *c, int nx)
         reply_long(c, 0);
         return;
     }
-    int64_t expire = db_get_expire(c->db, c->argv[1]);
-    copy_value(c->db, c->argv[2], o, expire);
-    db_delete(c->db, c->argv[1]);
+    move_value(c->db, c->argv[1], c->db, c->argv[2]);
     if (nx)
         reply_long(c, 1);
     else
@@ -178,11 +183,7 @@ void cmd_move(client *c)
         reply_long(c, 0);
         return;
     }
-    int64_t expire = db_get_expire(c->db, c->argv[1]);
-    db_add(dst, c->argv[1], obj_dup(o));
-    if (expire >= 0)
-        db_set_expire(dst, c->argv[1], expire);
-    db_delete(c->db, c->argv[1]);
+    move_value(c->db, c->argv[1], dst, c->argv[1]);
     reply_long(c, 1);
 }
 
