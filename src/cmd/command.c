@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmd/command.h"
 #include "cmd/docs.h"
@@ -271,20 +272,135 @@ void command_call(client *c)
 
 /* ---- keys ---------------------------------------------------------------- */
 
+/* One parsed key spec (the commands.def string form). begin: an index
+ * ("N"), a keyword search ("@KEYWORD,STARTFROM") or unknown ("?"); find: a
+ * range ("LASTKEY,STEP,LIMIT"), a key count ("#KEYNUMIDX,FIRSTKEY,STEP") or
+ * unknown ("?"). */
+struct keyspec {
+    const char *flags, *flags_end;
+    char begin_type; /* 'i' index, 'k' keyword, '?' */
+    long index;
+    const char *keyword;
+    size_t keyword_len;
+    long startfrom;
+    char find_type; /* 'r' range, 'n' keynum, '?' */
+    long lastkey, keystep, limit;
+    long keynumidx, firstkey;
+    const char *notes, *notes_end; /* NULL when none */
+};
+
+/* Parses the spec in [p, end); 0, or -1 when malformed (caught by the
+ * table check at start-up). */
+static int keyspec_parse(const char *p, const char *end, struct keyspec *ks)
+{
+    const char *bar1 = memchr(p, '|', (size_t)(end - p));
+    const char *bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(end - bar1 - 1)) : NULL;
+    if (!bar1 || !bar2)
+        return -1;
+    const char *bar3 = memchr(bar2 + 1, '|', (size_t)(end - bar2 - 1));
+    ks->flags = p;
+    ks->flags_end = bar1;
+    ks->notes = bar3 ? bar3 + 1 : NULL;
+    ks->notes_end = bar3 ? end : NULL;
+    const char *b = bar1 + 1;
+    char *q;
+    if (*b == '?') {
+        ks->begin_type = '?';
+    } else if (*b == '@') {
+        const char *comma = memchr(b, ',', (size_t)(bar2 - b));
+        if (!comma)
+            return -1;
+        ks->begin_type = 'k';
+        ks->keyword = b + 1;
+        ks->keyword_len = (size_t)(comma - b - 1);
+        ks->startfrom = strtol(comma + 1, NULL, 10);
+    } else {
+        ks->begin_type = 'i';
+        ks->index = strtol(b, NULL, 10);
+    }
+    const char *f = bar2 + 1;
+    if (*f == '?') {
+        ks->find_type = '?';
+    } else if (*f == '#') {
+        ks->find_type = 'n';
+        ks->keynumidx = strtol(f + 1, &q, 10);
+        ks->firstkey = strtol(q + 1, &q, 10);
+        ks->keystep = strtol(q + 1, NULL, 10);
+    } else {
+        ks->find_type = 'r';
+        ks->lastkey = strtol(f, &q, 10);
+        ks->keystep = strtol(q + 1, &q, 10);
+        ks->limit = strtol(q + 1, NULL, 10);
+    }
+    return 0;
+}
+
+/* The argv index where the spec's keys begin, or -1 (keyword absent). */
+static int keyspec_begin(const struct keyspec *ks, int argc, str *argv)
+{
+    if (ks->begin_type == 'i')
+        return ks->index < argc ? (int)ks->index : -1;
+    if (ks->begin_type != 'k')
+        return -1;
+    long from = ks->startfrom >= 0 ? ks->startfrom : argc + ks->startfrom;
+    long to = ks->startfrom >= 0 ? argc - 1 : 1;
+    long dir = ks->startfrom >= 0 ? 1 : -1;
+    for (long i = from; i >= 1 && i < argc && (dir > 0 ? i <= to : i >= to); i += dir) {
+        if (str_len(argv[i]) == ks->keyword_len &&
+            !strncasecmp(argv[i], ks->keyword, ks->keyword_len))
+            return i + 1 < argc ? (int)(i + 1) : -1;
+    }
+    return -1;
+}
+
+/* Adds the keys of one spec; returns the new count n. */
+static int keyspec_keys(const struct keyspec *ks, int argc, str *argv, struct keyref *refs, int max,
+                        int n)
+{
+    int first = keyspec_begin(ks, argc, argv);
+    if (first < 0 || ks->find_type == '?')
+        return n;
+    long last, step = ks->keystep > 0 ? ks->keystep : 1;
+    if (ks->find_type == 'r') {
+        if (ks->lastkey >= 0)
+            last = first + ks->lastkey;
+        else if (ks->limit <= 1)
+            last = argc + ks->lastkey;
+        else
+            last = first + (argc - first) / ks->limit + ks->lastkey;
+    } else {
+        long idx = first + ks->keynumidx;
+        long long nk;
+        if (idx >= argc || !util_str2ll(argv[idx], str_len(argv[idx]), &nk) || nk <= 0 || nk > argc)
+            return n;
+        first += (int)ks->firstkey;
+        last = first + (nk - 1) * step;
+    }
+    if (last >= argc)
+        return n; /* the command rejects these arguments itself */
+    for (long i = first; i <= last; i += step) {
+        if (n < max) {
+            refs[n].argi = (int)i;
+            refs[n].dbindex = -1;
+        }
+        n++;
+    }
+    return n;
+}
+
 int command_get_keys(const struct command *cmd, client *c, int argc, str *argv, struct keyref *refs,
                      int max)
 {
     int n = 0;
-    if (cmd->first <= 0)
-        return 0;
-    int last = cmd->last < 0 ? argc + cmd->last : cmd->last;
-    int step = cmd->step > 0 ? cmd->step : 1;
-    for (int i = cmd->first; i <= last && i < argc; i += step) {
-        if (n < max) {
-            refs[n].argi = i;
-            refs[n].dbindex = -1;
-        }
-        n++;
+    const char *p = cmd->keyspecs;
+    while (*p) {
+        const char *end = strchr(p, ';');
+        if (!end)
+            end = p + strlen(p);
+        struct keyspec ks;
+        if (keyspec_parse(p, end, &ks) == 0)
+            n = keyspec_keys(&ks, argc, argv, refs, max, n);
+        p = *end ? end + 1 : end;
     }
     /* keys in another database: MOVE's key there, COPY ... DB n's destination */
     long long other = -1;
@@ -359,47 +475,70 @@ static void reply_words(client *c, const char *p, const char *end, int bulk)
     }
 }
 
-/* One key spec "FLAGS|BEGIN|LASTKEY,STEP,LIMIT[|NOTES]" (commands.def). */
+/* One key spec as COMMAND INFO shows it (Redis's map layout). */
 static void reply_one_keyspec(client *c, const char *spec, const char *end)
 {
-    const char *bar1 = memchr(spec, '|', (size_t)(end - spec));
-    const char *bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(end - bar1 - 1)) : NULL;
-    const char *bar3 = bar2 ? memchr(bar2 + 1, '|', (size_t)(end - bar2 - 1)) : NULL;
-    if (!bar1 || !bar2)
-        return; /* malformed rows are caught by the unit test of the table */
-    long begin = strtol(bar1 + 1, NULL, 10);
-    char *q;
-    long lastkey = strtol(bar2 + 1, &q, 10);
-    long keystep = strtol(q + 1, &q, 10);
-    long limit = strtol(q + 1, NULL, 10);
-    reply_map(c, bar3 ? 4 : 3);
-    if (bar3) {
+    struct keyspec ks;
+    if (keyspec_parse(spec, end, &ks) != 0)
+        return; /* malformed rows are caught by the table check */
+    reply_map(c, ks.notes ? 4 : 3);
+    if (ks.notes) {
         reply_bulk_cstr(c, "notes");
-        reply_bulk(c, bar3 + 1, (size_t)(end - bar3 - 1));
+        reply_bulk(c, ks.notes, (size_t)(ks.notes_end - ks.notes));
     }
     reply_bulk_cstr(c, "flags");
-    reply_set(c, count_words(spec, bar1));
-    reply_words(c, spec, bar1, 0);
+    reply_set(c, count_words(ks.flags, ks.flags_end));
+    reply_words(c, ks.flags, ks.flags_end, 0);
     reply_bulk_cstr(c, "begin_search");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, "index");
-    reply_bulk_cstr(c, "spec");
-    reply_map(c, 1);
-    reply_bulk_cstr(c, "index");
-    reply_long(c, begin);
+    if (ks.begin_type == 'i') {
+        reply_bulk_cstr(c, "index");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 1);
+        reply_bulk_cstr(c, "index");
+        reply_long(c, ks.index);
+    } else if (ks.begin_type == 'k') {
+        reply_bulk_cstr(c, "keyword");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 2);
+        reply_bulk_cstr(c, "keyword");
+        reply_bulk(c, ks.keyword, ks.keyword_len);
+        reply_bulk_cstr(c, "startfrom");
+        reply_long(c, ks.startfrom);
+    } else {
+        reply_bulk_cstr(c, "unknown");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 0);
+    }
     reply_bulk_cstr(c, "find_keys");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, "range");
-    reply_bulk_cstr(c, "spec");
-    reply_map(c, 3);
-    reply_bulk_cstr(c, "lastkey");
-    reply_long(c, lastkey);
-    reply_bulk_cstr(c, "keystep");
-    reply_long(c, keystep);
-    reply_bulk_cstr(c, "limit");
-    reply_long(c, limit);
+    if (ks.find_type == 'r') {
+        reply_bulk_cstr(c, "range");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 3);
+        reply_bulk_cstr(c, "lastkey");
+        reply_long(c, ks.lastkey);
+        reply_bulk_cstr(c, "keystep");
+        reply_long(c, ks.keystep);
+        reply_bulk_cstr(c, "limit");
+        reply_long(c, ks.limit);
+    } else if (ks.find_type == 'n') {
+        reply_bulk_cstr(c, "keynum");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 3);
+        reply_bulk_cstr(c, "keynumidx");
+        reply_long(c, ks.keynumidx);
+        reply_bulk_cstr(c, "firstkey");
+        reply_long(c, ks.firstkey);
+        reply_bulk_cstr(c, "keystep");
+        reply_long(c, ks.keystep);
+    } else {
+        reply_bulk_cstr(c, "unknown");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 0);
+    }
 }
 
 static void reply_keyspecs(client *c, const struct command *cmd)
