@@ -4,7 +4,8 @@
 #   unit tests        tests/unit/test_*
 #   fuzz replays      tests/fuzz/replay_<name> over SRCDIR/tests/fuzz/corpus/<name>/
 #   command scripts   lt-script --mode hot, --mode cold, and --reference (redis-server)
-#   special tests     lt-restart, lt-bigdata, lt-badinput on longtail, then on redis-server
+#   special tests     lt-restart, lt-bigdata, lt-badinput, lt-split on longtail, then on
+#                     redis-server
 #
 # Each program runs under `timeout` and ends with a line "... N passed, N failed";
 # a program that crashes, times out, exits non-zero or prints no such line
@@ -137,7 +138,7 @@ else
 fi
 
 # ---- special tests on longtail, then the same checks on Redis
-for t in lt-restart lt-bigdata lt-badinput; do
+for t in lt-restart lt-bigdata lt-badinput lt-split; do
     if [ ! -x "tests/integration/$t" ]; then
         fail "$t" "tests/integration/$t is not built"
         continue

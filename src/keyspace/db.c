@@ -17,9 +17,11 @@
 #include "ds/alloc.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
+#include "keyspace/split.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/codec.h"
+#include "storage/split.h"
 #include "storage/store.h"
 #include "tier/tier.h"
 
@@ -149,7 +151,8 @@ int keyspace_open(int n)
         }
     }
     free(v);
-    if (!have_map || vlen != (size_t)n * 2 || version < 0) {
+    split_open((uint64_t)meta_read_u64(CODEC_META_SPLIT_NEXT, strlen(CODEC_META_SPLIT_NEXT), 1));
+    if (!have_map || vlen != (size_t)n * 2 || version < CODEC_FORMAT_VERSION) {
         char ver[8];
         codec_put_u64(ver, CODEC_FORMAT_VERSION);
         store_batch_put(batch, STORE_CF_META, CODEC_META_VERSION, strlen(CODEC_META_VERSION), ver,
@@ -230,8 +233,9 @@ static const char *value_encode(obj *o, int64_t expire, size_t *len)
     return out;
 }
 
-/* Rebuilds a value from untrusted stored bytes; NULL when corrupt. */
-static obj *value_decode(const char *val, size_t vlen, int64_t *expire)
+/* Rebuilds a value from untrusted stored bytes; NULL when corrupt.
+ * *version: the split version when the value is stored split, else 0. */
+static obj *value_decode(const char *val, size_t vlen, int64_t *expire, uint64_t *version)
 {
     struct codec_header h;
     const char *payload;
@@ -239,6 +243,9 @@ static obj *value_decode(const char *val, size_t vlen, int64_t *expire)
     if (codec_header_decode(val, vlen, &h, &payload, &plen) != 0)
         return NULL;
     *expire = h.expire_ms;
+    *version = 0;
+    if (h.flags & CODEC_F_SPLIT)
+        return split_decode(h.type, h.encoding, payload, plen, version);
     switch (h.type) {
     case OBJ_STRING:
         return obj_string_with_encoding(payload, plen, h.encoding);
@@ -270,13 +277,16 @@ int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen
     if (dict_find(db->keys, key) || dict_find(db->dirty, key))
         return 0; /* newer in memory */
     int64_t expire;
-    obj *o = value_decode(val, vlen, &expire);
+    uint64_t version;
+    obj *o = value_decode(val, vlen, &expire, &version);
     if (!o) {
         log_warning("Corrupt stored value for a key of db %d (%zu bytes); treated as absent",
                     db->index, vlen);
         return -1;
     }
     db_install(db, key, o, expire);
+    if (version)
+        split_attach(o, db->dbid, version);
     return 0;
 }
 
@@ -304,6 +314,10 @@ static dict_entry *db_sync_load(struct db *db, const str key)
     int rc = store_get(server.store, STORE_CF_KEYS, k, kl, &v, &vlen);
     free(k);
     ks_stats.sync_loads++;
+    if (rc == 0 && split_assemble(server.store, db->dbid, &v, &vlen) != 0) {
+        free(v);
+        rc = STORE_ERR;
+    }
     if (rc != 0) {
         if (rc < 0)
             log_warning("Storage read failed: %s", store_last_error(server.store));
@@ -311,10 +325,13 @@ static dict_entry *db_sync_load(struct db *db, const str key)
     }
     dict_entry *e = NULL;
     int64_t expire;
-    obj *o = value_decode(v, vlen, &expire);
-    if (o)
+    uint64_t version;
+    obj *o = value_decode(v, vlen, &expire, &version);
+    if (o) {
         e = db_install(db, key, o, expire);
-    else
+        if (version)
+            split_attach(o, db->dbid, version);
+    } else
         log_warning("Corrupt stored value for a key of db %d; treated as absent", db->index);
     free(v);
     return e;
@@ -549,9 +566,11 @@ int keyspace_commit(void)
             if (e) {
                 int64_t expire = entry_expire(db, key);
                 size_t vl;
-                const char *v = value_encode(e->v.val, expire, &vl);
                 obj *o = e->v.val;
-                if (v) {
+                const char *v = NULL;
+                if (split_commit_value(batch, db->dbid, k, kl, o, expire))
+                    o->flags &= (uint8_t)~OBJ_F_UNSTORED;
+                else if ((v = value_encode(o, expire, &vl))) {
                     store_batch_put(batch, STORE_CF_KEYS, k, kl, v, vl);
                     o->flags &= (uint8_t)~OBJ_F_UNSTORED;
                 } else {
@@ -577,6 +596,7 @@ int keyspace_commit(void)
         dict_iter_done(&it);
         batch_put_counts(db);
     }
+    split_commit_garbage(batch);
     size_t bytes = store_batch_bytes(batch);
     if (store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS) != 0) {
         ks_stats.commit_errors++;
@@ -594,12 +614,15 @@ int keyspace_commit(void)
         dict_entry *d;
         while ((d = dict_iter_next(&it))) {
             dict_entry *e = dict_find(db->keys, d->key);
+            if (e)
+                split_committed(e->v.val);
             if (e && !(((obj *)e->v.val)->flags & OBJ_F_UNSTORED))
                 ((obj *)e->v.val)->flags &= (uint8_t)~OBJ_F_DIRTY;
         }
         dict_iter_done(&it);
         dict_clear(db->dirty);
     }
+    split_garbage_committed();
     ks_stats.commits++;
     ks_stats.commit_keys += (long long)nkeys;
     ks_stats.commit_bytes += (long long)bytes;
@@ -614,6 +637,7 @@ int db_demote(struct db *db, const str key)
     if (!e || (((obj *)e->v.val)->flags & OBJ_F_DIRTY))
         return 0;
     tier_remember(db->dbid, key, str_len(key), ((obj *)e->v.val)->lru);
+    split_forget(e->v.val); /* the stored copy stays */
     dict_delete(db->expires, key);
     dict_delete(db->keys, key);
     ks_stats.demotions++;
@@ -635,6 +659,7 @@ long long keyspace_demote_all_clean(void)
             if (o->flags & OBJ_F_DIRTY)
                 continue;
             tier_remember(db->dbid, e->key, str_len(e->key), o->lru);
+            split_forget(o);
             dict_delete(db->expires, e->key);
             dict_delete(db->keys, e->key);
             n++;
@@ -653,6 +678,10 @@ static void batch_delete_db_range(uint16_t dbid)
     codec_key_prefix(dbid, 0, 0, lo);
     codec_key_prefix((uint16_t)(dbid + 1), 0, 0, hi);
     store_batch_delete_range(batch, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
+    char elo[2], ehi[2];
+    codec_put_u16(elo, dbid);
+    codec_put_u16(ehi, (uint16_t)(dbid + 1));
+    store_batch_delete_range(batch, STORE_CF_ELEMENTS, elo, 2, ehi, 2);
 }
 
 /* Forgets every key of db: memory now, storage in the commit batch. */

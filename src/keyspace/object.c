@@ -13,6 +13,7 @@
 #include "ds/listpack.h"
 #include "ds/util.h"
 #include "keyspace/object.h"
+#include "keyspace/split.h"
 
 static obj *obj_alloc(size_t extra)
 {
@@ -20,6 +21,16 @@ static obj *obj_alloc(size_t extra)
     o->flags = 0;
     o->unused = 0;
     o->lru = 0;
+    return o;
+}
+
+obj *obj_new_collection(int type, int encoding, void *ptr)
+{
+    obj *o = obj_alloc(0);
+    o->type = (uint8_t)type;
+    o->encoding = (uint8_t)encoding;
+    o->u.c.ptr = ptr;
+    o->u.c.split = NULL;
     return o;
 }
 
@@ -113,6 +124,8 @@ void obj_free(obj *o)
 {
     if (!o)
         return;
+    if (obj_is_collection(o))
+        split_release(o); /* its stored elements, if any, are garbage now */
     if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
         hot_free(o->u.s.ptr);
     else if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_LISTPACK)

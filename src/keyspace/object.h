@@ -41,6 +41,8 @@
 #define OBJ_F_DIRTY    (1u << 0) /* changed since the last commit: may not be demoted */
 #define OBJ_F_UNSTORED (1u << 1) /* its last commit could not store it: stays dirty in memory */
 
+struct split_state;
+
 typedef struct obj {
     uint8_t type;
     uint8_t encoding;
@@ -55,6 +57,10 @@ typedef struct obj {
             uint32_t cap;
         } s;
         void *ptr; /* other types */
+        struct {
+            void *ptr;                 /* the same as u.ptr */
+            struct split_state *split; /* stored split: keyspace/split.h; NULL otherwise */
+        } c;                           /* collections */
     } u;
 } obj;
 
@@ -67,6 +73,9 @@ obj *obj_string_raw(const void *ptr, size_t len);
 /* A string with a given encoding (loading from storage keeps the encoding
  * the value had when written). */
 obj *obj_string_with_encoding(const void *ptr, size_t len, int encoding);
+/* A collection value (hash, list, set, zset) around its container: every
+ * collection obj is made here, so its split state starts empty. */
+obj *obj_new_collection(int type, int encoding, void *ptr);
 void obj_free(obj *o);
 obj *obj_dup(const obj *o);
 

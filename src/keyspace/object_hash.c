@@ -17,6 +17,7 @@
 #include "ds/alloc.h"
 #include "ds/listpack.h"
 #include "keyspace/object.h"
+#include "keyspace/split.h"
 #include "server/server.h"
 
 static const dict_type hash_dict_type = {dict_str_hash, dict_str_eq, dict_str_hot_free,
@@ -24,14 +25,7 @@ static const dict_type hash_dict_type = {dict_str_hash, dict_str_eq, dict_str_ho
 
 obj *obj_hash_new(void)
 {
-    obj *o = hot_malloc(sizeof(obj));
-    o->type = OBJ_HASH;
-    o->encoding = OBJ_ENC_LISTPACK;
-    o->flags = 0;
-    o->unused = 0;
-    o->lru = 0;
-    o->u.ptr = lp_new();
-    return o;
+    return obj_new_collection(OBJ_HASH, OBJ_ENC_LISTPACK, lp_new());
 }
 
 size_t hash_len(const obj *o)
@@ -135,6 +129,7 @@ int hash_set(obj *o, const void *f, size_t flen, const void *v, size_t vlen)
         str_hot_free(e->v.val);
     }
     e->v.val = str_hot_new(v, vlen);
+    split_touch(o, f, flen);
     return !existed;
 }
 
@@ -150,6 +145,8 @@ int hash_delete(obj *o, const void *f, size_t flen)
     str k = str_new(f, flen);
     int rc = dict_delete(o->u.ptr, k);
     str_free(k);
+    if (rc == 0)
+        split_touch(o, f, flen);
     return rc == 0;
 }
 
@@ -228,13 +225,7 @@ obj *hash_from_blob(const void *buf, size_t len, int encoding)
         lp_free(lp);
         return NULL;
     }
-    obj *o = hot_malloc(sizeof(obj));
-    o->type = OBJ_HASH;
-    o->encoding = OBJ_ENC_LISTPACK;
-    o->flags = 0;
-    o->unused = 0;
-    o->lru = 0;
-    o->u.ptr = lp;
+    obj *o = obj_new_collection(OBJ_HASH, OBJ_ENC_LISTPACK, lp);
     /* unique fields, checked through a dict (kept for HT) */
     dict *d = dict_create(&hash_dict_type);
     char fb[LP_INTBUF_SIZE], vb[LP_INTBUF_SIZE];

@@ -16,6 +16,7 @@
 #include "ds/dict.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
+#include "keyspace/split.h"
 #include "net/reply.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -358,6 +359,9 @@ static str section_tiering(str s)
                    "commit_keys:%lld\r\n"
                    "commit_bytes:%lld\r\n"
                    "commit_errors:%lld\r\n"
+                   "split_whole_writes:%lld\r\n"
+                   "split_element_writes:%lld\r\n"
+                   "split_garbage_ranges:%lld\r\n"
                    "storage_read_latency_p50_us:%llu\r\n"
                    "storage_read_latency_p99_us:%llu\r\n"
                    "storage_read_latency_p999_us:%llu\r\n"
@@ -373,7 +377,8 @@ static str section_tiering(str s)
                    tier_stats.prefetch_hits_absent, tier_stats.bloom_absent, tier_stats.parked,
                    tier_stats.stale_reads, ks_stats.sync_loads, ks_stats.promotions,
                    ks_stats.demotions, ks_stats.commits, ks_stats.commit_keys,
-                   ks_stats.commit_bytes, ks_stats.commit_errors,
+                   ks_stats.commit_bytes, ks_stats.commit_errors, split_stats.whole_writes,
+                   split_stats.element_writes, split_stats.garbage_ranges,
                    (unsigned long long)hist_percentile(&server.read_latency, 50),
                    (unsigned long long)hist_percentile(&server.read_latency, 99),
                    (unsigned long long)hist_percentile(&server.read_latency, 99.9),

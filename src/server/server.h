@@ -94,6 +94,7 @@ struct server {
     int storage_level0_stop_writes_trigger;
     long long storage_rate_limit;
     int storage_compression;
+    long long storage_split_threshold;
     int latency_tracking;
     char *latency_percentiles; /* "50 99 99.9" */
     int npercentiles;

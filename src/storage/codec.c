@@ -165,6 +165,65 @@ int codec_header_decode(const char *buf, size_t len, struct codec_header *h, con
     return 0;
 }
 
+/* ---- split values ------------------------------------------------------- */
+
+void codec_split_meta_encode(const struct codec_split_meta *m, char out[CODEC_SPLIT_META])
+{
+    codec_put_u64(out, m->version);
+    codec_put_u64(out + 8, m->count);
+    codec_put_u64(out + 16, m->aux);
+}
+
+int codec_split_meta_decode(const char *p, size_t len, struct codec_split_meta *m)
+{
+    if (len < CODEC_SPLIT_META)
+        return CODEC_ERR;
+    m->version = codec_get_u64(p);
+    m->count = codec_get_u64(p + 8);
+    m->aux = codec_get_u64(p + 16);
+    return m->version == 0 ? CODEC_ERR : 0;
+}
+
+void codec_elem_prefix(uint16_t dbid, uint64_t version, char out[CODEC_ELEM_PREFIX])
+{
+    codec_put_u16(out, dbid);
+    codec_put_u64(out + 2, version);
+}
+
+size_t codec_elem_key_encode(uint16_t dbid, uint64_t version, const void *sub, size_t slen,
+                             char *out)
+{
+    codec_elem_prefix(dbid, version, out);
+    if (slen)
+        memcpy(out + CODEC_ELEM_PREFIX, sub, slen);
+    return CODEC_ELEM_PREFIX + slen;
+}
+
+int codec_elem_next(const char **p, const char *end, const char **sub, size_t *slen,
+                    const char **data, size_t *dlen)
+{
+    const char *q = *p;
+    if (q == end)
+        return 0;
+    if (end - q < 4)
+        return CODEC_ERR;
+    uint32_t sl = codec_get_u32(q);
+    q += 4;
+    if ((size_t)(end - q) < (size_t)sl + 4)
+        return CODEC_ERR;
+    *sub = q;
+    *slen = sl;
+    q += sl;
+    uint32_t dl = codec_get_u32(q);
+    q += 4;
+    if ((size_t)(end - q) < dl)
+        return CODEC_ERR;
+    *data = q;
+    *dlen = dl;
+    *p = q + dl;
+    return 1;
+}
+
 /* ---- expiry CF ---------------------------------------------------------- */
 
 size_t codec_expiry_key_encode(int64_t expire_ms, uint16_t dbid, const void *key, size_t klen,

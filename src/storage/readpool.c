@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "storage/codec.h"
+#include "storage/split.h"
+
 static struct {
     store *s;
     pthread_t *threads;
@@ -67,6 +70,17 @@ static void *readpool_worker(void *arg)
 
         store_multi_get(pool.s, STORE_CF_KEYS, job->n, (const char *const *)job->keys, job->klens,
                         job->vals, job->vlens, job->rc);
+        for (size_t i = 0; i < job->n; i++) {
+            if (job->rc[i] != 0 || job->klens[i] < 2)
+                continue;
+            /* a split value's elements are read here too, off the main thread */
+            if (split_assemble(pool.s, codec_get_u16(job->keys[i]), &job->vals[i],
+                               &job->vlens[i]) != 0) {
+                free(job->vals[i]);
+                job->vals[i] = NULL;
+                job->rc[i] = STORE_ERR;
+            }
+        }
         job->next = NULL;
 
         pthread_mutex_lock(&pool.lock);

@@ -3,7 +3,7 @@
  *
  * One database, opened with the column families "default" (unused, but
  * RocksDB always has it and 7.8's C API has no getter for its handle),
- * "keys", "expiry" and "meta". cf[] is indexed by enum store_cf + 1.
+ * "keys", "expiry", "meta" and "elements". cf[] is indexed by enum store_cf + 1.
  *
  * Durability: WAL on and manual_wal_flush off, so every store_write has
  * handed its batch to the WAL file (write(2)) before it returns and a
@@ -38,12 +38,13 @@
 #define STORE_NCF    (STORE_CF_COUNT + 1) /* with "default" at index 0 */
 #define STORE_ERRLEN 512
 
-static const char *const store_cf_names[STORE_NCF] = {"default", "keys", "expiry", "meta"};
+static const char *const store_cf_names[STORE_NCF] = {"default", "keys", "expiry", "meta",
+                                                      "elements"};
 
 struct store {
     rocksdb_t *db;
     rocksdb_options_t *opts;        /* DB and keys/meta CF options; owns the statistics */
-    rocksdb_options_t *expiry_opts; /* expiry CF: same, without a bloom filter */
+    rocksdb_options_t *expiry_opts; /* expiry and elements CFs: same, without a bloom filter */
     rocksdb_cache_t *cache;
     rocksdb_column_family_handle_t *cf[STORE_NCF];
     rocksdb_readoptions_t *ropts; /* shared by every point read; never changed after open */
@@ -233,6 +234,7 @@ int store_open(const struct store_options *o, store **out, char **err)
     for (int i = 0; i < STORE_NCF; i++)
         cf_opts[i] = s->opts;
     cf_opts[(int)STORE_CF_EXPIRY + 1] = s->expiry_opts;
+    cf_opts[(int)STORE_CF_ELEMENTS + 1] = s->expiry_opts; /* read by prefix: no bloom */
 
     char *rerr = NULL;
     s->db = rocksdb_open_column_families(s->opts, o->dir, STORE_NCF, store_cf_names, cf_opts, s->cf,

@@ -1,8 +1,8 @@
 /*
  * store.h: longtail's RocksDB, behind a small C API.
  *
- * One RocksDB database with three column families (DESIGN.md §4):
- * STORE_CF_KEYS, STORE_CF_EXPIRY, STORE_CF_META. This layer knows bytes, not
+ * One RocksDB database with four column families (DESIGN.md §4):
+ * STORE_CF_KEYS, STORE_CF_EXPIRY, STORE_CF_META, STORE_CF_ELEMENTS. This layer knows bytes, not
  * Redis: it never includes client or command headers.
  *
  * Errors: functions return 0 on success, STORE_NOTFOUND where a key may be
@@ -23,7 +23,13 @@
 #define STORE_NOTFOUND 1
 #define STORE_ERR      (-1)
 
-enum store_cf { STORE_CF_KEYS = 0, STORE_CF_EXPIRY = 1, STORE_CF_META = 2, STORE_CF_COUNT = 3 };
+enum store_cf {
+    STORE_CF_KEYS = 0,
+    STORE_CF_EXPIRY = 1,
+    STORE_CF_META = 2,
+    STORE_CF_ELEMENTS = 3, /* elements of split values (codec.h) */
+    STORE_CF_COUNT = 4
+};
 
 struct store_options {
     const char *dir;                    /* RocksDB directory (created if missing) */

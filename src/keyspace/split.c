@@ -1,0 +1,298 @@
+/*
+ * split.c: committing and loading split collections (split.h).
+ *
+ * Invariants:
+ * - st->version names the elements RocksDB holds for the value; it changes
+ *   only after the batch that wrote the new version succeeded
+ *   (split_committed), so a failed commit is simply rebuilt from the same
+ *   state next time.
+ * - A whole rewrite removes the previous version in the same batch; a freed
+ *   value's version is queued and removed by the next successful commit.
+ * - Versions come from one counter kept in meta, written in every batch
+ *   that allocates one, so a version is never reused, even after a crash.
+ */
+#include "keyspace/split.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds/alloc.h"
+#include "ds/str.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "storage/codec.h"
+
+struct split_stats split_stats;
+
+static uint64_t next_version = 1;
+static int next_version_dirty;
+
+/* Old versions to remove: (dbid, version) pairs. */
+static struct garbage {
+    uint16_t dbid;
+    uint64_t version;
+} * garbage;
+static size_t ngarbage, garbage_cap, garbage_written;
+
+static const dict_type changed_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, NULL};
+
+void split_open(uint64_t next)
+{
+    next_version = next ? next : 1;
+    next_version_dirty = 0;
+    ngarbage = garbage_written = 0;
+}
+
+void split_touch_slow(obj *o, const void *sub, size_t len)
+{
+    struct split_state *st = o->u.c.split;
+    if (!st->changed)
+        st->changed = dict_create(&changed_type);
+    str k = str_new(sub, len);
+    if (!dict_find(st->changed, k))
+        dict_add(st->changed, str_hot_new(sub, len), NULL);
+    str_free(k);
+}
+
+static void state_free(struct split_state *st)
+{
+    if (st->changed)
+        dict_release(st->changed);
+    free(st);
+}
+
+static void garbage_add(uint16_t dbid, uint64_t version)
+{
+    if (ngarbage == garbage_cap) {
+        garbage_cap = garbage_cap ? garbage_cap * 2 : 16;
+        garbage = realloc(garbage, garbage_cap * sizeof(*garbage));
+        if (!garbage) {
+            log_warning("out of memory");
+            abort();
+        }
+    }
+    garbage[ngarbage].dbid = dbid;
+    garbage[ngarbage].version = version;
+    ngarbage++;
+}
+
+void split_release(obj *o)
+{
+    struct split_state *st = o->u.c.split;
+    if (!st)
+        return;
+    if (st->version)
+        garbage_add(st->dbid, st->version);
+    state_free(st);
+    o->u.c.split = NULL;
+}
+
+void split_forget(obj *o)
+{
+    if (obj_is_collection(o) && o->u.c.split) {
+        state_free(o->u.c.split);
+        o->u.c.split = NULL;
+    }
+}
+
+/* ---- per type ------------------------------------------------------------ */
+
+/* Only the big encodings are split: the compact ones are one small blob. */
+static int split_encodable(const obj *o)
+{
+    return o->type == OBJ_HASH && o->encoding == OBJ_ENC_HT;
+}
+
+static size_t coll_len(obj *o)
+{
+    return o->type == OBJ_HASH ? hash_len(o) : 0;
+}
+
+static void put_elem(store_batch *b, uint16_t dbid, uint64_t version, const void *sub, size_t slen,
+                     const void *data, size_t dlen)
+{
+    char kbuf[256];
+    char *k = slen + CODEC_ELEM_PREFIX <= sizeof(kbuf) ? kbuf : malloc(slen + CODEC_ELEM_PREFIX);
+    size_t kl = codec_elem_key_encode(dbid, version, sub, slen, k);
+    store_batch_put(b, STORE_CF_ELEMENTS, k, kl, data, dlen);
+    if (k != kbuf)
+        free(k);
+    split_stats.element_writes++;
+}
+
+static void del_elem(store_batch *b, uint16_t dbid, uint64_t version, const void *sub, size_t slen)
+{
+    char kbuf[256];
+    char *k = slen + CODEC_ELEM_PREFIX <= sizeof(kbuf) ? kbuf : malloc(slen + CODEC_ELEM_PREFIX);
+    size_t kl = codec_elem_key_encode(dbid, version, sub, slen, k);
+    store_batch_delete(b, STORE_CF_ELEMENTS, k, kl);
+    if (k != kbuf)
+        free(k);
+    split_stats.element_writes++;
+}
+
+static void write_all(store_batch *b, uint16_t dbid, uint64_t version, obj *o)
+{
+    struct hash_iter it;
+    const char *f, *v;
+    size_t fl, vl;
+    hash_iter_init(&it, o);
+    while (hash_iter_next(&it, &f, &fl, &v, &vl))
+        put_elem(b, dbid, version, f, fl, v, vl);
+    hash_iter_done(&it);
+}
+
+static void write_changed(store_batch *b, uint16_t dbid, uint64_t version, obj *o, dict *changed)
+{
+    dict_iter it;
+    dict_iter_init(&it, changed);
+    dict_entry *e;
+    while ((e = dict_iter_next(&it))) {
+        str sub = e->key;
+        size_t vl;
+        char buf[OBJ_HASH_BUF];
+        const char *v = hash_get(o, sub, str_len(sub), &vl, buf);
+        if (v)
+            put_elem(b, dbid, version, sub, str_len(sub), v, vl);
+        else
+            del_elem(b, dbid, version, sub, str_len(sub));
+    }
+    dict_iter_done(&it);
+}
+
+static void delete_version(store_batch *b, uint16_t dbid, uint64_t version)
+{
+    char lo[CODEC_ELEM_PREFIX], hi[CODEC_ELEM_PREFIX];
+    codec_elem_prefix(dbid, version, lo);
+    codec_elem_prefix(dbid, version + 1, hi);
+    store_batch_delete_range(b, STORE_CF_ELEMENTS, lo, sizeof(lo), hi, sizeof(hi));
+    split_stats.garbage_ranges++;
+}
+
+/* ---- commit -------------------------------------------------------------- */
+
+int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, obj *o,
+                       int64_t expire)
+{
+    if (!obj_is_collection(o))
+        return 0;
+    struct split_state *st = o->u.c.split;
+    size_t n = coll_len(o);
+    long long threshold = server.storage_split_threshold;
+    uint64_t version;
+    if (st) {
+        st->next = 0;
+        st->drop = 0;
+    }
+    if (st && st->version && st->dbid == dbid) {
+        /* stored split here already: only what changed */
+        version = st->version;
+        if (st->changed)
+            write_changed(b, dbid, version, o, st->changed);
+    } else if (split_encodable(o) && threshold > 0 && n >= (size_t)threshold) {
+        if (!st) {
+            st = calloc(1, sizeof(*st));
+            o->u.c.split = st;
+        }
+        if (st->version)
+            delete_version(b, st->dbid, st->version);
+        st->next = next_version++;
+        st->next_dbid = dbid;
+        next_version_dirty = 1;
+        version = st->next;
+        write_all(b, dbid, version, o);
+        split_stats.whole_writes++;
+    } else {
+        /* written as one value by the caller; a split copy is removed with
+         * it and the state goes once that batch is written */
+        if (st) {
+            if (st->version)
+                delete_version(b, st->dbid, st->version);
+            st->drop = 1;
+        }
+        return 0;
+    }
+    char meta[CODEC_HEADER_MAX + CODEC_SPLIT_META];
+    struct codec_header h = {o->type, o->encoding, CODEC_F_SPLIT, expire};
+    size_t hl = codec_header_encode(&h, meta);
+    struct codec_split_meta m = {version, n, 0};
+    codec_split_meta_encode(&m, meta + hl);
+    store_batch_put(b, STORE_CF_KEYS, k, kl, meta, hl + CODEC_SPLIT_META);
+    return 1;
+}
+
+void split_commit_garbage(store_batch *b)
+{
+    for (size_t i = 0; i < ngarbage; i++)
+        delete_version(b, garbage[i].dbid, garbage[i].version);
+    garbage_written = ngarbage;
+    if (next_version_dirty) {
+        char v[8];
+        codec_put_u64(v, next_version);
+        store_batch_put(b, STORE_CF_META, CODEC_META_SPLIT_NEXT, strlen(CODEC_META_SPLIT_NEXT), v,
+                        8);
+    }
+}
+
+void split_garbage_committed(void)
+{
+    /* entries queued after the batch was built wait for the next one */
+    if (garbage_written)
+        memmove(garbage, garbage + garbage_written,
+                (ngarbage - garbage_written) * sizeof(*garbage));
+    ngarbage -= garbage_written;
+    garbage_written = 0;
+    next_version_dirty = 0;
+}
+
+void split_committed(obj *o)
+{
+    if (!obj_is_collection(o) || !o->u.c.split)
+        return;
+    struct split_state *st = o->u.c.split;
+    if (st->drop) {
+        state_free(st);
+        o->u.c.split = NULL;
+        return;
+    }
+    if (st->next) {
+        st->version = st->next;
+        st->dbid = st->next_dbid;
+        st->next = 0;
+    }
+    if (st->changed)
+        dict_clear(st->changed);
+}
+
+/* ---- load ---------------------------------------------------------------- */
+
+obj *split_decode(int type, int encoding, const char *payload, size_t plen, uint64_t *version)
+{
+    struct codec_split_meta m;
+    if (codec_split_meta_decode(payload, plen, &m) != 0)
+        return NULL;
+    if (type != OBJ_HASH || encoding != OBJ_ENC_HT)
+        return NULL;
+    const char *p = payload + CODEC_SPLIT_META, *end = payload + plen;
+    obj *o = obj_hash_new();
+    hash_convert_to_ht(o);
+    const char *sub, *data;
+    size_t slen, dlen;
+    int rc;
+    while ((rc = codec_elem_next(&p, end, &sub, &slen, &data, &dlen)) == 1)
+        hash_set(o, sub, slen, data, dlen);
+    if (rc != 0) {
+        obj_free(o);
+        return NULL;
+    }
+    *version = m.version;
+    return o;
+}
+
+void split_attach(obj *o, uint16_t dbid, uint64_t version)
+{
+    struct split_state *st = calloc(1, sizeof(*st));
+    st->version = version;
+    st->dbid = dbid;
+    o->u.c.split = st;
+}

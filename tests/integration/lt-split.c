@@ -1,0 +1,328 @@
+/*
+ * lt-split: big collections stored one element per RocksDB key.
+ *
+ *   lt-split [--server PATH] [--reference] [-v]
+ *
+ * 1. A seeded random run over a few hashes big enough to be stored split
+ *    (storage-split-threshold 64, hashes of up to 300 fields), mirrored in a
+ *    model kept here: HSET, HDEL, DEL, RENAME, COPY, MOVE to another db and
+ *    back, EXPIRE then PERSIST. Every 40 steps each hash is compared field by
+ *    field with the model, in phases where every key is hot, where every key
+ *    is read back from RocksDB (maxmemory 1), after DEBUG RELOAD, after a
+ *    SIGTERM restart and after kill -9 with appendfsync always.
+ * 2. longtail only: one HSET on a 100 000-field hash writes one element
+ *    (split_element_writes + 1, under 1 KB committed), DEL queues one
+ *    DeleteRange (split_garbage_ranges + 1), and with
+ *    storage-split-threshold 0 nothing is split.
+ *
+ * With --reference, redis-server runs part 1 (it proves the model); the
+ * storage counters of part 2 are longtail's own.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NHASH  4
+#define NFIELD 300
+#define STEPS  1200
+#define BIG    100000
+
+static lt_server srv;
+static lt_opts opts;
+static lt_conn *c0, *c1; /* db 0 and db 1 */
+
+/* model: value of field f of hash h, or NULL */
+static char *model[NHASH][NFIELD];
+
+static void key_name(int h, char *out)
+{
+    sprintf(out, "hash:%d", h);
+}
+
+static void model_clear(int h)
+{
+    for (int f = 0; f < NFIELD; f++) {
+        free(model[h][f]);
+        model[h][f] = NULL;
+    }
+}
+
+static int model_len(int h)
+{
+    int n = 0;
+    for (int f = 0; f < NFIELD; f++)
+        n += model[h][f] != NULL;
+    return n;
+}
+
+static void connect_all(void)
+{
+    c0 = lt_conn_open(srv.port, 10000);
+    c1 = lt_conn_open(srv.port, 10000);
+    if (c1)
+        lt_reply_free(lt_conn_call(c1, "SELECT", "1", NULL));
+}
+
+static void close_all(void)
+{
+    lt_conn_close(c0);
+    lt_conn_close(c1);
+    c0 = c1 = NULL;
+}
+
+/* Compares every hash with the model (HLEN, then HGET of every field). */
+static void verify(const char *when)
+{
+    char key[32], field[16];
+    for (int h = 0; h < NHASH; h++) {
+        key_name(h, key);
+        lt_reply *r = lt_conn_call(c0, "HLEN", key, NULL);
+        int ok = r && r->type == ':' && r->integer == model_len(h);
+        lt_check(ok, "%s: HLEN %s = %lld, model %d", when, key, r ? r->integer : -1, model_len(h));
+        lt_reply_free(r);
+        int bad = 0;
+        for (int f = 0; f < NFIELD && bad < 3; f++) {
+            sprintf(field, "f%d", f);
+            r = lt_conn_call(c0, "HGET", key, field, NULL);
+            const char *want = model[h][f];
+            int same = r && (want ? r->type == '$' && !r->null && !strcmp(r->str, want)
+                                  : r->type == '$' && r->null);
+            if (!same) {
+                bad++;
+                lt_check(0, "%s: HGET %s %s = %s, model %s", when, key, field,
+                         r && r->str ? r->str : "(nil)", want ? want : "(nil)");
+            }
+            lt_reply_free(r);
+        }
+        if (!bad)
+            lt_check(1, "%s", when);
+    }
+}
+
+static void expect_int(lt_reply *r, long long v, const char *what)
+{
+    lt_check(r && r->type == ':' && r->integer == v, "%s: want :%lld", what, v);
+    lt_reply_free(r);
+}
+
+static void expect_ok(lt_reply *r, const char *what)
+{
+    lt_check(r && r->type == '+', "%s: want +OK, got %s", what, r && r->str ? r->str : "?");
+    lt_reply_free(r);
+}
+
+static void step(unsigned long long *rng)
+{
+    char a[32], b[32], field[16], val[64];
+    int ha = (int)(lt_rand_next(rng) % NHASH), hb = (int)(lt_rand_next(rng) % NHASH);
+    key_name(ha, a);
+    key_name(hb, b);
+    unsigned op = (unsigned)(lt_rand_next(rng) % 100);
+    if (op < 70) { /* HSET, growing the hashes past the threshold */
+        int f = (int)(lt_rand_next(rng) % NFIELD);
+        sprintf(field, "f%d", f);
+        sprintf(val, "v%llu", lt_rand_next(rng) % 100000);
+        expect_int(lt_conn_call(c0, "HSET", a, field, val, NULL), model[ha][f] ? 0 : 1, "HSET");
+        free(model[ha][f]);
+        model[ha][f] = strdup(val);
+    } else if (op < 85) {
+        int f = (int)(lt_rand_next(rng) % NFIELD);
+        sprintf(field, "f%d", f);
+        expect_int(lt_conn_call(c0, "HDEL", a, field, NULL), model[ha][f] ? 1 : 0, "HDEL");
+        free(model[ha][f]);
+        model[ha][f] = NULL;
+    } else if (op < 87) {
+        expect_int(lt_conn_call(c0, "DEL", a, NULL), model_len(ha) ? 1 : 0, "DEL");
+        model_clear(ha);
+    } else if (op < 91) {
+        if (ha == hb || !model_len(ha))
+            return;
+        expect_ok(lt_conn_call(c0, "RENAME", a, b, NULL), "RENAME");
+        model_clear(hb);
+        for (int f = 0; f < NFIELD; f++) {
+            model[hb][f] = model[ha][f];
+            model[ha][f] = NULL;
+        }
+    } else if (op < 94) {
+        if (ha == hb)
+            return;
+        expect_int(lt_conn_call(c0, "COPY", a, b, "REPLACE", NULL), model_len(ha) ? 1 : 0, "COPY");
+        if (!model_len(ha))
+            return;
+        model_clear(hb);
+        for (int f = 0; f < NFIELD; f++)
+            model[hb][f] = model[ha][f] ? strdup(model[ha][f]) : NULL;
+    } else if (op < 97) {
+        if (!model_len(ha))
+            return;
+        expect_int(lt_conn_call(c0, "MOVE", a, "1", NULL), 1, "MOVE to 1");
+        /* changed in the other db, then moved back */
+        expect_int(lt_conn_call(c1, "HSET", a, "f0", "moved", NULL), model[ha][0] ? 0 : 1,
+                   "HSET in db 1");
+        free(model[ha][0]);
+        model[ha][0] = strdup("moved");
+        expect_int(lt_conn_call(c1, "MOVE", a, "0", NULL), 1, "MOVE to 0");
+    } else {
+        if (!model_len(ha))
+            return;
+        expect_int(lt_conn_call(c0, "EXPIRE", a, "1000", NULL), 1, "EXPIRE");
+        expect_int(lt_conn_call(c0, "PERSIST", a, NULL), 1, "PERSIST");
+    }
+}
+
+static void set_config(const char *name, const char *value)
+{
+    expect_ok(lt_conn_call(c0, "CONFIG", "SET", name, value, NULL), "CONFIG SET");
+}
+
+/* Part 1: the model run through every phase. */
+static void model_run(void)
+{
+    unsigned long long rng = 0x5eed5eedULL;
+    static const char *phases[] = {"hot", "cold", "reload", "restart", "kill"};
+    int per_phase = STEPS / 5;
+    for (int p = 0; p < 5; p++) {
+        const char *ph = phases[p];
+        if (!opts.reference)
+            set_config("maxmemory", !strcmp(ph, "cold") ? "1" : "0");
+        for (int i = 0; i < per_phase; i++) {
+            step(&rng);
+            if (i % 40 == 39)
+                verify(ph);
+        }
+        if (!strcmp(ph, "reload")) {
+            expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
+            verify("after DEBUG RELOAD");
+        } else if (!strcmp(ph, "restart")) {
+            close_all();
+            lt_check(lt_server_stop(&srv) == 0, "SIGTERM: exit status 0");
+            lt_check(lt_server_restart(&srv) == 0, "restart");
+            connect_all();
+            verify("after restart");
+        } else if (!strcmp(ph, "kill")) {
+            close_all();
+            lt_server_kill(&srv);
+            lt_check(lt_server_restart(&srv) == 0, "restart after kill -9");
+            connect_all();
+            verify("after kill -9");
+        }
+    }
+}
+
+static long long info_field(const char *name)
+{
+    char *info = lt_conn_call_text(c0, "INFO", "tiering", NULL);
+    long long v = -1;
+    const char *p = info ? strstr(info, name) : NULL;
+    if (p && p[strlen(name)] == ':')
+        v = atoll(p + strlen(name) + 1);
+    free(info);
+    return v;
+}
+
+/* Part 2: what one change of a big hash writes. */
+static void big_hash(void)
+{
+    set_config("maxmemory", "0");
+    lt_buf pipe = {0};
+    char field[16], val[16];
+    for (int base = 0; base < BIG; base += 1000) {
+        const char *argv[2 + 2000];
+        size_t lens[2 + 2000];
+        static char fields[1000][16], vals[1000][16];
+        argv[0] = "HSET";
+        argv[1] = "big";
+        lens[0] = 4;
+        lens[1] = 3;
+        for (int j = 0; j < 1000; j++) {
+            sprintf(fields[j], "field:%d", base + j);
+            sprintf(vals[j], "%d", base + j);
+            argv[2 + 2 * j] = fields[j];
+            argv[3 + 2 * j] = vals[j];
+            lens[2 + 2 * j] = strlen(fields[j]);
+            lens[3 + 2 * j] = strlen(vals[j]);
+        }
+        lt_format_command(&pipe, 2002, argv, lens);
+    }
+    lt_conn_send_raw(c0, pipe.p, pipe.len);
+    free(pipe.p);
+    for (int base = 0; base < BIG; base += 1000) {
+        lt_reply *r;
+        lt_conn_read(c0, &r);
+        lt_reply_free(r);
+    }
+    expect_int(lt_conn_call(c0, "HLEN", "big", NULL), BIG, "HLEN big");
+    long long w0 = info_field("split_element_writes"), b0 = info_field("commit_bytes");
+    expect_int(lt_conn_call(c0, "HSET", "big", "field:7", "changed", NULL), 0, "HSET big");
+    long long w1 = info_field("split_element_writes"), b1 = info_field("commit_bytes");
+    lt_check(w1 - w0 == 1, "one HSET on a 100 000-field hash writes one element (%lld)", w1 - w0);
+    lt_check(b1 - b0 > 0 && b1 - b0 < 1024, "... and commits under 1 KB (%lld bytes)", b1 - b0);
+    /* read back from RocksDB */
+    expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
+    lt_reply *r = lt_conn_call(c0, "HGET", "big", "field:7", NULL);
+    lt_check_reply(r, "\"changed\"", "HGET big after reload");
+    lt_reply_free(r);
+    r = lt_conn_call(c0, "HGET", "big", "field:99999", NULL);
+    lt_check_reply(r, "\"99999\"", "HGET big after reload");
+    lt_reply_free(r);
+    long long g0 = info_field("split_garbage_ranges");
+    expect_int(lt_conn_call(c0, "DEL", "big", NULL), 1, "DEL big");
+    lt_reply_free(lt_conn_call(c0, "PING", NULL)); /* the next tick has committed */
+    long long g1 = info_field("split_garbage_ranges");
+    lt_check(g1 - g0 == 1, "DEL of a split hash removes its elements with one range (%lld)",
+             g1 - g0);
+    expect_int(lt_conn_call(c0, "EXISTS", "big", NULL), 0, "EXISTS big");
+    /* threshold 0: a new big hash is written whole */
+    set_config("storage-split-threshold", "0");
+    long long s0 = info_field("split_whole_writes");
+    for (int j = 0; j < 600; j++) {
+        sprintf(field, "f%d", j);
+        sprintf(val, "%d", j);
+        lt_reply_free(lt_conn_call(c0, "HSET", "whole", field, val, NULL));
+    }
+    lt_check(info_field("split_whole_writes") == s0, "storage-split-threshold 0: nothing split");
+    expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
+    expect_int(lt_conn_call(c0, "HLEN", "whole", NULL), 600, "HLEN whole after reload");
+}
+
+int main(int argc, char **argv)
+{
+    if (lt_opts_parse(&opts, argc, argv, "lt-split") != 0)
+        return 2;
+    const char *lt_args[] = {"--storage-split-threshold",
+                             "64",
+                             "--hash-max-listpack-entries",
+                             "16",
+                             "--appendfsync",
+                             "always",
+                             "--enable-debug-command",
+                             "yes"};
+    const char *redis_args[] = {"--appendonly",
+                                "yes",
+                                "--appendfsync",
+                                "always",
+                                "--hash-max-listpack-entries",
+                                "16",
+                                "--enable-debug-command",
+                                "yes",
+                                "--save",
+                                ""};
+    int rc = opts.reference ? lt_server_start(&srv, opts.server, redis_args, 10)
+                            : lt_server_start(&srv, opts.server, lt_args, 8);
+    if (rc != 0) {
+        lt_check(0, "server start");
+        return lt_report("lt-split");
+    }
+    connect_all();
+    model_run();
+    if (!opts.reference)
+        big_hash();
+    close_all();
+    for (int h = 0; h < NHASH; h++)
+        model_clear(h);
+    int status = lt_report("lt-split");
+    lt_server_cleanup(&srv, status != 0);
+    return status;
+}
