@@ -18,6 +18,7 @@
 #include "ds/hist.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
+#include "server/blocked.h"
 #include "net/reply.h"
 #include "server/server.h"
 #include "tier/tier.h"
@@ -249,6 +250,7 @@ void command_call(client *c)
     keyspace_absent = NULL;
     c->absent.n = 0;
     c->flags &= ~CLIENT_IN_CALL;
+    blocked_handle_ready(); /* keys this command filled serve blocked clients now */
     server.current = NULL;
     cmd->calls++;
     cmd->usec += dur;

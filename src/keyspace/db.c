@@ -18,6 +18,7 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "keyspace/split.h"
+#include "server/blocked.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/codec.h"
@@ -468,6 +469,7 @@ void db_add(struct db *db, const str key, obj *val)
     }
     db->nkeys++;
     db_mark_dirty(db, key, val);
+    blocked_signal_key(db, key);
 }
 
 void db_set(struct db *db, const str key, obj *val, int flags)
@@ -484,6 +486,7 @@ void db_set(struct db *db, const str key, obj *val, int flags)
     if (!(flags & SETKEY_KEEPTTL) && dict_delete(db->expires, key) == 0)
         db->nexpires--;
     db_mark_dirty(db, key, val);
+    blocked_signal_key(db, key);
 }
 
 int db_delete(struct db *db, const str key)
@@ -744,6 +747,8 @@ int keyspace_swap(int a, int b)
         return -1;
     }
     store_batch_clear(batch);
+    blocked_signal_db(a);
+    blocked_signal_db(b);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "keyspace/db.h"
 #include "net/client.h"
 #include "net/reply.h"
+#include "server/blocked.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "tier/tier.h"
@@ -94,6 +95,8 @@ void client_free(client *c)
         server.current = NULL;
     if (c->flags & CLIENT_PARKED)
         tier_client_freed(c);
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_UNBLOCKED))
+        blocked_client_freed(c);
     if (c->fd >= 0) {
         ev_del(server.loop, c->fd, EV_READ | EV_WRITE);
         close(c->fd);
@@ -184,7 +187,8 @@ static void client_check_qbuf_limit(client *c)
 
 void client_process_input(client *c)
 {
-    while (!(c->flags & (CLIENT_PARKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) &&
+    while (!(c->flags &
+             (CLIENT_PARKED | CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) &&
            c->qpos < c->qlen) {
         size_t consumed = 0;
         size_t start = c->qpos;
@@ -212,7 +216,7 @@ void client_process_input(client *c)
         }
         c->last_ms = util_mstime();
         command_process(c);
-        if (!(c->flags & CLIENT_PARKED))
+        if (!(c->flags & (CLIENT_PARKED | CLIENT_BLOCKED)))
             client_reset_argv(c);
     }
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
@@ -277,6 +281,8 @@ void client_read(client *c)
 void client_resume(client *c)
 {
     command_call(c);
+    if (c->flags & CLIENT_BLOCKED)
+        return; /* the argv stays for the re-runs */
     client_reset_argv(c);
     client_process_input(c);
 }
@@ -388,6 +394,14 @@ static int client_over_obuf_limit(client *c, int64_t now)
     return 0;
 }
 
+int client_is_live(const client *c, uint64_t id)
+{
+    for (const client *x = server.clients; x; x = x->next)
+        if (x == c)
+            return x->id == id;
+    return 0;
+}
+
 void clients_cron(void)
 {
     int64_t now = util_mstime();
@@ -396,7 +410,7 @@ void clients_cron(void)
         client *next = c->next;
         if (c->flags & CLIENT_CLOSE_ASAP) {
             /* freed by clients_free_closing() */
-        } else if (server.timeout && !(c->flags & CLIENT_PARKED) &&
+        } else if (server.timeout && !(c->flags & (CLIENT_PARKED | CLIENT_BLOCKED)) &&
                    now / 1000 - c->last_ms / 1000 > server.timeout) {
             /* whole seconds, as Redis counts idle time */
             log_verbose("Closing idle client");
@@ -423,6 +437,8 @@ str client_info_line(client *c)
     int64_t now = util_mstime();
     char flags[16];
     int f = 0;
+    if (c->flags & CLIENT_BLOCKED)
+        flags[f++] = 'b';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
         flags[f++] = 'c';
     if (c->flags & CLIENT_NO_EVICT)

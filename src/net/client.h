@@ -19,6 +19,7 @@
 struct db;
 struct command;
 struct prefetch;
+struct blocking;
 
 /* Client flags */
 #define CLIENT_CLOSE_AFTER_REPLY (1u << 0) /* QUIT, protocol error */
@@ -31,6 +32,10 @@ struct prefetch;
 #define CLIENT_NO_EVICT          (1u << 7) /* CLIENT NO-EVICT on */
 #define CLIENT_IN_CALL           (1u << 8) /* running a command */
 #define CLIENT_UNIX              (1u << 9)
+#define CLIENT_BLOCKED           (1u << 10) /* waiting on keys (server/blocked.h) */
+#define CLIENT_RERUN             (1u << 11) /* its blocked command is being re-run */
+#define CLIENT_RERUN_WAITS       (1u << 12) /* ... and found nothing: stays blocked */
+#define CLIENT_UNBLOCKED         (1u << 13) /* queued to run its pipelined input */
 
 #define REPLY_CHUNK (16 * 1024)
 
@@ -73,6 +78,9 @@ typedef struct client {
     int64_t ctime_ms, last_ms;
     long long commands; /* commands run (for CLIENT LIST tot-... not in 7.0) */
 
+    /* blocking commands (server/blocked.c) */
+    struct blocking *blk;
+
     /* prefetch */
     struct prefetch *pf;
     struct absent_keys absent; /* keys of the next command known absent */
@@ -106,6 +114,8 @@ str client_info_line(client *c);
 void clients_write_pending(void);
 /* Closes clients idle longer than `timeout` and those over limits. */
 void clients_cron(void);
+/* 1 when c is still a connected client with that id (not freed). */
+int client_is_live(const client *c, uint64_t id);
 /* Select database index for c: 0, or -1 if out of range. */
 int client_select(client *c, int index);
 

@@ -17,6 +17,7 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "keyspace/split.h"
+#include "server/blocked.h"
 #include "net/reply.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -134,11 +135,12 @@ static str section_clients(str s)
                    "maxclients:%lld\r\n"
                    "client_recent_max_input_buffer:%zu\r\n"
                    "client_recent_max_output_buffer:%zu\r\n"
-                   "blocked_clients:0\r\n"
+                   "blocked_clients:%lld\r\n"
                    "tracking_clients:0\r\n"
-                   "clients_in_timeout_table:0\r\n"
+                   "clients_in_timeout_table:%lld\r\n"
                    "parked_clients:%lld\r\n",
-                   server.nclients, server.maxclients, maxin, maxout, parked);
+                   server.nclients, server.maxclients, maxin, maxout, blocked_clients_count(),
+                   blocked_timeout_count(), parked);
 }
 
 static str section_memory(str s)

@@ -25,6 +25,7 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/client.h"
+#include "server/blocked.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/readpool.h"
@@ -182,6 +183,7 @@ void server_before_sleep(ev_loop *l)
                     shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
         server_shutdown(0);
     }
+    blocked_process_unblocked();
     if (keyspace_commit() != 0) {
         /* Storage refused the write: replies wait, the keys stay dirty and
          * the commit is retried at the next iteration. */

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmd/command.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
+#include "server/blocked.h"
 #include "server/server.h"
 
 void cmd_ping(client *c)
@@ -264,6 +266,30 @@ void cmd_client_list(client *c)
     str_free(out);
 }
 
+void cmd_client_unblock(client *c)
+{
+    if (c->argc > 4) {
+        reply_error(c, "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try "
+                       "CLIENT HELP.");
+        return;
+    }
+    long long id;
+    if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &id)) {
+        reply_error_not_int(c);
+        return;
+    }
+    int with_error = 0;
+    if (c->argc == 4) {
+        if (!strcasecmp(c->argv[3], "error")) {
+            with_error = 1;
+        } else if (strcasecmp(c->argv[3], "timeout")) {
+            reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    reply_long(c, blocked_unblock_by_id((uint64_t)id, with_error));
+}
+
 void cmd_client_kill(client *c)
 {
     if (c->argc == 3) {
@@ -421,6 +447,8 @@ void cmd_client_help(client *c)
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         NULL,
     };
     reply_help(c, "CLIENT", lines);
