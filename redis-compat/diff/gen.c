@@ -45,9 +45,9 @@ static gen_family gen_families[] = {
     {"string", 1, "string", "GET %k"},
     {"keys", 1, NULL, NULL},
     {"server", 1, NULL, NULL},
-    {"list", 0, "list", "LRANGE %k 0 -1"},
+    {"list", 1, "list", "LRANGE %k 0 -1"},
     {"hash", 1, "hash", "HGETALL %k"},
-    {"set", 0, "set", "SMEMBERS %k"},
+    {"set", 1, "set", "SMEMBERS %k"},
     {"zset", 0, "zset", "ZRANGE %k 0 -1 WITHSCORES"},
 };
 #define NFAMILIES ((int)(sizeof(gen_families) / sizeof(gen_families[0])))
@@ -228,6 +228,7 @@ static const gen_cmd gen_cmds[] = {
     {"list", "LPOS", 6, "k v [RANK_cnt] [COUNT_cnt] [MAXLEN_cnt]"},
     {"list", "LMOVE", 6, "k k {LEFT|RIGHT} {LEFT|RIGHT}"},
     {"list", "RPOPLPUSH", 4, "k k"},
+    {"list", "LMPOP", 6, "{1_k|2_k_k|3_k_k_k|0_k|x_k} {LEFT|RIGHT|left|X} [COUNT_cnt]"},
     /* hashes */
     {"hash", "HSET", 30, "k fv+"},
     {"hash", "HSETNX", 8, "k fld v"},
@@ -251,7 +252,10 @@ static const gen_cmd gen_cmds[] = {
     {"set", "SISMEMBER", 10, "k m"},
     {"set", "SMISMEMBER", 5, "k m+"},
     {"set", "SCARD", 8, "k"},
-    {"set", "SPOP", 6, "k [cnt]"},
+    /* counts that never make Redis keep a random part of the set in a new
+     * set, whose encoding depends on the members drawn (sets here have at
+     * most 10 members: case 3 of SPOP needs count >= 5 * (size - count)) */
+    {"set", "SPOP", 6, "k [0|1|2|3|10|-1|x]"},
     {"set", "SRANDMEMBER", 6, "k [cnt]"},
     {"set", "SMOVE", 5, "k k m"},
     {"set", "SINTER", 5, "k+"},

@@ -1,7 +1,8 @@
 /*
  * docs.c: COMMAND DOCS "arguments", parsed from the commands.def syntax.
  *
- * The notation: [x] is optional; a|b (spaced or not) are alternatives, a
+ * The notation: [x] is optional; <x> groups without making optional
+ * (LINSERT's "<BEFORE | AFTER>"); a|b (spaced or not) are alternatives, a
  * oneof; "x [x ...]" repeats x (multiple); an ALL-CAPS word alone is a
  * pure-token; an ALL-CAPS word before lower-case words is their token
  * ("EX seconds", and "WEIGHTS weight [weight ...]" gives the repeated
@@ -54,6 +55,8 @@ static const struct docs_override {
     {"command|list", "module-name_category_pattern", "filterby", NULL, 0},
     {"lcs", "min-match-len", "len", NULL, 0},
     {"incrbyfloat", "increment", NULL, "double", 0},
+    {"linsert", "before_after", "where", NULL, 0},
+    {"lmpop", "left_right", "where", NULL, 0},
 };
 
 /* Where Redis puts a token's repeated operand in a block named after the
@@ -70,8 +73,9 @@ static const struct {
  * digits ignored: key1, index2). */
 static const char *const key_names[] = {"key", "source", "destination", "newkey"};
 static const char *const integer_words[] = {
-    "seconds",   "milliseconds", "count",   "index",   "offset", "start",  "end",      "increment",
-    "decrement", "db",           "numkeys", "timeout", "len",    "cursor", "protover", "client-id",
+    "seconds",   "milliseconds", "count", "index",   "offset",  "start", "end",
+    "increment", "decrement",    "db",    "numkeys", "timeout", "len",   "cursor",
+    "protover",  "client-id",    "stop",  "rank",    "matches",
 };
 
 /* ---- allocation ----------------------------------------------------------- */
@@ -240,6 +244,9 @@ struct tok {
     int match; /* T_OPEN: index of its T_CLOSE */
 };
 
+/* A T_OPEN of "<...>": a group that is not optional. */
+#define TOK_IS_REQUIRED(ps, i) ((ps)->toks[i].p[0] == '<')
+
 struct parser {
     const char *cmdname;
     struct tok *toks;
@@ -275,18 +282,18 @@ static int tokenize(struct parser *ps, const char *syntax)
         t->p = p;
         t->len = 1;
         t->match = -1;
-        if (*p == '[') {
+        if (*p == '[' || *p == '<') {
             t->kind = T_OPEN;
             stack[depth++] = ps->ntoks;
-        } else if (*p == ']') {
+        } else if (*p == ']' || *p == '>') {
             t->kind = T_CLOSE;
-            if (depth == 0)
+            if (depth == 0 || ps->toks[stack[depth - 1]].p[0] != (*p == ']' ? '[' : '<'))
                 goto fail;
             ps->toks[stack[--depth]].match = ps->ntoks;
         } else if (*p == '|') {
             t->kind = T_BAR;
         } else {
-            t->len = strcspn(p, " []|");
+            t->len = strcspn(p, " []<>|");
             t->kind = word_kind(p, t->len);
         }
         p += t->len;
@@ -309,7 +316,7 @@ static int item_end(const struct parser *ps, int i)
 static int is_repetition(const struct parser *ps, int open)
 {
     int close = ps->toks[open].match;
-    if (close - open < 3 || ps->toks[close - 1].kind != T_ELLIPSIS)
+    if (TOK_IS_REQUIRED(ps, open) || close - open < 3 || ps->toks[close - 1].kind != T_ELLIPSIS)
         return 0;
     for (int i = open + 1; i < close - 1; i++)
         if (ps->toks[i].kind != T_WORD)
@@ -387,13 +394,14 @@ static int parse_sequence(struct parser *ps, int lo, int hi, struct arg_vec *out
                 vec_free(&inner);
                 return -1;
             }
+            unsigned opt = TOK_IS_REQUIRED(ps, i) ? 0 : DOCS_ARG_OPTIONAL;
             if (inner.n == 1) {
-                inner.v[0].flags |= DOCS_ARG_OPTIONAL;
+                inner.v[0].flags |= opt;
                 vec_push(out, inner.v[0]);
                 free(inner.v);
             } else {
                 struct docs_arg block = arg_group(ps->cmdname, "block", inner.v, inner.n, NULL);
-                block.flags |= DOCS_ARG_OPTIONAL;
+                block.flags |= opt;
                 vec_push(out, block);
             }
         } else {

@@ -501,6 +501,60 @@ unsigned char *lp_delete_range(unsigned char *lp, long index, size_t num)
     return lp_delete_range_at(lp, &p, num);
 }
 
+unsigned char *lp_append_entries(unsigned char *lp, const unsigned char *p, size_t num,
+                                 size_t *copied)
+{
+    /* entries are position-independent (their back-length is their own
+     * size), so a run of them is copied as bytes, never decoded */
+    const unsigned char *q = p;
+    size_t n = 0;
+    while (n < num && *q != LP_EOF) {
+        q += entry_size(q);
+        n++;
+    }
+    size_t add = (size_t)(q - p);
+    size_t old = lp_bytes(lp);
+    if ((uint64_t)old + add > UINT32_MAX)
+        return NULL;
+    lp = hot_realloc(lp, old + add);
+    memcpy(lp + old - 1, p, add);
+    lp[old - 1 + add] = LP_EOF;
+    wr_u32(lp, (uint32_t)(old + add));
+    /* an unknown count stays unknown: no scan on every append */
+    unsigned count = hdr_count(lp);
+    if (count != LP_COUNT_UNKNOWN)
+        hdr_set_count(lp, count + n);
+    if (copied)
+        *copied = n;
+    return lp;
+}
+
+unsigned char *lp_concat(unsigned char *const *lps, size_t n)
+{
+    uint64_t total = LP_HDR_SIZE + 1;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = hdr_count(lps[i]);
+        total += lp_bytes(lps[i]) - LP_HDR_SIZE - 1;
+        count = c == LP_COUNT_UNKNOWN || count == LP_COUNT_UNKNOWN ? LP_COUNT_UNKNOWN : count + c;
+    }
+    if (total > UINT32_MAX)
+        return NULL;
+    /* one allocation: growing a big blob append by append would copy it
+     * over and over */
+    unsigned char *lp = hot_malloc((size_t)total);
+    wr_u32(lp, (uint32_t)total);
+    hdr_set_count(lp, count);
+    size_t off = LP_HDR_SIZE;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lp_bytes(lps[i]) - LP_HDR_SIZE - 1;
+        memcpy(lp + off, lps[i] + LP_HDR_SIZE, len);
+        off += len;
+    }
+    lp[off] = LP_EOF;
+    return lp;
+}
+
 unsigned char *lp_new(void)
 {
     unsigned char *lp = hot_malloc(LP_HDR_SIZE + 1);

@@ -71,6 +71,16 @@ unsigned char *lp_delete_range_at(unsigned char *lp, unsigned char **p, size_t n
  * -1 is the last). An index out of range removes nothing. */
 unsigned char *lp_delete_range(unsigned char *lp, long index, size_t num);
 
+/* Appends up to `num` entries of another listpack, starting at its entry
+ * `p` (fewer if its end comes first), copied as they are encoded; `copied`
+ * (if not NULL) gets how many. `p` must not point into `lp`. */
+unsigned char *lp_append_entries(unsigned char *lp, const unsigned char *p, size_t num,
+                                 size_t *copied);
+
+/* A new listpack of the entries of lps[0..n) in order, allocated once;
+ * NULL when it would not fit the 32-bit total size. */
+unsigned char *lp_concat(unsigned char *const *lps, size_t n);
+
 /* Walking. All return NULL past either end (never the terminator). */
 unsigned char *lp_first(unsigned char *lp);
 unsigned char *lp_last(unsigned char *lp);

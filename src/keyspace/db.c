@@ -204,13 +204,18 @@ struct db *keyspace_db_by_id(uint16_t dbid)
 
 /* ---- serialization ------------------------------------------------------- */
 
-/* The payload of a value: a string's bytes, a hash's listpack of pairs.
+/* The payload of a value: a string's bytes, a hash's listpack of pairs,
+ * a set's intset or listpack of members, a list's listpack of elements.
  * *must_free: the payload is a copy (hot_free it after use). */
 static const char *value_payload(obj *o, char *numbuf, size_t *len, int *must_free)
 {
     *must_free = 0;
     if (o->type == OBJ_HASH)
         return (const char *)hash_blob(o, len, must_free);
+    if (o->type == OBJ_SET)
+        return (const char *)set_blob(o, len, must_free);
+    if (o->type == OBJ_LIST)
+        return (const char *)list_blob(o, len, must_free);
     return obj_string_bytes(o, numbuf, len);
 }
 
@@ -252,6 +257,10 @@ static obj *value_decode(const char *val, size_t vlen, int64_t *expire, uint64_t
         return obj_string_with_encoding(payload, plen, h.encoding);
     case OBJ_HASH:
         return hash_from_blob(payload, plen, h.encoding);
+    case OBJ_SET:
+        return set_from_blob(payload, plen, h.encoding);
+    case OBJ_LIST:
+        return list_from_blob(payload, plen, h.encoding);
     }
     return NULL;
 }

@@ -126,12 +126,18 @@ void obj_free(obj *o)
         return;
     if (obj_is_collection(o))
         split_release(o); /* its stored elements, if any, are garbage now */
+    if (o->type == OBJ_SET) {
+        obj_set_free(o);
+        return;
+    }
     if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
         hot_free(o->u.s.ptr);
     else if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_LISTPACK)
         lp_free(o->u.ptr);
     else if (o->type == OBJ_HASH)
         dict_release(o->u.ptr);
+    else if (o->type == OBJ_LIST)
+        list_free(o);
     hot_free(o);
 }
 
@@ -160,6 +166,10 @@ obj *obj_dup(const obj *o)
 {
     if (o->type == OBJ_HASH)
         return obj_hash_dup(o);
+    if (o->type == OBJ_SET)
+        return obj_set_dup(o);
+    if (o->type == OBJ_LIST)
+        return list_dup(o);
     switch (o->encoding) {
     case OBJ_ENC_INT:
         return obj_string_from_ll(o->u.i);
@@ -247,7 +257,11 @@ void obj_string_append(obj *o, const void *ptr, size_t len)
 
 size_t obj_mem(const obj *o)
 {
+    if (o->type == OBJ_SET)
+        return obj_set_mem(o);
     size_t n = hot_usable((void *)o);
+    if (o->type == OBJ_LIST)
+        return n + list_mem(o);
     if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
         n += hot_usable(o->u.s.ptr);
     if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_LISTPACK)
@@ -295,6 +309,10 @@ const char *obj_encoding_name(const obj *o)
         return "hashtable";
     case OBJ_ENC_LISTPACK:
         return "listpack";
+    case OBJ_ENC_INTSET:
+        return "intset";
+    case OBJ_ENC_QUICKLIST:
+        return "quicklist";
     }
     return "unknown";
 }

@@ -7,7 +7,8 @@
  * and RAW (a separate buffer that can grow: APPEND, SETRANGE).
  * Hashes come in two encodings as in Redis: LISTPACK (field, value, field,
  * value... in one listpack, while small) and HT (a dict of hot strs to hot
- * strs); see object_hash.c for the conversion rule.
+ * strs); see object_hash.c for the conversion rule. Sets: INTSET or HT
+ * (object_set.h). Lists are always QUICKLIST (object_list.h).
  * Every obj lives in the hot tier (hot_malloc). An obj in the keyspace is
  * owned by its db; commands that need to keep a value past the next write
  * copy it.
@@ -32,9 +33,13 @@
 /* Encodings: frozen numbers, stored in the header's encoding byte. */
 #define OBJ_ENC_RAW      0
 #define OBJ_ENC_INT      1
-#define OBJ_ENC_HT       2 /* hash: dict of str -> str */
+#define OBJ_ENC_HT       2 /* hash: dict of str -> str; set: dict of str */
+#define OBJ_ENC_INTSET   6 /* set: a ds/intset */
 #define OBJ_ENC_EMBSTR   8
 #define OBJ_ENC_LISTPACK 11 /* hash: field, value pairs in a listpack */
+
+/* list: a linked list of listpacks (object_list.h) */
+#define OBJ_ENC_QUICKLIST 9
 
 #define OBJ_EMBSTR_MAX 44 /* Redis's limit for embstr */
 
@@ -136,5 +141,8 @@ const unsigned char *hash_blob(obj *o, size_t *len, int *must_free);
 /* Rebuilds a hash from untrusted bytes with the given encoding; NULL when
  * the bytes are not a valid listpack of pairs (with unique fields for HT). */
 obj *hash_from_blob(const void *buf, size_t len, int encoding);
+
+#include "keyspace/object_set.h"
+#include "keyspace/object_list.h"
 
 #endif

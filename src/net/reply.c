@@ -396,6 +396,11 @@ void reply_set_array_len(client *c, void *handle, long long n)
     reply_set_deferred(c, handle, '*', n);
 }
 
+void reply_set_set_len(client *c, void *handle, long long n)
+{
+    reply_set_deferred(c, handle, c->resp >= 3 ? '~' : '*', n);
+}
+
 void reply_set_map_len(client *c, void *handle, long long n)
 {
     if (c->resp >= 3)

@@ -51,6 +51,7 @@ void reply_error_subcommand(client *c);
 void *reply_defer_len(client *c);
 void reply_set_array_len(client *c, void *handle, long long n);
 void reply_set_map_len(client *c, void *handle, long long n);
+void reply_set_set_len(client *c, void *handle, long long n); /* ~ in RESP3, * in RESP2 */
 /* Fills a deferred slot with a bulk string (SCAN's cursor, known last). */
 void reply_set_deferred_bulk(client *c, void *handle, const char *p, size_t len);
 

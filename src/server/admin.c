@@ -21,6 +21,7 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
+#include "server/config.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/codec.h"
@@ -312,6 +313,23 @@ static void value_digest(uint8_t d[20], obj *o, int64_t expire)
             xor_digest(d, ed, 20);
         }
         hash_iter_done(&it);
+    } else if (o->type == OBJ_SET) {
+        /* order-independent: each member's digest xored in */
+        struct set_iter it;
+        const char *m;
+        size_t ml;
+        set_iter_init(&it, o);
+        while (set_iter_next(&it, &m, &ml))
+            xor_digest(d, m, ml);
+        set_iter_done(&it);
+    } else if (o->type == OBJ_LIST) {
+        /* every element in order, mixed into the key's digest */
+        struct list_iter it;
+        const char *v;
+        size_t vl;
+        list_iter_init(&it, o, 0, LIST_TAIL);
+        while (list_iter_next(&it, &v, &vl))
+            mix_digest(d, v, vl);
     } else {
         char buf[32];
         size_t len;
@@ -534,6 +552,9 @@ void cmd_debug(client *c)
             "    current node can be created in cluster mode.",
             "PAUSE-CRON <0|1>",
             "    Stop periodic cron job processing.",
+            "QUICKLIST-PACKED-THRESHOLD <size>",
+            "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+            "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
             "PROTOCOL <type>",
             "    Reply with a test value of the specified type. <type> can be: string,",
             "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -585,6 +606,14 @@ void cmd_debug(client *c)
         reply_ok(c);
     } else if (!strcasecmp(sub, "protocol") && c->argc == 3) {
         debug_protocol(c);
+    } else if (!strcasecmp(sub, "quicklist-packed-threshold") && c->argc == 3) {
+        long long sz;
+        if (config_parse_mem(c->argv[2], &sz) < 0 ||
+            !list_set_packed_threshold((unsigned long long)sz))
+            reply_error(c,
+                        "ERR argument must be a memory value bigger than 1 and smaller than 4gb");
+        else
+            reply_ok(c);
     } else if (!strcasecmp(sub, "change-repl-id") && c->argc == 2) {
         util_random_hex(server.runid, 40);
         reply_ok(c);

@@ -181,6 +181,11 @@ static int conf_parse_mem(const char *s, long long *out)
     return 0;
 }
 
+int config_parse_mem(const char *s, long long *out)
+{
+    return conf_parse_mem(s, out);
+}
+
 static int enum_lookup(const char *values, const char *name, int *out)
 {
     const char *p = values;

@@ -17,6 +17,9 @@ int config_load(const char *path, int argc, char **argv);
 int config_set_one(const char *name, str *vals, int nvals, const char **err);
 /* Appends "name value" to out for CONFIG GET/REWRITE. */
 str config_get_value(const char *name, int *found);
+/* Parses a memory size as the config file does ("100", "1b", "10kb", "2gb";
+ * k = 1000, kb = 1024...). 0, or -1 when it is not one. */
+int config_parse_mem(const char *s, long long *out);
 /* Rewrites the config file in place. 0, or -1 with *err. */
 int config_rewrite(const char **err);
 

@@ -79,6 +79,7 @@ struct server {
     int hz;
     long long hash_max_listpack_entries;
     long long hash_max_listpack_value;
+    long long set_max_intset_entries;
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
     int lfu_log_factor;
@@ -99,7 +100,8 @@ struct server {
     char *latency_percentiles; /* "50 99 99.9" */
     int npercentiles;
     double percentiles[16];
-    long long list_max_listpack_size;
+    long long list_max_listpack_size; /* quicklist node fill: < 0 bytes, > 0 elements */
+    int list_compress_depth;
 
     /* runtime */
     pid_t pid;

@@ -241,6 +241,10 @@ TEST(notation)
     /* EX takes seconds; KEEPTTL alone has a different shape, so no shared token */
     CHECK_PARSE("x", "[EX seconds|KEEPTTL]",
                 "seconds_keepttl:oneof?{seconds:integer=EX, keepttl:pure-token=KEEPTTL}");
+    CHECK_PARSE("x", "a <B | C> d",
+                "a:string, b_c:oneof{b:pure-token=B, c:pure-token=C}, d:string");
+    CHECK_PARSE("x", "a <b", "ERROR");
+    CHECK_PARSE("x", "[a>", "ERROR");
     CHECK_PARSE("x", "a | b c", "a_b_c:oneof{a:string, b_c:block{b:string, c:string}}");
     CHECK_PARSE("x", "numkeys key [key ...] [WEIGHTS weight [weight ...]]",
                 "numkeys:integer, key:key#0*, weight:string=WEIGHTS?*");
