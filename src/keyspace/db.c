@@ -240,8 +240,9 @@ static const char *value_encode(obj *o, int64_t expire, size_t *len)
 }
 
 /* Rebuilds a value from untrusted stored bytes; NULL when corrupt.
- * *version: the split version when the value is stored split, else 0. */
-static obj *value_decode(const char *val, size_t vlen, int64_t *expire, uint64_t *version)
+ * split->version: the split version when the value is stored split, else 0. */
+static obj *value_decode(const char *val, size_t vlen, int64_t *expire,
+                         struct codec_split_meta *split)
 {
     struct codec_header h;
     const char *payload;
@@ -249,9 +250,9 @@ static obj *value_decode(const char *val, size_t vlen, int64_t *expire, uint64_t
     if (codec_header_decode(val, vlen, &h, &payload, &plen) != 0)
         return NULL;
     *expire = h.expire_ms;
-    *version = 0;
+    split->version = 0;
     if (h.flags & CODEC_F_SPLIT)
-        return split_decode(h.type, h.encoding, payload, plen, version);
+        return split_decode(h.type, h.encoding, payload, plen, split);
     switch (h.type) {
     case OBJ_STRING:
         return obj_string_with_encoding(payload, plen, h.encoding);
@@ -287,16 +288,16 @@ int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen
     if (dict_find(db->keys, key) || dict_find(db->dirty, key))
         return 0; /* newer in memory */
     int64_t expire;
-    uint64_t version;
-    obj *o = value_decode(val, vlen, &expire, &version);
+    struct codec_split_meta split;
+    obj *o = value_decode(val, vlen, &expire, &split);
     if (!o) {
         log_warning("Corrupt stored value for a key of db %d (%zu bytes); treated as absent",
                     db->index, vlen);
         return -1;
     }
     db_install(db, key, o, expire);
-    if (version)
-        split_attach(o, db->dbid, version);
+    if (split.version)
+        split_attach(o, db->dbid, &split);
     return 0;
 }
 
@@ -335,12 +336,12 @@ static dict_entry *db_sync_load(struct db *db, const str key)
     }
     dict_entry *e = NULL;
     int64_t expire;
-    uint64_t version;
-    obj *o = value_decode(v, vlen, &expire, &version);
+    struct codec_split_meta split;
+    obj *o = value_decode(v, vlen, &expire, &split);
     if (o) {
         e = db_install(db, key, o, expire);
-        if (version)
-            split_attach(o, db->dbid, version);
+        if (split.version)
+            split_attach(o, db->dbid, &split);
     } else
         log_warning("Corrupt stored value for a key of db %d; treated as absent", db->index);
     free(v);

@@ -25,6 +25,7 @@
 #include "ds/alloc.h"
 #include "ds/listpack.h"
 #include "keyspace/object.h"
+#include "keyspace/split.h"
 #include "server/server.h"
 
 struct ql_node {
@@ -238,6 +239,7 @@ void list_push(obj *o, const void *s, size_t len, int where)
         ql_link(ql, end, node_with(s, len), where == LIST_TAIL);
     }
     ql->count++;
+    split_list_pushed(o, where);
 }
 
 int list_index(obj *o, long index, const char **s, size_t *len, char *buf)
@@ -262,6 +264,7 @@ void list_delete_range(obj *o, long start, size_t n)
         return;
     if (n > ql->count - (size_t)start)
         n = ql->count - (size_t)start;
+    split_list_removed(o, (size_t)start, n);
     size_t off;
     struct ql_node *node = ql_seek(ql, start, &off);
     while (n > 0) {
@@ -354,6 +357,7 @@ int list_set(obj *o, long index, const void *s, size_t len)
         return 0;
     if (index < 0)
         index += (long)ql->count;
+    split_list_set(o, (size_t)index);
     if (!n->plain && !is_large(len)) {
         /* in place, as Redis does, even past the fill bound */
         unsigned char *p = lp_seek(n->data, (long)off);
@@ -432,6 +436,7 @@ void list_iter_delete(struct list_iter *it)
     struct quicklist *ql = QL(it->o);
     struct ql_node *n = it->cur_node;
     assert(n);
+    split_list_rewrite(it->o);
     ql->count--;
     it->cur_node = NULL;
     if (n->count == 1) {
@@ -452,6 +457,7 @@ void list_iter_insert(struct list_iter *it, const void *s, size_t len, int where
 {
     struct ql_node *n = it->cur_node;
     assert(n);
+    split_list_rewrite(it->o);
     ql_insert_at(QL(it->o), n, it->cur, s, len, where == LIST_TAIL);
     it->node = NULL;
     it->cur_node = NULL;

@@ -95,17 +95,95 @@ void split_forget(obj *o)
     }
 }
 
+/* ---- lists: ranges of absolute indexes --------------------------------- */
+
+#define LIST_BASE ((int64_t)1 << 62) /* element 0's index after a whole write */
+
+static void list_mark(struct split_state *st, int64_t lo, int64_t hi)
+{
+    if (st->rewrite || lo >= hi)
+        return;
+    /* merge with every range it touches, then keep it */
+    for (int i = 0; i < st->nranges;) {
+        if (st->ranges[i][0] <= hi && lo <= st->ranges[i][1]) {
+            if (st->ranges[i][0] < lo)
+                lo = st->ranges[i][0];
+            if (st->ranges[i][1] > hi)
+                hi = st->ranges[i][1];
+            st->ranges[i][0] = st->ranges[st->nranges - 1][0];
+            st->ranges[i][1] = st->ranges[st->nranges - 1][1];
+            st->nranges--;
+        } else {
+            i++;
+        }
+    }
+    if (st->nranges == SPLIT_LIST_RANGES) {
+        st->rewrite = 1; /* scattered changes: writing it whole is simpler */
+        return;
+    }
+    st->ranges[st->nranges][0] = lo;
+    st->ranges[st->nranges][1] = hi;
+    st->nranges++;
+}
+
+void split_list_pushed_slow(obj *o, int where)
+{
+    struct split_state *st = o->u.c.split;
+    if (where == LIST_HEAD) {
+        st->head--;
+        list_mark(st, st->head, st->head + 1);
+    } else {
+        int64_t p = st->head + (int64_t)list_len(o) - 1;
+        list_mark(st, p, p + 1);
+    }
+}
+
+void split_list_removed_slow(obj *o, size_t start, size_t n)
+{
+    struct split_state *st = o->u.c.split;
+    size_t len = list_len(o);
+    if (start == 0) {
+        list_mark(st, st->head, st->head + (int64_t)n);
+        st->head += (int64_t)n;
+    } else if (start + n == len) {
+        list_mark(st, st->head + (int64_t)start, st->head + (int64_t)(start + n));
+    } else {
+        st->rewrite = 1;
+    }
+}
+
+void split_list_set_slow(obj *o, size_t index)
+{
+    struct split_state *st = o->u.c.split;
+    list_mark(st, st->head + (int64_t)index, st->head + (int64_t)index + 1);
+}
+
 /* ---- per type ------------------------------------------------------------ */
 
 /* Only the big encodings are split: the compact ones are one small blob. */
 static int split_encodable(const obj *o)
 {
-    return o->type == OBJ_HASH && o->encoding == OBJ_ENC_HT;
+    switch (o->type) {
+    case OBJ_HASH:
+    case OBJ_SET:
+        return o->encoding == OBJ_ENC_HT;
+    case OBJ_LIST:
+        return 1;
+    }
+    return 0;
 }
 
 static size_t coll_len(obj *o)
 {
-    return o->type == OBJ_HASH ? hash_len(o) : 0;
+    switch (o->type) {
+    case OBJ_HASH:
+        return hash_len(o);
+    case OBJ_SET:
+        return set_len(o);
+    case OBJ_LIST:
+        return list_len(o);
+    }
+    return 0;
 }
 
 static void put_elem(store_batch *b, uint16_t dbid, uint64_t version, const void *sub, size_t slen,
@@ -131,31 +209,99 @@ static void del_elem(store_batch *b, uint16_t dbid, uint64_t version, const void
     split_stats.element_writes++;
 }
 
-static void write_all(store_batch *b, uint16_t dbid, uint64_t version, obj *o)
+/* Writes list elements [from, to) (list positions) at head + position. */
+static void put_list_run(store_batch *b, uint16_t dbid, uint64_t version, obj *o, int64_t head,
+                         size_t from, size_t to)
 {
-    struct hash_iter it;
-    const char *f, *v;
-    size_t fl, vl;
-    hash_iter_init(&it, o);
-    while (hash_iter_next(&it, &f, &fl, &v, &vl))
-        put_elem(b, dbid, version, f, fl, v, vl);
-    hash_iter_done(&it);
+    struct list_iter it;
+    const char *v;
+    size_t vl;
+    char sub[8];
+    list_iter_init(&it, o, (long)from, LIST_TAIL);
+    for (size_t i = from; i < to && list_iter_next(&it, &v, &vl); i++) {
+        codec_put_u64(sub, (uint64_t)(head + (int64_t)i));
+        put_elem(b, dbid, version, sub, 8, v, vl);
+    }
 }
 
-static void write_changed(store_batch *b, uint16_t dbid, uint64_t version, obj *o, dict *changed)
+/* Removes the stored elements at absolute indexes [lo, hi), if any. */
+static void delete_list_range(store_batch *b, uint16_t dbid, uint64_t version, int64_t lo,
+                              int64_t hi)
 {
+    if (lo >= hi)
+        return;
+    char klo[CODEC_ELEM_PREFIX + 8], khi[CODEC_ELEM_PREFIX + 8], sub[8];
+    codec_put_u64(sub, (uint64_t)lo);
+    codec_elem_key_encode(dbid, version, sub, 8, klo);
+    codec_put_u64(sub, (uint64_t)hi);
+    codec_elem_key_encode(dbid, version, sub, 8, khi);
+    store_batch_delete_range(b, STORE_CF_ELEMENTS, klo, sizeof(klo), khi, sizeof(khi));
+    split_stats.element_writes++;
+}
+
+static void write_all(store_batch *b, uint16_t dbid, uint64_t version, obj *o)
+{
+    if (o->type == OBJ_HASH) {
+        struct hash_iter it;
+        const char *f, *v;
+        size_t fl, vl;
+        hash_iter_init(&it, o);
+        while (hash_iter_next(&it, &f, &fl, &v, &vl))
+            put_elem(b, dbid, version, f, fl, v, vl);
+        hash_iter_done(&it);
+    } else if (o->type == OBJ_SET) {
+        struct set_iter it;
+        const char *m;
+        size_t ml;
+        set_iter_init(&it, o);
+        while (set_iter_next(&it, &m, &ml))
+            put_elem(b, dbid, version, m, ml, "", 0);
+        set_iter_done(&it);
+    } else if (o->type == OBJ_LIST) {
+        o->u.c.split->head = LIST_BASE;
+        put_list_run(b, dbid, version, o, LIST_BASE, 0, list_len(o));
+    }
+}
+
+static void write_changed(store_batch *b, uint16_t dbid, uint64_t version, obj *o,
+                          struct split_state *st)
+{
+    if (o->type == OBJ_LIST) {
+        /* each range: what is in the list now is written over the stored
+         * element, what is outside it (popped, trimmed) is removed */
+        int64_t first = st->head, end = st->head + (int64_t)list_len(o);
+        for (int i = 0; i < st->nranges; i++) {
+            int64_t lo = st->ranges[i][0], hi = st->ranges[i][1];
+            int64_t from = lo > first ? lo : first, to = hi < end ? hi : end;
+            if (from < to) {
+                put_list_run(b, dbid, version, o, st->head, (size_t)(from - first),
+                             (size_t)(to - first));
+                delete_list_range(b, dbid, version, lo, from);
+                delete_list_range(b, dbid, version, to, hi);
+            } else {
+                delete_list_range(b, dbid, version, lo, hi);
+            }
+        }
+        return;
+    }
+    if (!st->changed)
+        return;
     dict_iter it;
-    dict_iter_init(&it, changed);
+    dict_iter_init(&it, st->changed);
     dict_entry *e;
     while ((e = dict_iter_next(&it))) {
         str sub = e->key;
-        size_t vl;
+        size_t sl = str_len(sub), vl = 0;
+        const char *v = NULL;
         char buf[OBJ_HASH_BUF];
-        const char *v = hash_get(o, sub, str_len(sub), &vl, buf);
+        if (o->type == OBJ_HASH)
+            v = hash_get(o, sub, sl, &vl, buf);
+        else if (o->type == OBJ_SET)
+            v = set_contains(o, sub, sl) ? "" : NULL;
         if (v)
-            put_elem(b, dbid, version, sub, str_len(sub), v, vl);
+            put_elem(b, dbid, version, sub, sl, v, vl);
         else
-            del_elem(b, dbid, version, sub, str_len(sub));
+            del_elem(b, dbid, version, sub, sl);
     }
     dict_iter_done(&it);
 }
@@ -184,11 +330,10 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
         st->next = 0;
         st->drop = 0;
     }
-    if (st && st->version && st->dbid == dbid) {
+    if (st && st->version && st->dbid == dbid && !st->rewrite) {
         /* stored split here already: only what changed */
         version = st->version;
-        if (st->changed)
-            write_changed(b, dbid, version, o, st->changed);
+        write_changed(b, dbid, version, o, st);
     } else if (split_encodable(o) && threshold > 0 && n >= (size_t)threshold) {
         if (!st) {
             st = calloc(1, sizeof(*st));
@@ -215,7 +360,7 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
     char meta[CODEC_HEADER_MAX + CODEC_SPLIT_META];
     struct codec_header h = {o->type, o->encoding, CODEC_F_SPLIT, expire};
     size_t hl = codec_header_encode(&h, meta);
-    struct codec_split_meta m = {version, n, 0};
+    struct codec_split_meta m = {version, n, o->type == OBJ_LIST ? (uint64_t)st->head : 0};
     codec_split_meta_encode(&m, meta + hl);
     store_batch_put(b, STORE_CF_KEYS, k, kl, meta, hl + CODEC_SPLIT_META);
     return 1;
@@ -262,37 +407,58 @@ void split_committed(obj *o)
     }
     if (st->changed)
         dict_clear(st->changed);
+    st->rewrite = 0;
+    st->nranges = 0;
 }
 
 /* ---- load ---------------------------------------------------------------- */
 
-obj *split_decode(int type, int encoding, const char *payload, size_t plen, uint64_t *version)
+obj *split_decode(int type, int encoding, const char *payload, size_t plen,
+                  struct codec_split_meta *meta)
 {
-    struct codec_split_meta m;
-    if (codec_split_meta_decode(payload, plen, &m) != 0)
+    if (codec_split_meta_decode(payload, plen, meta) != 0)
         return NULL;
-    if (type != OBJ_HASH || encoding != OBJ_ENC_HT)
+    obj *o;
+    if (type == OBJ_HASH && encoding == OBJ_ENC_HT) {
+        o = obj_hash_new();
+        hash_convert_to_ht(o);
+    } else if (type == OBJ_SET && encoding == OBJ_ENC_HT) {
+        o = obj_set_new();
+        set_convert_to_ht(o);
+    } else if (type == OBJ_LIST && encoding == OBJ_ENC_QUICKLIST) {
+        o = obj_list_new();
+    } else {
         return NULL;
+    }
     const char *p = payload + CODEC_SPLIT_META, *end = payload + plen;
-    obj *o = obj_hash_new();
-    hash_convert_to_ht(o);
     const char *sub, *data;
     size_t slen, dlen;
     int rc;
-    while ((rc = codec_elem_next(&p, end, &sub, &slen, &data, &dlen)) == 1)
-        hash_set(o, sub, slen, data, dlen);
-    if (rc != 0) {
+    int64_t expect = (int64_t)meta->aux;
+    while ((rc = codec_elem_next(&p, end, &sub, &slen, &data, &dlen)) == 1) {
+        if (type == OBJ_HASH) {
+            hash_set(o, sub, slen, data, dlen);
+        } else if (type == OBJ_SET) {
+            set_add(o, sub, slen);
+        } else {
+            /* a list's indexes run without a gap from head */
+            if (slen != 8 || (int64_t)codec_get_u64(sub) != expect++)
+                break;
+            list_push(o, data, dlen, LIST_TAIL);
+        }
+    }
+    if (rc != 0 || coll_len(o) == 0) {
         obj_free(o);
         return NULL;
     }
-    *version = m.version;
     return o;
 }
 
-void split_attach(obj *o, uint16_t dbid, uint64_t version)
+void split_attach(obj *o, uint16_t dbid, const struct codec_split_meta *meta)
 {
     struct split_state *st = calloc(1, sizeof(*st));
-    st->version = version;
+    st->version = meta->version;
     st->dbid = dbid;
+    st->head = (int64_t)meta->aux;
     o->u.c.split = st;
 }

@@ -3,7 +3,7 @@
  * DESIGN.md §4).
  *
  * A collection with at least storage-split-threshold elements, in its big
- * encoding (hashtable hash, ...), is committed split: the keys-CF value holds
+ * encoding (hashtable hash or set, any list), is committed split: the keys-CF value holds
  * its metadata and each element is an elements-CF key under a version. Once
  * stored split, its obj carries a split_state (o->u.c.split) that records
  * which subkeys changed since the last commit, so the next commit writes
@@ -25,7 +25,10 @@
 
 #include "ds/dict.h"
 #include "keyspace/object.h"
+#include "storage/codec.h"
 #include "storage/store.h"
+
+#define SPLIT_LIST_RANGES 8
 
 struct split_state {
     uint64_t version;   /* of the stored copy; 0 until the first commit succeeds */
@@ -34,6 +37,13 @@ struct split_state {
     uint16_t next_dbid; /* ... and of the pending version */
     uint8_t drop;       /* the pending commit writes the value whole: forget the state */
     dict *changed;      /* subkeys changed since the last commit: hot str -> NULL */
+    /* lists: elements are keyed by absolute index, head being element 0's;
+     * pushes and pops at the ends move head and mark ranges of indexes;
+     * a change in the middle (LINSERT, LREM) asks for a whole rewrite */
+    int64_t head;
+    uint8_t rewrite;
+    int nranges;
+    int64_t ranges[SPLIT_LIST_RANGES][2]; /* [lo, hi) absolute indexes changed */
 };
 
 static inline int obj_is_collection(const obj *o)
@@ -47,6 +57,32 @@ static inline void split_touch(obj *o, const void *sub, size_t len)
 {
     if (o->u.c.split)
         split_touch_slow(o, sub, len);
+}
+
+/* List mutators (object_list.c), before the change for removals and sets,
+ * after it for pushes; start is normalized (>= 0). */
+void split_list_pushed_slow(obj *o, int where);
+void split_list_removed_slow(obj *o, size_t start, size_t n);
+void split_list_set_slow(obj *o, size_t index);
+static inline void split_list_pushed(obj *o, int where)
+{
+    if (o->u.c.split)
+        split_list_pushed_slow(o, where);
+}
+static inline void split_list_removed(obj *o, size_t start, size_t n)
+{
+    if (o->u.c.split)
+        split_list_removed_slow(o, start, n);
+}
+static inline void split_list_set(obj *o, size_t index)
+{
+    if (o->u.c.split)
+        split_list_set_slow(o, index);
+}
+static inline void split_list_rewrite(obj *o)
+{
+    if (o->u.c.split)
+        o->u.c.split->rewrite = 1;
 }
 
 /* obj_free: the stored elements are garbage. */
@@ -71,8 +107,9 @@ void split_garbage_committed(void);
 /* Rebuilds a split value from its assembled form (header fields given,
  * payload = metadata then framed elements); NULL when corrupt. The state
  * is attached by split_attach once the value is installed in db dbid. */
-obj *split_decode(int type, int encoding, const char *payload, size_t plen, uint64_t *version);
-void split_attach(obj *o, uint16_t dbid, uint64_t version);
+obj *split_decode(int type, int encoding, const char *payload, size_t plen,
+                  struct codec_split_meta *meta);
+void split_attach(obj *o, uint16_t dbid, const struct codec_split_meta *meta);
 
 /* Statistics for INFO. */
 struct split_stats {

@@ -6,12 +6,14 @@
  * 1. A seeded random run over a few hashes big enough to be stored split
  *    (storage-split-threshold 64, hashes of up to 300 fields), mirrored in a
  *    model kept here: HSET, HDEL, DEL, RENAME, COPY, MOVE to another db and
- *    back, EXPIRE then PERSIST. Every 40 steps each hash is compared field by
- *    field with the model, in phases where every key is hot, where every key
- *    is read back from RocksDB (maxmemory 1), after DEBUG RELOAD, after a
- *    SIGTERM restart and after kill -9 with appendfsync always.
+ *    back, EXPIRE then PERSIST; with it, a list (LPUSH RPUSH LPOP RPOP LSET
+ *    LINSERT LTRIM) and a set of strings (SADD SREM), also split. Every 40 steps each hash is
+ * compared field by field with the model, in phases where every key is hot, where every key is read
+ * back from RocksDB (maxmemory 1), after DEBUG RELOAD, after a SIGTERM restart and after kill -9
+ * with appendfsync always.
  * 2. longtail only: one HSET on a 100 000-field hash writes one element
- *    (split_element_writes + 1, under 1 KB committed), DEL queues one
+ *    (split_element_writes + 1, under 1 KB committed), so does one LPUSH on
+ *    a 2000-element list, DEL queues one
  *    DeleteRange (split_garbage_ranges + 1), and with
  *    storage-split-threshold 0 nothing is split.
  *
@@ -172,6 +174,106 @@ static void step(unsigned long long *rng)
     }
 }
 
+/* ---- a list and a set, big enough to be split --------------------------- */
+
+#define LMAX       900
+#define SMEMBERS_N 700
+static char *lmodel[LMAX * 2];
+static int llen;
+static unsigned char smodel[SMEMBERS_N];
+
+static void lmodel_insert(int at, const char *v)
+{
+    memmove(lmodel + at + 1, lmodel + at, (size_t)(llen - at) * sizeof(char *));
+    lmodel[at] = strdup(v);
+    llen++;
+}
+
+static void lmodel_remove(int at, int n)
+{
+    for (int i = at; i < at + n; i++)
+        free(lmodel[i]);
+    memmove(lmodel + at, lmodel + at + n, (size_t)(llen - at - n) * sizeof(char *));
+    llen -= n;
+}
+
+static void verify_list_set(const char *when)
+{
+    lt_reply *r = lt_conn_call(c0, "LRANGE", "list", "0", "-1", NULL);
+    int ok = r && (r->type == '*') && (int)r->n == llen;
+    for (int i = 0; ok && i < llen; i++)
+        ok = !strcmp(r->elem[i]->str, lmodel[i]);
+    lt_check(ok, "%s: LRANGE list 0 -1 (%d elements in the model, %d in the reply)", when, llen,
+             r && r->type == '*' ? (int)r->n : -1);
+    lt_reply_free(r);
+    int n = 0, bad = 0;
+    char m[16];
+    for (int i = 0; i < SMEMBERS_N; i++) {
+        n += smodel[i];
+        sprintf(m, "m%d", i);
+        r = lt_conn_call(c0, "SISMEMBER", "set", m, NULL);
+        bad += !r || r->type != ':' || r->integer != smodel[i];
+        lt_reply_free(r);
+    }
+    r = lt_conn_call(c0, "SCARD", "set", NULL);
+    bad += !r || r->integer != n;
+    lt_reply_free(r);
+    lt_check(!bad, "%s: set members as the model (%d wrong)", when, bad);
+}
+
+static void step_list_set(unsigned long long *rng)
+{
+    char v[32], idx[32], m[16];
+    unsigned op = (unsigned)(lt_rand_next(rng) % 100);
+    sprintf(v, "e%llu", lt_rand_next(rng) % 100000);
+    if (op < 25 && llen < LMAX) {
+        expect_int(lt_conn_call(c0, "LPUSH", "list", v, NULL), llen + 1, "LPUSH");
+        lmodel_insert(0, v);
+    } else if (op < 50 && llen < LMAX) {
+        expect_int(lt_conn_call(c0, "RPUSH", "list", v, NULL), llen + 1, "RPUSH");
+        lmodel_insert(llen, v);
+    } else if (op < 58 && llen > 0) {
+        lt_reply_free(lt_conn_call(c0, "LPOP", "list", NULL));
+        lmodel_remove(0, 1);
+    } else if (op < 66 && llen > 0) {
+        lt_reply_free(lt_conn_call(c0, "RPOP", "list", NULL));
+        lmodel_remove(llen - 1, 1);
+    } else if (op < 72 && llen > 0) {
+        int i = (int)(lt_rand_next(rng) % (unsigned)llen);
+        sprintf(idx, "%d", i);
+        expect_ok(lt_conn_call(c0, "LSET", "list", idx, v, NULL), "LSET");
+        free(lmodel[i]);
+        lmodel[i] = strdup(v);
+    } else if (op < 74 && llen > 0) {
+        int i = (int)(lt_rand_next(rng) % (unsigned)llen);
+        expect_int(lt_conn_call(c0, "LINSERT", "list", "BEFORE", lmodel[i], v, NULL), llen + 1,
+                   "LINSERT");
+        /* before the first element equal to lmodel[i] */
+        int at = 0;
+        while (strcmp(lmodel[at], lmodel[i]))
+            at++;
+        lmodel_insert(at, v);
+    } else if (op < 75 && llen > 10) {
+        int a = (int)(lt_rand_next(rng) % 5), b = llen - 1 - (int)(lt_rand_next(rng) % 5);
+        char sa[16], sb[16];
+        sprintf(sa, "%d", a);
+        sprintf(sb, "%d", b);
+        expect_ok(lt_conn_call(c0, "LTRIM", "list", sa, sb, NULL), "LTRIM");
+        lmodel_remove(b + 1, llen - b - 1);
+        lmodel_remove(0, a);
+    } else if (op < 92) {
+        int i = (int)(lt_rand_next(rng) % SMEMBERS_N);
+        sprintf(m, "m%d", i);
+        expect_int(lt_conn_call(c0, "SADD", "set", m, NULL), !smodel[i], "SADD");
+        smodel[i] = 1;
+    } else {
+        int i = (int)(lt_rand_next(rng) % SMEMBERS_N);
+        sprintf(m, "m%d", i);
+        expect_int(lt_conn_call(c0, "SREM", "set", m, NULL), smodel[i], "SREM");
+        smodel[i] = 0;
+    }
+}
+
 static void set_config(const char *name, const char *value)
 {
     expect_ok(lt_conn_call(c0, "CONFIG", "SET", name, value, NULL), "CONFIG SET");
@@ -189,24 +291,31 @@ static void model_run(void)
             set_config("maxmemory", !strcmp(ph, "cold") ? "1" : "0");
         for (int i = 0; i < per_phase; i++) {
             step(&rng);
-            if (i % 40 == 39)
+            for (int j = 0; j < 3; j++)
+                step_list_set(&rng);
+            if (i % 40 == 39) {
                 verify(ph);
+                verify_list_set(ph);
+            }
         }
         if (!strcmp(ph, "reload")) {
             expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
             verify("after DEBUG RELOAD");
+            verify_list_set("after DEBUG RELOAD");
         } else if (!strcmp(ph, "restart")) {
             close_all();
             lt_check(lt_server_stop(&srv) == 0, "SIGTERM: exit status 0");
             lt_check(lt_server_restart(&srv) == 0, "restart");
             connect_all();
             verify("after restart");
+            verify_list_set("after restart");
         } else if (!strcmp(ph, "kill")) {
             close_all();
             lt_server_kill(&srv);
             lt_check(lt_server_restart(&srv) == 0, "restart after kill -9");
             connect_all();
             verify("after kill -9");
+            verify_list_set("after kill -9");
         }
     }
 }
@@ -267,6 +376,19 @@ static void big_hash(void)
     r = lt_conn_call(c0, "HGET", "big", "field:99999", NULL);
     lt_check_reply(r, "\"99999\"", "HGET big after reload");
     lt_reply_free(r);
+    /* a big list: one push is one element */
+    for (int j = 0; j < 2000; j++) {
+        sprintf(val, "%d", j);
+        lt_reply_free(lt_conn_call(c0, "RPUSH", "biglist", val, NULL));
+    }
+    w0 = info_field("split_element_writes");
+    expect_int(lt_conn_call(c0, "LPUSH", "biglist", "first", NULL), 2001, "LPUSH biglist");
+    w1 = info_field("split_element_writes");
+    lt_check(w1 - w0 == 1, "one LPUSH on a 2000-element list writes one element (%lld)", w1 - w0);
+    expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
+    r = lt_conn_call(c0, "LRANGE", "biglist", "0", "1", NULL);
+    lt_check_reply(r, "*2[\"first\",\"0\"]", "LRANGE biglist after reload");
+    lt_reply_free(r);
     long long g0 = info_field("split_garbage_ranges");
     expect_int(lt_conn_call(c0, "DEL", "big", NULL), 1, "DEL big");
     lt_reply_free(lt_conn_call(c0, "PING", NULL)); /* the next tick has committed */
@@ -322,6 +444,7 @@ int main(int argc, char **argv)
     close_all();
     for (int h = 0; h < NHASH; h++)
         model_clear(h);
+    lmodel_remove(0, llen);
     int status = lt_report("lt-split");
     lt_server_cleanup(&srv, status != 0);
     return status;
