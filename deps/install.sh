@@ -6,6 +6,7 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config
 librocksdb-dev libjemalloc-dev liblz4-dev libhiredis-dev
 redis-server redis-tools tcl clang clang-format libclang-rt-14-dev python3 procps psmisc
+gnuplot-nox
 git"
 
 missing=""

@@ -269,8 +269,10 @@ void cmd_client_list(client *c)
 void cmd_client_unblock(client *c)
 {
     if (c->argc > 4) {
-        reply_error(c, "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try "
-                       "CLIENT HELP.");
+        reply_error_fmt(c,
+                        "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try "
+                        "CLIENT HELP.",
+                        c->argv[1]);
         return;
     }
     long long id;

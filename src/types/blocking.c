@@ -1,0 +1,118 @@
+/*
+ * blocking.c: the blocking list commands (BLPOP BRPOP BLMPOP BLMOVE
+ * BRPOPLPUSH).
+ *
+ * Each handler first does what the non-blocking command would: with an
+ * element to pop it replies at once through types/list.h. With nothing, the
+ * client blocks (server/blocked.h) and the same handler runs again whenever
+ * one of its keys gets a value. On such a re-run a key that is not a list
+ * counts as empty (Redis 7.0 serves only list keys to list waiters), except
+ * the destination of a move, whose wrong type is the client's reply.
+ */
+#include "cmd/command.h"
+#include "keyspace/db.h"
+#include "net/reply.h"
+#include "server/blocked.h"
+#include "types/list.h"
+#include "types/types.h"
+
+/* The list at key: 1 with *o set, 0 when absent or (on a re-run) not a
+ * list, -1 after a WRONGTYPE reply. */
+static int list_at(client *c, const str key, obj **o)
+{
+    *o = db_lookup(c->db, key, LOOKUP_WRITE);
+    if (!*o)
+        return 0;
+    if ((*o)->type == OBJ_LIST)
+        return 1;
+    if (blocked_is_rerun(c)) {
+        *o = NULL;
+        return 0;
+    }
+    reply_error_wrongtype(c);
+    return -1;
+}
+
+static void bpop_generic(client *c, int where)
+{
+    int64_t deadline;
+    if (blocked_timeout_or_reply(c, c->argv[c->argc - 1], &deadline) < 0)
+        return;
+    for (int j = 1; j < c->argc - 1; j++) {
+        obj *o;
+        int rc = list_at(c, c->argv[j], &o);
+        if (rc < 0)
+            return;
+        if (rc > 0) {
+            list_pop_reply_with_key(c, c->db, c->argv[j], o, where);
+            return;
+        }
+    }
+    blocked_wait(c, c->argv + 1, c->argc - 2, deadline, BLOCK_LIST);
+}
+
+void cmd_blpop(client *c)
+{
+    bpop_generic(c, LIST_HEAD);
+}
+
+void cmd_brpop(client *c)
+{
+    bpop_generic(c, LIST_TAIL);
+}
+
+void cmd_blmpop(client *c)
+{
+    long numkeys, count;
+    int where;
+    int64_t deadline;
+    if (list_mpop_args_or_reply(c, 2, &numkeys, &where, &count) < 0 ||
+        blocked_timeout_or_reply(c, c->argv[1], &deadline) < 0)
+        return;
+    for (long j = 0; j < numkeys; j++) {
+        obj *o;
+        int rc = list_at(c, c->argv[3 + j], &o);
+        if (rc < 0)
+            return;
+        if (rc > 0) {
+            list_mpop_reply_with_key(c, c->db, c->argv[3 + j], o, where, count);
+            return;
+        }
+    }
+    blocked_wait(c, c->argv + 3, (int)numkeys, deadline, BLOCK_LIST);
+}
+
+static void bmove_generic(client *c, int wherefrom, int whereto, const str timeout)
+{
+    int64_t deadline;
+    if (blocked_timeout_or_reply(c, timeout, &deadline) < 0)
+        return;
+    obj *o;
+    int rc = list_at(c, c->argv[1], &o);
+    if (rc < 0)
+        return;
+    if (rc == 0) {
+        blocked_wait(c, c->argv + 1, 1, deadline, BLOCK_LIST);
+        return;
+    }
+    obj *dobj = db_lookup(c->db, c->argv[2], LOOKUP_WRITE);
+    if (dobj && dobj->type != OBJ_LIST) {
+        reply_error_wrongtype(c); /* served with the error; the source keeps its element */
+        return;
+    }
+    list_move_reply(c, c->db, c->argv[1], o, c->argv[2], dobj, wherefrom, whereto);
+}
+
+void cmd_blmove(client *c)
+{
+    int wherefrom, whereto;
+    if (list_where_or_reply(c, c->argv[3], &wherefrom) < 0 ||
+        list_where_or_reply(c, c->argv[4], &whereto) < 0)
+        return;
+    bmove_generic(c, wherefrom, whereto, c->argv[5]);
+}
+
+void cmd_brpoplpush(client *c)
+{
+    bmove_generic(c, LIST_TAIL, LIST_HEAD, c->argv[3]);
+}

@@ -1,0 +1,1096 @@
+#!/usr/bin/env python3
+"""utils/bench/suite.py: longtail's benchmark suite (run it through suite.sh).
+
+Starts longtail and redis-server 7.0.15 itself, on free ports in temporary
+directories, runs the six parts of the suite (plus a check that
+longtail-bench is not the bottleneck), alternating between the servers, and
+writes bench/results/<date>-<host>.md and .json with ratio tables, the
+measurements and every command it ran. The latency CDFs of the tiered part
+are drawn by utils/bench/plot as PNG next to the results.
+
+Invariants: every server this script starts is its child and is killed when
+it exits (normally, on an exception or on SIGINT/SIGTERM); nothing is left
+in the temporary directory unless --keep is given. Sizes and durations come
+from one table per mode (MODES) so that the time budget is in one place.
+"""
+import argparse
+import atexit
+import csv
+import datetime
+import io
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# Sizes and durations. "profile_keys" hashes are loaded once and serve
+# parts 5, 2 and 3; restart_sizes are loads of small strings (the largest is
+# part 6's bulk load).
+MODES = {
+    "quick": dict(
+        tool_n16=300_000, tool_n1=30_000, tool_rounds=1,
+        hot_secs=1, hot_rounds=1,
+        profile_keys=100_000, tier_warmup=1, tier_secs=5,
+        store_warmup=2, store_secs=15, store_redis_secs=5, window=5,
+        settle_secs=20, restart_sizes=[100_000, 1_000_000],
+    ),
+    "full": dict(
+        tool_n16=1_000_000, tool_n1=100_000, tool_rounds=2,
+        hot_secs=4, hot_rounds=2,
+        profile_keys=1_000_000, tier_warmup=10, tier_secs=45,
+        store_warmup=10, store_secs=300, store_redis_secs=60, window=10,
+        settle_secs=120, restart_sizes=[1_000_000, 10_000_000],
+    ),
+}
+PROFILE_TYPE = "hash:20:12"      # 20 fields "field0".."field19", 12-byte values
+PROFILE_FIELDS, PROFILE_VALUE = 20, 12
+HOT_TESTS = ["set", "get", "incr", "lpush", "hset", "mset"]
+HOT_PROBES = {  # command to probe on longtail -> redis-benchmark's CSV test name
+    "set": (["SET", "{k}", "v"], "SET"),
+    "get": (["GET", "{k}"], "GET"),
+    "incr": (["INCR", "{k}"], "INCR"),
+    "lpush": (["LPUSH", "{k}", "v"], "LPUSH"),
+    "hset": (["HSET", "{k}", "f", "v"], "HSET"),
+    "mset": (["MSET", "{k}", "v"], "MSET (10 keys)"),
+}
+HOT_CLIENTS = 50
+HOT_KEYSPACE = 100_000          # redis-benchmark -r
+TIER_CLIENTS, TIER_PIPELINE = 50, 1
+STORE_CLIENTS, STORE_PIPELINE = 50, 4
+LOAD_CLIENTS, LOAD_PIPELINE = 16, 64
+TIERED_FACTOR = 10              # data = 10 x longtail's maxmemory
+
+# ---- small helpers ---------------------------------------------------------
+
+T0 = time.monotonic()
+
+
+def say(msg):
+    print("[%5.0fs] %s" % (time.monotonic() - T0, msg), file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class RespError(Exception):
+    pass
+
+
+class Conn:
+    """A minimal RESP2 client: enough for PING, INFO, CONFIG, GET, probes."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.sock.makefile("rb")
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+    def call(self, *args):
+        parts = [b"*%d\r\n" % len(args)]
+        for a in args:
+            b = a if isinstance(a, bytes) else str(a).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(b), b))
+        self.sock.sendall(b"".join(parts))
+        return self._read()
+
+    def _read(self):
+        line = self.f.readline()
+        if not line:
+            raise ConnectionError("connection closed")
+        t, rest = line[:1], line[1:-2]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            raise RespError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            return self.f.read(n + 2)[:-2]
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RespError("unexpected reply %r" % line)
+
+
+def parse_info(text):
+    out = {}
+    for line in text.decode().splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            try:
+                out[k] = int(v)
+            except ValueError:
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    out[k] = v
+    return out
+
+
+def du_bytes(path):
+    total = 0
+    seen = set()
+    for d, _, files in os.walk(path):
+        for f in files:
+            try:
+                st = os.lstat(os.path.join(d, f))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    return total
+
+
+def fmt_int(v):
+    return "—" if v is None else "{:,}".format(int(round(v)))
+
+
+def fmt_ratio(a, b):
+    if a is None or b is None or not b:
+        return "—"
+    return "%.2f" % (a / b)
+
+
+def fmt_ms(v):
+    return "—" if v is None else "%.3f" % v
+
+
+def human_bytes(n):
+    for unit in ["B", "KB", "MB", "GB", "TB"]:
+        if abs(n) < 1024 or unit == "TB":
+            return "%.1f %s" % (n, unit) if unit != "B" else "%d B" % n
+        n /= 1024.0
+    return str(n)
+
+
+# ---- the suite ---------------------------------------------------------------
+
+
+class Server:
+    """A server process started by the suite, in a directory of its own."""
+
+    def __init__(self, suite, name, kind, extra=()):
+        self.suite, self.name, self.kind = suite, name, kind
+        self.extra = list(extra)
+        self.port = free_port()
+        self.dir = os.path.join(suite.work, name)
+        self.log = os.path.join(suite.work, name + ".log")
+        os.makedirs(self.dir, exist_ok=True)
+        self.proc = None
+
+    def argv(self):
+        if self.kind == "longtail":
+            return [self.suite.server_bin, "--port", str(self.port), "--dir", self.dir,
+                    "--logfile", self.log] + self.extra
+        return ["redis-server", "--port", str(self.port), "--dir", self.dir, "--logfile",
+                self.log, "--save", ""] + self.extra
+
+    def spawn(self):
+        argv = self.argv()
+        self.suite.note_command(argv, "start %s" % self.name)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.log + ".stderr", "ab"))
+        self.suite.children.append(self.proc)
+
+    def start(self, timeout=120):
+        self.spawn()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited at start (status %s); see %s" %
+                                   (self.name, self.proc.returncode, self.log))
+            try:
+                c = Conn(self.port, timeout=2)
+                try:
+                    if c.call("PING") == "PONG":
+                        return self
+                finally:
+                    c.close()
+            except (OSError, RespError, ConnectionError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s did not answer PING in %d s" % (self.name, timeout))
+            time.sleep(0.01)
+
+    def call(self, *args, timeout=600):
+        c = Conn(self.port, timeout=timeout)
+        try:
+            return c.call(*args)
+        finally:
+            c.close()
+
+    def info(self, section="everything"):
+        return parse_info(self.call("INFO", section))
+
+    def stop(self, save=False):
+        if not self.proc or self.proc.poll() is not None:
+            return
+        if self.kind == "redis":
+            self.suite.note_command(["redis-cli", "-p", self.port, "shutdown",
+                                     "save" if save else "nosave"], "stop %s" % self.name)
+            try:
+                self.call("SHUTDOWN", "SAVE" if save else "NOSAVE")
+            except (OSError, RespError, ConnectionError):
+                pass
+        else:
+            self.suite.note_command(["kill", "-TERM", self.proc.pid], "stop %s" % self.name)
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def timed_restart(self, key):
+        """Starts the server again and returns the ms from the process start
+        to the first GET of "key" that returns its value."""
+        self.suite.commands.append({"at_s": round(time.monotonic() - T0, 1),
+                                    "what": "timed restart of %s" % self.name,
+                                    "command": "# from the next start to the first GET %s "
+                                               "that returns a value:" % key})
+        t0 = time.monotonic()
+        self.spawn()
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited at restart; see %s" % (self.name, self.log))
+            try:
+                c = Conn(self.port, timeout=30)
+                try:
+                    while True:
+                        try:
+                            v = c.call("GET", key)
+                        except RespError as e:  # -LOADING while Redis reads its RDB
+                            if not str(e).startswith("LOADING"):
+                                raise
+                            time.sleep(0.001)
+                            continue
+                        if v is not None:
+                            return (time.monotonic() - t0) * 1000.0
+                        raise RuntimeError("%s: GET %s returned nil after restart" %
+                                           (self.name, key))
+                finally:
+                    c.close()
+            except (ConnectionRefusedError, ConnectionResetError):
+                time.sleep(0.001)
+
+    def wipe(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir, exist_ok=True)
+
+
+class Suite:
+    def __init__(self, args):
+        self.args = args
+        self.mode = "quick" if args.quick else "full"
+        self.m = MODES[self.mode]
+        self.parts = set(int(p) for p in args.parts.split(",")) if args.parts else set(range(7))
+        self.children = []
+        self.commands = []
+        self.notes = []
+        self.results = {"parts": {}}
+        self.server_bin, self.bench_bin = self.find_binaries(args.build)
+        base = args.workdir or tempfile.gettempdir()
+        self.work = tempfile.mkdtemp(prefix="longtail-suite-", dir=base)
+        if self.fs_type(self.work) == "tmpfs":
+            # RocksDB's direct reads need a file system with O_DIRECT
+            shutil.rmtree(self.work)
+            alt = os.path.expanduser("~/.cache/longtail-suite")
+            os.makedirs(alt, exist_ok=True)
+            self.work = tempfile.mkdtemp(prefix="longtail-suite-", dir=alt)
+        self.out_dir = args.out or os.path.join(ROOT, "bench", "results")
+
+    # -- setup ---------------------------------------------------------------
+
+    @staticmethod
+    def fs_type(path):
+        try:
+            return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True,
+                                  text=True).stdout.strip()
+        except OSError:
+            return ""
+
+    @staticmethod
+    def find_binaries(build):
+        dirs = [build] if build else [os.path.join(ROOT, "build"), ROOT, os.getcwd()]
+        for d in dirs:
+            s, b = os.path.join(d, "longtail-server"), os.path.join(d, "longtail-bench")
+            if os.access(s, os.X_OK) and os.access(b, os.X_OK):
+                return s, b
+        sys.exit("suite: longtail-server and longtail-bench not found in %s; build with "
+                 "`make` (or give --build DIR)" % " or ".join(dirs))
+
+    def note_command(self, argv, what):
+        self.commands.append({"at_s": round(time.monotonic() - T0, 1), "what": what,
+                              "command": shlex.join(str(a) for a in argv)})
+
+    def cleanup(self):
+        for p in self.children:
+            if p.poll() is None:
+                p.kill()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+        if not self.args.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def run_timed(self, argv, what):
+        """Like run(), with the child's CPU time (user + system seconds)."""
+        self.note_command(argv, what)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        p = subprocess.run(argv, capture_output=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if p.returncode != 0:
+            raise RuntimeError("%s failed (status %d): %s" %
+                               (shlex.join(argv), p.returncode, p.stderr.decode()[-2000:]))
+        cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        return p.stdout.decode(), cpu
+
+    def bench(self, server, args, what, json_name):
+        path = os.path.join(self.work, json_name)
+        argv = [self.bench_bin, "-p", str(server.port), "-q", "--json", path] + args
+        out, cpu = self.run_timed(argv, what)
+        with open(path) as f:
+            data = json.load(f)
+        data["client_cpu_s"] = cpu
+        return data
+
+    def redis_benchmark(self, server, tests, n, pipeline, extra=()):
+        argv = ["redis-benchmark", "-p", str(server.port), "-c", str(HOT_CLIENTS), "-n", str(n),
+                "-P", str(pipeline), "-r", str(HOT_KEYSPACE), "-t", ",".join(tests), "--csv"]
+        argv += list(extra)
+        out, cpu = self.run_timed(argv, "redis-benchmark on %s" % server.name)
+        rows = {}
+        for row in csv.DictReader(io.StringIO(out)):
+            rows[row["test"]] = {k: float(v) for k, v in row.items() if k != "test"}
+        return rows, cpu
+
+    RB_PROGRESS = re.compile(r"^(.+): rps=([0-9.]+) \(overall: ([0-9.]+)\) "
+                             r"avg_msec=([0-9.]+) \(overall: ([0-9.]+)\)")
+
+    def redis_benchmark_for(self, server, test, pipeline, secs):
+        """Runs one redis-benchmark test for "secs" seconds (stopped with
+        SIGINT) and returns its overall requests/s and mean latency from its
+        last progress line, or None when it printed none."""
+        argv = ["redis-benchmark", "-p", str(server.port), "-c", str(HOT_CLIENTS), "-n",
+                "1000000000", "-P", str(pipeline), "-r", str(HOT_KEYSPACE), "-t", test, "-q"]
+        self.commands.append({"at_s": round(time.monotonic() - T0, 1),
+                              "what": "redis-benchmark on %s" % server.name,
+                              "command": shlex.join(argv) + "   # SIGINT after %g s" % secs})
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.children.append(p)
+        time.sleep(secs)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=60)
+        last = None
+        for line in out.decode(errors="replace").replace("\r", "\n").splitlines():
+            mt = self.RB_PROGRESS.match(line.strip())
+            if mt:
+                last = mt
+        if not last:
+            return None
+        return {"name": last.group(1), "rps": float(last.group(3)),
+                "avg_ms": float(last.group(5))}
+
+    # -- part 0: the tool itself ----------------------------------------------
+
+    def part_tool(self):
+        say("part 0: longtail-bench against redis-benchmark on redis-server")
+        r = Server(self, "redis-tool", "redis", ["--appendonly", "no"]).start()
+        rows = []
+        for pipeline, n in ((16, self.m["tool_n16"]), (1, self.m["tool_n1"])):
+            for test, ratio in (("set", "0:1"), ("get", "1:0")):
+                best = {"rb": None, "lb": None}
+                for _ in range(self.m["tool_rounds"]):
+                    res, cpu = self.redis_benchmark(r, [test], n, pipeline, ["-d", "3"])
+                    rps = res[test.upper()]["rps"]
+                    if not best["rb"] or rps > best["rb"][0]:
+                        best["rb"] = (rps, cpu)
+                    d = self.bench(r, ["--keys", str(HOT_KEYSPACE), "--type", "string:3",
+                                       "--ratio", ratio, "-c", str(HOT_CLIENTS), "-P",
+                                       str(pipeline), "-n", str(n)],
+                                   "longtail-bench on redis-tool", "tool.json")
+                    rps = d["run"]["ops_per_sec"]
+                    if not best["lb"] or rps > best["lb"][0]:
+                        best["lb"] = (rps, d["client_cpu_s"])
+                rows.append({"test": test.upper(), "pipeline": pipeline, "requests": n,
+                             "redis_benchmark_rps": best["rb"][0],
+                             "redis_benchmark_cpu_us_per_req": best["rb"][1] * 1e6 / n,
+                             "longtail_bench_rps": best["lb"][0],
+                             "longtail_bench_cpu_us_per_req": best["lb"][1] * 1e6 / n})
+        r.stop()
+        self.results["parts"]["tool"] = {"rows": rows, "clients": HOT_CLIENTS,
+                                         "keyspace": HOT_KEYSPACE}
+
+    # -- part 1: hot path -------------------------------------------------------
+
+    def part_hot(self):
+        say("part 1: hot path (redis-benchmark)")
+        lt = Server(self, "lt-hot", "longtail").start()
+        rn = Server(self, "redis-hot-nopersist", "redis", ["--appendonly", "no"]).start()
+        ra = Server(self, "redis-hot-aof", "redis",
+                    ["--appendonly", "yes", "--appendfsync", "everysec"]).start()
+        tests, skipped = [], []
+        for t in HOT_TESTS:
+            cmd, _ = HOT_PROBES[t]
+            key = "suite-probe:" + t
+            try:
+                lt.call(*[a.format(k=key) for a in cmd])
+                tests.append(t)
+            except RespError as e:
+                if str(e).startswith("ERR unknown command"):
+                    skipped.append({"test": t, "reply": str(e)})
+                    self.notes.append("Part 1: redis-benchmark test `%s` skipped: longtail "
+                                      "answers `%s` with `-%s`." % (t, cmd[0], str(e)))
+                else:
+                    tests.append(t)
+            lt.call("DEL", key)
+        servers = [lt, rn, ra]
+        best = {}
+        secs = self.m["hot_secs"]
+        for pipeline in (1, 16):
+            for rnd in range(self.m["hot_rounds"]):
+                for s in servers:
+                    say("  -P %d round %d: %s" % (pipeline, rnd + 1, s.name))
+                    for t in tests:
+                        row = self.redis_benchmark_for(s, t, pipeline, secs)
+                        k = (s.name, t, pipeline)
+                        if row and (k not in best or row["rps"] > best[k]["rps"]):
+                            best[k] = row
+        table = []
+        for pipeline in (1, 16):
+            for t in tests:
+                row = {"test": HOT_PROBES[t][1], "pipeline": pipeline}
+                for s, key in ((lt, "longtail"), (rn, "redis"), (ra, "redis_aof")):
+                    b = best.get((s.name, t, pipeline))
+                    row[key + "_rps"] = b["rps"] if b else None
+                    row[key + "_avg_ms"] = b["avg_ms"] if b else None
+                table.append(row)
+        for s in servers:
+            s.stop()
+            shutil.rmtree(s.dir, ignore_errors=True)
+        self.results["parts"]["hot_path"] = {
+            "rows": table, "skipped": skipped, "clients": HOT_CLIENTS,
+            "keyspace": HOT_KEYSPACE, "rounds": self.m["hot_rounds"],
+            "seconds_per_test": self.m["hot_secs"]}
+
+    # -- the profile data set: parts 5, 2 and 3 ---------------------------------
+
+    def profile_raw_bytes(self):
+        fields = sum(len("field%d" % i) for i in range(PROFILE_FIELDS))
+        return len("key:") + 12 + fields + PROFILE_FIELDS * PROFILE_VALUE
+
+    def wait_settled(self, lt, limit):
+        """Waits until RocksDB has no compaction pending or running."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            i = lt.info("tiering")
+            if not i.get("rocksdb_pending_compaction_bytes") and \
+                    not i.get("rocksdb_running_compactions"):
+                return time.monotonic() - t0, True
+            time.sleep(0.5)
+        return time.monotonic() - t0, False
+
+    def part_memory(self):
+        """Part 5, and the data set of parts 2 and 3: profile hashes loaded into
+        a longtail without maxmemory (all hot) and a Redis without
+        persistence."""
+        keys = self.m["profile_keys"]
+        say("part 5: memory: %d profile hashes (%s)" % (keys, PROFILE_TYPE))
+        self.lt_prof = Server(self, "lt-profile", "longtail").start()
+        self.r_prof = Server(self, "redis-profile", "redis", ["--appendonly", "no"]).start()
+        lt, r = self.lt_prof, self.r_prof
+        lt0, r0 = lt.info(), r.info()
+        loads = {}
+        for s in (lt, r):
+            d = self.bench(s, ["--keys", str(keys), "--type", PROFILE_TYPE, "--load", "-c",
+                               str(LOAD_CLIENTS), "--load-pipeline", str(LOAD_PIPELINE)],
+                           "load profile hashes into %s" % s.name, "load-%s.json" % s.name)
+            loads[s.name] = d["load"]
+        lt1, r1 = lt.info(), r.info()
+        res = {
+            "keys": keys, "type": PROFILE_TYPE, "raw_bytes_per_key": self.profile_raw_bytes(),
+            "longtail_hot_bytes_per_key":
+                (lt1["hot_tier_used_memory"] - lt0["hot_tier_used_memory"]) / keys,
+            "longtail_used_memory_per_key": (lt1["used_memory"] - lt0["used_memory"]) / keys,
+            "longtail_rss": lt1["used_memory_rss"],
+            "redis_used_memory_per_key": (r1["used_memory"] - r0["used_memory"]) / keys,
+            "redis_rss": r1["used_memory_rss"],
+            "load_keys_per_sec": {"longtail": loads[lt.name]["ops_per_sec"],
+                                  "redis": loads[r.name]["ops_per_sec"]},
+        }
+        # SIGTERM flushes the memtables; after the restart, wait for
+        # compactions to finish, then count the live SST bytes.
+        lt.stop()
+        self.tier_config = self.tiered_config(res["longtail_hot_bytes_per_key"] * keys)
+        self.lt_prof.extra = self.tier_config + ["--storage-direct-reads", "no"]
+        lt.start()
+        waited, settled = self.wait_settled(lt, self.m["settle_secs"])
+        i = lt.info("tiering")
+        res.update({"longtail_sst_bytes": i["rocksdb_sst_bytes"],
+                    "longtail_disk_bytes_per_key": i["rocksdb_sst_bytes"] / keys,
+                    "longtail_dir_bytes": du_bytes(lt.dir),
+                    "compaction_wait_s": round(waited, 1), "compaction_settled": settled})
+        if not settled:
+            self.notes.append("Part 5: compactions were still pending after %d s; the disk "
+                              "figure is from that moment." % self.m["settle_secs"])
+        self.results["parts"]["memory"] = res
+
+    def tiered_config(self, data_bytes):
+        maxmem = int(data_bytes / TIERED_FACTOR)
+        cache = max(maxmem // 4, 4 << 20)
+        return ["--maxmemory", str(maxmem), "--maxmemory-policy", "allkeys-lfu",
+                "--storage-block-cache-size", str(cache)]
+
+    def ensure_profile(self):
+        if not hasattr(self, "lt_prof"):
+            self.part_memory()
+
+    def tier_counters(self, s):
+        i = s.info()
+        return {k: i.get(k, 0) for k in (
+            "prefetch_reads", "sync_loads", "promotions", "demotions", "total_commands_processed",
+            "rocksdb_stall_micros", "rocksdb_write_stopped", "rocksdb_delayed_write_rate",
+            "rocksdb_pending_compaction_bytes", "rocksdb_running_compactions",
+            "rocksdb_sst_bytes", "hot_tier_used_memory", "hot_keys", "used_memory_rss",
+            "used_memory", "storage_read_latency_p99_us")}
+
+    @staticmethod
+    def hit_ratio(a, b):
+        """Hot-tier hit ratio between two INFO samples: the share of commands
+        (all of which touch one key here) that needed no storage read."""
+        cmds = b["total_commands_processed"] - a["total_commands_processed"]
+        miss = (b["prefetch_reads"] - a["prefetch_reads"]) + (b["sync_loads"] - a["sync_loads"])
+        return None if cmds <= 0 else max(0.0, 1.0 - miss / cmds)
+
+    def tier_run(self, s, ratio, label, direct, seed):
+        keys = self.m["profile_keys"]
+        args = ["--keys", str(keys), "--type", PROFILE_TYPE, "--dist", "zipf:0.99", "--ratio",
+                ratio, "-c", str(TIER_CLIENTS), "-P", str(TIER_PIPELINE), "--warmup",
+                str(self.m["tier_warmup"]), "--duration", str(self.m["tier_secs"]), "--seed",
+                str(seed)]
+        say("  %s %s" % (s.name, label))
+        before = self.tier_counters(s) if s.kind == "longtail" else None
+        d = self.bench(s, args, "tiered %s on %s" % (label, s.name),
+                       "tier-%s-%s.json" % (s.name, label.replace(":", "-")))
+        run = {"server": s.kind, "label": label, "ratio": ratio, "direct_reads": direct,
+               "ops_per_sec": d["run"]["ops_per_sec"], "errors": d["run"]["errors"],
+               "latency_ms": d["run"]["all"]["latency_ms"], "bench": d}
+        info = s.info()
+        run["rss"] = info["used_memory_rss"]
+        if s.kind == "longtail":
+            after = self.tier_counters(s)
+            run["hot_hit_ratio"] = self.hit_ratio(before, after)
+            run["stall_micros"] = after["rocksdb_stall_micros"] - before["rocksdb_stall_micros"]
+            run["storage_read_p99_us"] = after["storage_read_latency_p99_us"]
+            run["sst_bytes"] = after["rocksdb_sst_bytes"]
+            run["dir_bytes"] = du_bytes(s.dir)
+            run["hot_tier_used_memory"] = after["hot_tier_used_memory"]
+        return run
+
+    def part_tiered(self):
+        self.ensure_profile()
+        lt, r = self.lt_prof, self.r_prof
+        say("part 2: tiered, data %dx maxmemory" % TIERED_FACTOR)
+        runs = []
+        # the same seed gives both servers the same request stream
+        for seed, (label, ratio) in enumerate((("90:10", "9:1"), ("10:90", "1:9")), 1):
+            runs.append(self.tier_run(lt, ratio, label, False, seed))
+            runs.append(self.tier_run(r, ratio, label, None, seed))
+        lt.stop()
+        lt.extra = self.tier_config + ["--storage-direct-reads", "yes"]
+        lt.start()
+        for seed, (label, ratio) in enumerate((("90:10", "9:1"), ("10:90", "1:9")), 1):
+            runs.append(self.tier_run(lt, ratio, label, True, seed))
+        lt.stop()
+        lt.extra = self.tier_config + ["--storage-direct-reads", "no"]
+        lt.start()
+        self.results["parts"]["tiered"] = {
+            "keys": self.m["profile_keys"], "type": PROFILE_TYPE, "factor": TIERED_FACTOR,
+            "longtail_config": self.tier_config, "clients": TIER_CLIENTS,
+            "pipeline": TIER_PIPELINE, "warmup": self.m["tier_warmup"],
+            "duration": self.m["tier_secs"], "runs": runs}
+
+    # -- part 3: the profile store --------------------------------------------------
+
+    def part_store(self):
+        self.ensure_profile()
+        lt, r = self.lt_prof, self.r_prof
+        keys = self.m["profile_keys"]
+        win = self.m["window"]
+        say("part 3: profile store, %d s on longtail" % self.m["store_secs"])
+
+        def args(secs):
+            return ["--keys", str(keys), "--type", PROFILE_TYPE, "--dist", "zipf:0.99",
+                    "--ratio", "1:99", "-c", str(STORE_CLIENTS), "-P", str(STORE_PIPELINE),
+                    "--warmup", str(self.m["store_warmup"]), "--duration", str(secs),
+                    "--window", str(win)]
+
+        samples = []
+        stop = threading.Event()
+
+        def sampler():
+            # one INFO sample at the start of the measured part and one per window
+            if stop.wait(self.m["store_warmup"]):
+                return
+            t_next = time.monotonic()
+            while not stop.is_set():
+                try:
+                    samples.append(dict(self.tier_counters(lt), t=time.monotonic()))
+                except (OSError, RespError, ConnectionError):
+                    pass
+                t_next += win
+                if stop.wait(max(0.0, t_next - time.monotonic())):
+                    break
+
+        th = threading.Thread(target=sampler, daemon=True)
+        th.start()
+        d = self.bench(lt, args(self.m["store_secs"]), "profile store on %s" % lt.name,
+                       "store-longtail.json")
+        samples.append(dict(self.tier_counters(lt), t=time.monotonic()))
+        stop.set()
+        th.join()
+        windows = []
+        for i, w in enumerate(d["windows"]):
+            row = {"start_s": w["start_s"], "seconds": w["seconds"],
+                   "ops_per_sec": w["all"]["ops_per_sec"],
+                   "writes_per_sec": w.get("HSET", {}).get("ops_per_sec", 0.0),
+                   "p99_ms": w["all"]["p99_ms"], "p999_ms": w["all"]["p99.9_ms"],
+                   "max_ms": w["all"]["max_ms"], "errors": w["all"]["errors"]}
+            if i + 1 < len(samples):
+                a, b = samples[i], samples[i + 1]
+                row.update({"stall_micros": b["rocksdb_stall_micros"] - a["rocksdb_stall_micros"],
+                            "write_stopped": b["rocksdb_write_stopped"],
+                            "delayed_write_rate": b["rocksdb_delayed_write_rate"],
+                            "pending_compaction_bytes": b["rocksdb_pending_compaction_bytes"],
+                            "hot_hit_ratio": self.hit_ratio(a, b)})
+            windows.append(row)
+        say("  reference: %s for %d s" % (r.name, self.m["store_redis_secs"]))
+        dr = self.bench(r, args(self.m["store_redis_secs"]), "profile store on %s" % r.name,
+                        "store-redis.json")
+        first, last = samples[0], samples[-1]
+        self.results["parts"]["store"] = {
+            "keys": keys, "type": PROFILE_TYPE, "clients": STORE_CLIENTS,
+            "pipeline": STORE_PIPELINE, "window": win, "duration": self.m["store_secs"],
+            "longtail": {"ops_per_sec": d["run"]["ops_per_sec"],
+                         "writes_per_sec": d["run"]["ops"].get("HSET", {}).get("ops_per_sec"),
+                         "latency_ms": d["run"]["all"]["latency_ms"], "errors": d["run"]["errors"],
+                         "stall_micros": last["rocksdb_stall_micros"] -
+                         first["rocksdb_stall_micros"],
+                         "hot_hit_ratio": self.hit_ratio(first, last), "windows": windows,
+                         "info_samples": samples},
+            "redis": {"ops_per_sec": dr["run"]["ops_per_sec"],
+                      "writes_per_sec": dr["run"]["ops"].get("HSET", {}).get("ops_per_sec"),
+                      "latency_ms": dr["run"]["all"]["latency_ms"], "errors": dr["run"]["errors"],
+                      "duration": self.m["store_redis_secs"]}}
+
+    # -- parts 4 and 6: restart and bulk load --------------------------------------
+
+    def part_restart_bulk(self):
+        say("parts 4 and 6: bulk load and restart")
+        restarts, loads = [], []
+        for n in self.m["restart_sizes"]:
+            lt = Server(self, "lt-bulk", "longtail").start()
+            r = Server(self, "redis-bulk", "redis", ["--appendonly", "no"]).start()
+            row = {"keys": n}
+            for s in (lt, r):
+                say("  load %d keys into %s" % (n, s.name))
+                d = self.bench(s, ["--keys", str(n), "--type", "string:8", "--load", "-c",
+                                   str(LOAD_CLIENTS), "--load-pipeline", str(LOAD_PIPELINE)],
+                               "bulk load into %s" % s.name, "bulk-%s-%d.json" % (s.name, n))
+                row[s.kind + "_keys_per_sec"] = d["load"]["ops_per_sec"]
+                row[s.kind + "_errors"] = d["load"]["errors"]
+            loads.append(row)
+            key = "key:%012d" % random.randrange(n)
+            lt.stop()
+            r.stop(save=True)   # the RDB Redis restarts from
+            rr = {"keys": n, "key": key}
+            say("  restart %s" % lt.name)
+            rr["longtail_ms"] = lt.timed_restart(key)
+            say("  restart %s" % r.name)
+            rr["redis_ms"] = r.timed_restart(key)
+            rr["longtail_dir_bytes"] = du_bytes(lt.dir)
+            rr["redis_rdb_bytes"] = du_bytes(r.dir)
+            restarts.append(rr)
+            lt.wipe()
+            r.wipe()
+        self.results["parts"]["restart"] = {"rows": restarts}
+        self.results["parts"]["bulk"] = {"rows": loads, "type": "string:8",
+                                         "clients": LOAD_CLIENTS, "pipeline": LOAD_PIPELINE}
+
+    # -- driver ------------------------------------------------------------------------
+
+    def meta(self):
+        def cmd(argv):
+            try:
+                return subprocess.run(argv, capture_output=True, text=True,
+                                      cwd=ROOT).stdout.strip()
+            except OSError:
+                return ""
+        cpu = ""
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        cpu = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        mem = 0
+        try:
+            with open("/proc/meminfo") as f:
+                mem = int(f.readline().split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        return {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+                "host": platform.node(), "mode": self.mode, "cpus": os.cpu_count(),
+                "cpu_model": cpu, "memory_bytes": mem, "kernel": platform.release(),
+                "longtail_commit": cmd(["git", "rev-parse", "--short", "HEAD"]),
+                "longtail_dirty": bool(cmd(["git", "status", "--porcelain",
+                                            "--untracked-files=no"])),
+                "redis_version": cmd(["redis-server", "--version"]),
+                "bench_version": cmd([self.bench_bin, "--version"]),
+                "server_bin": self.server_bin, "bench_bin": self.bench_bin,
+                "workdir_fs": self.fs_type(self.work),
+                "load_average_at_start": os.getloadavg()}
+
+    def main(self):
+        self.results["meta"] = self.meta()
+        say("mode %s, work dir %s" % (self.mode, self.work))
+        steps = [(0, self.part_tool), (1, self.part_hot), (5, self.part_memory),
+                 (2, self.part_tiered), (3, self.part_store), (4, self.part_restart_bulk)]
+        for num, fn in steps:
+            if num in self.parts or (num == 4 and 6 in self.parts):
+                fn()
+        for s in ("lt_prof", "r_prof"):
+            if hasattr(self, s):
+                getattr(self, s).stop()
+        self.results["meta"]["seconds"] = round(time.monotonic() - T0, 1)
+        self.results["commands"] = self.commands
+        self.results["notes"] = self.notes
+        self.write()
+
+    def write(self):
+        os.makedirs(self.out_dir, exist_ok=True)
+        stamp = datetime.datetime.now().strftime("%Y-%m-%d")
+        base = os.path.join(self.out_dir, "%s-%s%s" % (stamp, platform.node(),
+                                                         "-quick" if self.mode == "quick" else ""))
+        with open(base + ".json", "w") as f:
+            json.dump(self.results, f, indent=1)
+            f.write("\n")
+        pngs = []
+        if "tiered" in self.results["parts"]:
+            plot = os.path.join(HERE, "plot")
+            p = subprocess.run([plot, base + ".json"], capture_output=True, text=True)
+            if p.returncode == 0:
+                pngs = [line.strip() for line in p.stdout.splitlines() if line.strip()]
+            else:
+                self.notes.append("The latency plots were not drawn: %s" %
+                                  p.stderr.strip().splitlines()[-1:])
+        with open(base + ".md", "w") as f:
+            f.write(render_md(self.results, [os.path.basename(x) for x in pngs]))
+        say("results: %s.md and .json%s" % (base, (", " + ", ".join(pngs)) if pngs else ""))
+
+
+# ---- Markdown ----------------------------------------------------------------------
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out) + "\n"
+
+
+def met(ok):
+    return "—" if ok is None else ("yes" if ok else "**no**")
+
+
+def render_md(res, pngs):
+    m = res["meta"]
+    P = res["parts"]
+    o = []
+    o.append("# longtail benchmark suite, %s on %s (%s mode)\n" % (m["date"][:10], m["host"],
+                                                                     m["mode"]))
+    o.append("%s; %d CPUs (%s), %s RAM, Linux %s; load average at start %s. longtail %s%s, %s, "
+             "%s. The suite took %.1f minutes.\n" % (
+                 m["date"], m["cpus"], m["cpu_model"], human_bytes(m["memory_bytes"]), m["kernel"],
+                 " ".join("%.2f" % x for x in m["load_average_at_start"]),
+                 m["longtail_commit"], " (modified)" if m["longtail_dirty"] else "",
+                 m["redis_version"].split(" sha=")[0], m["bench_version"], m["seconds"] / 60))
+    o.append("Ratios are longtail / Redis: above 1 is better for longtail for throughput, "
+             "below 1 for latency, time and bytes. Every command the suite ran is listed at "
+             "the end.\n")
+
+    # targets
+    rows = []
+    hp = P.get("hot_path")
+    if hp:
+        def worst(key):
+            rs = [(r["longtail_rps"] / r[key], "%s -P %d" % (r["test"], r["pipeline"]))
+                  for r in hp["rows"] if r.get("longtail_rps") and r.get(key)]
+            return min(rs) if rs else (None, "")
+        for key, name, goal in (("redis_aof_rps", "Redis AOF everysec", 1.0),
+                                ("redis_rps", "Redis without persistence", 0.9)):
+            w, test = worst(key)
+            rows.append(["hot path vs %s (lowest test%s)" % (name, ": " + test if test else ""),
+                         fmt_ratio(w, 1), "≥ %.1f" % goal, met(None if w is None else w >= goal)])
+    tr = P.get("tiered")
+    if tr:
+        for label in ("90:10", "10:90"):
+            red = next((r for r in tr["runs"] if r["server"] == "redis" and r["label"] == label),
+                       None)
+            for direct in (False, True):
+                lt = next((r for r in tr["runs"] if r["server"] == "longtail" and
+                           r["label"] == label and r["direct_reads"] == direct), None)
+                if not lt or not red:
+                    continue
+                how = "direct reads" if direct else "page cache"
+                ratio = lt["ops_per_sec"] / red["ops_per_sec"] if red["ops_per_sec"] else None
+                rows.append(["tiered %s (%s): throughput vs Redis" % (label, how),
+                             fmt_ratio(ratio, 1), "≥ 0.7",
+                             met(ratio is not None and ratio >= 0.7)])
+                rows.append(["tiered %s (%s): p99 / p99.9 ms" % (label, how),
+                             "%s / %s" % (fmt_ms(lt["latency_ms"]["p99"]),
+                                          fmt_ms(lt["latency_ms"]["p99.9"])), "≤ 1 / ≤ 3",
+                             met(lt["latency_ms"]["p99"] <= 1 and lt["latency_ms"]["p99.9"] <= 3)])
+    st = P.get("store")
+    if st:
+        ws = st["longtail"]["windows"]
+        full = [w for w in ws if w["seconds"] >= st["window"] * 0.99] or ws
+        minw = min((w["writes_per_sec"] for w in full), default=None)
+        maxp99 = max((w["p99_ms"] for w in full), default=None)
+        rows.append(["profile store: lowest writes/s of a window", fmt_int(minw), "≥ 100,000",
+                     met(None if minw is None else minw >= 100000)])
+        rows.append(["profile store: highest p99 of a window (ms)", fmt_ms(maxp99), "≤ 2",
+                     met(None if maxp99 is None else maxp99 <= 2)])
+        rows.append(["profile store: write stall (µs)", fmt_int(st["longtail"]["stall_micros"]),
+                     "0", met(st["longtail"]["stall_micros"] == 0)])
+    rs = P.get("restart")
+    if rs and rs["rows"]:
+        big = rs["rows"][-1]
+        rows.append(["restart with %s keys (ms)" % fmt_int(big["keys"]),
+                     "%.0f" % big["longtail_ms"], "≤ 1000", met(big["longtail_ms"] <= 1000)])
+    mm = P.get("memory")
+    if mm:
+        rows.append(["hot-tier bytes per profile hash vs Redis used_memory",
+                     "%.0f vs %.0f" % (mm["longtail_hot_bytes_per_key"],
+                                      mm["redis_used_memory_per_key"]), "≤ Redis",
+                     met(mm["longtail_hot_bytes_per_key"] <= mm["redis_used_memory_per_key"])])
+        dr = mm["longtail_disk_bytes_per_key"] / mm["raw_bytes_per_key"]
+        rows.append(["disk bytes per key / raw payload", "%.2f" % dr, "≤ 0.6", met(dr <= 0.6)])
+    if rows:
+        o.append("## Targets\n")
+        o.append(table(["target", "measured", "goal", "met"], rows))
+
+    if res["notes"]:
+        o.append("## Notes\n")
+        for n in res["notes"]:
+            o.append("- " + n)
+        o.append("")
+
+    t = P.get("tool")
+    if t:
+        o.append("## 0. longtail-bench against redis-benchmark\n")
+        o.append("Both clients against one redis-server without persistence, %d connections, "
+                 "one client thread each, uniform keys over %s, 3-byte values (best of the "
+                 "rounds). CPU is the client's own user + system time per request.\n" % (
+                     t["clients"], fmt_int(t["keyspace"])))
+        o.append(table(["test", "pipeline", "requests", "redis-benchmark ops/s",
+                        "longtail-bench ops/s", "ratio", "redis-benchmark CPU µs/req",
+                        "longtail-bench CPU µs/req"],
+                       [[r["test"], r["pipeline"], fmt_int(r["requests"]),
+                         fmt_int(r["redis_benchmark_rps"]), fmt_int(r["longtail_bench_rps"]),
+                         fmt_ratio(r["longtail_bench_rps"], r["redis_benchmark_rps"]),
+                         "%.2f" % r["redis_benchmark_cpu_us_per_req"],
+                         "%.2f" % r["longtail_bench_cpu_us_per_req"]] for r in t["rows"]]))
+
+    if hp:
+        o.append("## 1. Hot path (redis-benchmark)\n")
+        o.append("`redis-benchmark -c %d -r %d -P 1|16 -t TEST`, each test run for %g s and "
+                 "stopped (its overall requests/s and mean latency from its last progress "
+                 "line), best of %d rounds, the three servers alternating. longtail: default "
+                 "durability (RocksDB WAL, appendfsync everysec).\n" % (
+                     hp["clients"], hp["keyspace"], hp["seconds_per_test"], hp["rounds"]))
+        for s in hp["skipped"]:
+            o.append("- **skipped `%s`**: longtail replies `-%s`\n" % (s["test"], s["reply"]))
+        o.append(table(["test", "-P", "longtail ops/s", "Redis no persistence", "ratio",
+                        "Redis AOF everysec", "ratio", "mean ms longtail / Redis AOF"],
+                       [[r["test"], r["pipeline"], fmt_int(r["longtail_rps"]),
+                         fmt_int(r["redis_rps"]), fmt_ratio(r["longtail_rps"], r["redis_rps"]),
+                         fmt_int(r["redis_aof_rps"]),
+                         fmt_ratio(r["longtail_rps"], r["redis_aof_rps"]),
+                         "%s / %s" % (fmt_ms(r["longtail_avg_ms"]), fmt_ms(r["redis_aof_avg_ms"]))]
+                        for r in hp["rows"]]))
+
+    if tr:
+        mmr = P.get("memory", {})
+        o.append("## 2. Tiered: data %d× longtail's maxmemory\n" % tr["factor"])
+        o.append("%s profile hashes (`%s`, HGETALL reads, HSET of one field writes), zipf 0.99, "
+                 "%d connections, pipeline %d, %d s warm-up then %d s per run. longtail: `%s`; "
+                 "Redis without persistence holds everything in memory.\n" % (
+                     fmt_int(tr["keys"]), tr["type"], tr["clients"], tr["pipeline"],
+                     tr["warmup"], tr["duration"], " ".join(tr["longtail_config"])))
+        rows = []
+        for r in tr["runs"]:
+            red = next((x for x in tr["runs"] if x["server"] == "redis" and
+                        x["label"] == r["label"]), None)
+            name = "Redis" if r["server"] == "redis" else (
+                "longtail, direct reads" if r["direct_reads"] else "longtail, page cache")
+            lat = r["latency_ms"]
+            rows.append([r["label"], name, fmt_int(r["ops_per_sec"]),
+                         fmt_ratio(r["ops_per_sec"], red["ops_per_sec"] if red else None),
+                         fmt_ms(lat["p50"]), fmt_ms(lat["p99"]), fmt_ms(lat["p99.9"]),
+                         fmt_ms(lat["max"]),
+                         "—" if r.get("hot_hit_ratio") is None else "%.3f" % r["hot_hit_ratio"],
+                         fmt_int(r["errors"]), human_bytes(r["rss"]),
+                         human_bytes(r["sst_bytes"]) if r.get("sst_bytes") else "—"])
+        o.append(table(["read:write", "server", "ops/s", "ratio", "p50 ms", "p99 ms", "p99.9 ms",
+                        "max ms", "hot hit ratio", "errors", "RSS", "SST bytes"], rows))
+        o.append("The hot hit ratio is 1 − (keys read from RocksDB) / (commands), from INFO "
+                 "tiering (`prefetch_reads`, `sync_loads`) and INFO stats. RSS is "
+                 "`used_memory_rss` after the run; SST bytes is `rocksdb_sst_bytes`.\n")
+        for p in pngs:
+            o.append("![%s](%s)\n" % (p, p))
+
+    if st:
+        lt = st["longtail"]
+        o.append("## 3. Profile store: 99 % HSET, 1 % HGETALL\n")
+        o.append("%s profile hashes, 10× the hot tier, zipf 0.99, %d connections, pipeline %d, "
+                 "%d s, windows of %d s. Over the run: %s ops/s (%s HSET/s), p99 %s ms, p99.9 "
+                 "%s ms, write stall %s µs, hot hit ratio %s. Redis without persistence, %d s: "
+                 "%s ops/s, p99 %s ms.\n" % (
+                     fmt_int(st["keys"]), st["clients"], st["pipeline"], st["duration"],
+                     st["window"], fmt_int(lt["ops_per_sec"]), fmt_int(lt["writes_per_sec"]),
+                     fmt_ms(lt["latency_ms"]["p99"]), fmt_ms(lt["latency_ms"]["p99.9"]),
+                     fmt_int(lt["stall_micros"]),
+                     "—" if lt["hot_hit_ratio"] is None else "%.3f" % lt["hot_hit_ratio"],
+                     st["redis"]["duration"], fmt_int(st["redis"]["ops_per_sec"]),
+                     fmt_ms(st["redis"]["latency_ms"]["p99"])))
+        o.append(table(["start s", "ops/s", "HSET/s", "p99 ms", "p99.9 ms", "max ms", "errors",
+                        "stall µs", "write stopped", "delayed write rate", "pending compaction",
+                        "hot hit ratio"],
+                       [["%g" % w["start_s"], fmt_int(w["ops_per_sec"]),
+                         fmt_int(w["writes_per_sec"]), fmt_ms(w["p99_ms"]), fmt_ms(w["p999_ms"]),
+                         fmt_ms(w["max_ms"]), fmt_int(w["errors"]),
+                         fmt_int(w.get("stall_micros")), w.get("write_stopped", "—"),
+                         fmt_int(w.get("delayed_write_rate")),
+                         human_bytes(w["pending_compaction_bytes"])
+                         if "pending_compaction_bytes" in w else "—",
+                         "—" if w.get("hot_hit_ratio") is None else "%.3f" % w["hot_hit_ratio"]]
+                        for w in lt["windows"]]))
+        o.append("Stall µs is the growth of `rocksdb_stall_micros` (RocksDB's STALL_MICROS) "
+                 "over the window; write stopped, delayed write rate and pending compaction are "
+                 "INFO tiering's values at its end.\n")
+
+    if rs:
+        o.append("## 4. Restart: process start to the first GET of a random key\n")
+        o.append("Small strings (`string:8`). Redis restarts from its RDB (written by SHUTDOWN "
+                 "SAVE), longtail from its data directory.\n")
+        o.append(table(["keys", "longtail ms", "Redis ms", "ratio", "longtail dir", "Redis RDB"],
+                       [[fmt_int(r["keys"]), "%.1f" % r["longtail_ms"], "%.1f" % r["redis_ms"],
+                         fmt_ratio(r["longtail_ms"], r["redis_ms"]),
+                         human_bytes(r["longtail_dir_bytes"]), human_bytes(r["redis_rdb_bytes"])]
+                        for r in rs["rows"]]))
+
+    if mm:
+        o.append("## 5. Memory and disk per key\n")
+        o.append("%s profile hashes (`%s`): raw payload %d bytes per key (key, field names and "
+                 "values). longtail without maxmemory (every key hot); disk after a restart "
+                 "(memtables flushed) once compactions settled (%s s%s).\n" % (
+                     fmt_int(mm["keys"]), mm["type"], mm["raw_bytes_per_key"],
+                     mm["compaction_wait_s"], "" if mm["compaction_settled"] else ", not settled"))
+        o.append(table(["per key", "longtail", "Redis", "ratio"], [
+            ["hot tier / used_memory bytes", "%.0f" % mm["longtail_hot_bytes_per_key"],
+             "%.0f" % mm["redis_used_memory_per_key"],
+             fmt_ratio(mm["longtail_hot_bytes_per_key"], mm["redis_used_memory_per_key"])],
+            ["used_memory bytes", "%.0f" % mm["longtail_used_memory_per_key"],
+             "%.0f" % mm["redis_used_memory_per_key"],
+             fmt_ratio(mm["longtail_used_memory_per_key"], mm["redis_used_memory_per_key"])],
+            ["disk bytes (live SST)", "%.0f" % mm["longtail_disk_bytes_per_key"], "—",
+             "%.2f of raw" % (mm["longtail_disk_bytes_per_key"] / mm["raw_bytes_per_key"])],
+            ["RSS after the load (whole process)", human_bytes(mm["longtail_rss"]),
+             human_bytes(mm["redis_rss"]), fmt_ratio(mm["longtail_rss"], mm["redis_rss"])],
+            ["load keys/s (`--load`, pipelined)", fmt_int(mm["load_keys_per_sec"]["longtail"]),
+             fmt_int(mm["load_keys_per_sec"]["redis"]),
+             fmt_ratio(mm["load_keys_per_sec"]["longtail"], mm["load_keys_per_sec"]["redis"])],
+        ]))
+
+    bk = P.get("bulk")
+    if bk:
+        o.append("## 6. Bulk load\n")
+        o.append("`longtail-bench --load`, `%s`, %d connections, pipeline %d, into empty "
+                 "servers (Redis without persistence).\n" % (bk["type"], bk["clients"],
+                                                           bk["pipeline"]))
+        o.append(table(["keys", "longtail keys/s", "Redis keys/s", "ratio", "errors"],
+                       [[fmt_int(r["keys"]), fmt_int(r["longtail_keys_per_sec"]),
+                         fmt_int(r["redis_keys_per_sec"]),
+                         fmt_ratio(r["longtail_keys_per_sec"], r["redis_keys_per_sec"]),
+                         "%d / %d" % (r["longtail_errors"], r["redis_errors"])]
+                        for r in bk["rows"]]))
+
+    o.append("## Commands\n")
+    o.append("In the order they ran (seconds from the start, then what the command was for); "
+             "ports and directories were chosen at run time.\n")
+    o.append("```")
+    for c in res["commands"]:
+        o.append("%7.1f  [%s]  %s" % (c["at_s"], c["what"], c["command"]))
+    o.append("```\n")
+    return "\n".join(o)
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        prog="suite.sh",
+        description="longtail's benchmark suite: longtail against redis-server, one run.",
+        epilog="Parts: 0 tool check, 1 hot path, 2 tiered, 3 profile store, 4 restart, "
+               "5 memory, 6 bulk load (4 and 6 run together).")
+    ap.add_argument("--quick", action="store_true", help="small sizes, under 3 minutes")
+    ap.add_argument("--parts", help="comma-separated part numbers to run (default: all)")
+    ap.add_argument("--build", help="directory holding longtail-server and longtail-bench "
+                    "(default: build/, then the repository root)")
+    ap.add_argument("--out", help="results directory (default: bench/results)")
+    ap.add_argument("--workdir", help="where the temporary server directories go "
+                    "(default: $TMPDIR or /tmp, or ~/.cache/longtail-suite when that is "
+                    "tmpfs, which has no O_DIRECT for direct reads)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+    suite = Suite(args)
+    atexit.register(suite.cleanup)
+
+    def on_signal(sig, frame):
+        sys.exit(128 + sig)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    suite.main()
+
+
+if __name__ == "__main__":
+    main()
