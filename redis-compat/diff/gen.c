@@ -48,7 +48,8 @@ static gen_family gen_families[] = {
     {"list", 1, "list", "LRANGE %k 0 -1"},
     {"hash", 1, "hash", "HGETALL %k"},
     {"set", 1, "set", "SMEMBERS %k"},
-    {"zset", 0, "zset", "ZRANGE %k 0 -1 WITHSCORES"},
+    {"zset", 1, "zset", "ZRANGE %k 0 -1 WITHSCORES"},
+    {"bitops", 1, NULL, NULL}, /* bitmaps and HLLs are strings: the string reader checks them */
 };
 #define NFAMILIES ((int)(sizeof(gen_families) / sizeof(gen_families[0])))
 
@@ -133,6 +134,17 @@ V(fields, S("f0"), S("f1"), S("f2"), S("f3"), S(""), S("f\0x"), S("1"), S("-1"),
 V(members, S("m0"), S("m1"), S("m2"), S("m3"), S(""), S("m\0x"), S("1"), S("2"), S("-1"), S("3.5"));
 V(scores, S("0"), S("1"), S("-1"), S("1.5"), S("-2.5"), S("inf"), S("-inf"), S("+inf"), S("nan"),
   S("x"), S("1e308"), S("3"), S("10"));
+/* score range ends (ZRANGEBYSCORE...) and lex range ends (ZRANGEBYLEX...) */
+V(zbounds, S("0"), S("1"), S("(1"), S("-inf"), S("+inf"), S("(-inf"), S("1.5"), S("(2.5"), S("x"),
+  S(""), S("("), S("nan"), S("3"), S("-1"), S("10"), S("inf"), S("(3"));
+V(lexbounds, S("-"), S("+"), S("[m1"), S("(m1"), S("[m3"), S("(m2"), S("["), S("("), S("m1"),
+  S("[1"), S("(3.5"), S("+x"), S("[m"), S("(-1"));
+/* bit offsets: never one that makes a big string (4294967295 would be 512 MB) */
+V(bitoffs, S("0"), S("1"), S("7"), S("8"), S("15"), S("63"), S("100"), S("1000"), S("-1"), S("x"),
+  S("4294967296"), S("#1"), S("#3"), S("1.5"), S(""));
+V(bitvals, S("0"), S("1"), S("1"), S("0"), S("2"), S("-1"), S("x"));
+V(bftypes, S("i1"), S("i5"), S("i8"), S("u8"), S("i16"), S("u16"), S("i63"), S("i64"), S("u63"),
+  S("u64"), S("i0"), S("x8"), S("u4"), S("U8"));
 V(junk, S("x"), S("NX"), S("1"), S("EX"), S("GET"), S(""), S("-1"), S("COUNT"));
 
 /* ---- commands -------------------------------------------------------------- */
@@ -276,14 +288,47 @@ static const gen_cmd gen_cmds[] = {
     {"zset", "ZRANK", 8, "k m"},
     {"zset", "ZREVRANK", 5, "k m"},
     {"zset", "ZCOUNT", 6, "k sc sc"},
-    {"zset", "ZRANGE", 15, "k o o [WITHSCORES]"},
-    {"zset", "ZRANGEBYSCORE", 8, "k sc sc [WITHSCORES] [LIMIT_o_cnt]"},
+    {"zset", "ZLEXCOUNT", 4, "k lx lx"},
+    {"zset", "ZRANGE", 15, "k o o [WITHSCORES] [10:REV] [5:LIMIT_o_cnt]"},
+    {"zset", "ZRANGE", 8, "k zb zb BYSCORE [REV] [LIMIT_o_cnt] [WITHSCORES]"},
+    {"zset", "ZRANGE", 6, "k lx lx BYLEX [REV] [LIMIT_o_cnt] [10:WITHSCORES]"},
+    {"zset", "ZREVRANGE", 5, "k o o [WITHSCORES]"},
+    {"zset", "ZRANGEBYSCORE", 8, "k zb zb [WITHSCORES] [LIMIT_o_cnt]"},
+    {"zset", "ZREVRANGEBYSCORE", 5, "k zb zb [WITHSCORES] [LIMIT_o_cnt]"},
+    {"zset", "ZRANGEBYLEX", 5, "k lx lx [LIMIT_o_cnt]"},
+    {"zset", "ZREVRANGEBYLEX", 4, "k lx lx [LIMIT_o_cnt]"},
+    {"zset", "ZRANGESTORE", 5, "k k o o [10:REV] [5:LIMIT_o_cnt]"},
+    {"zset", "ZRANGESTORE", 4, "k k zb zb BYSCORE [REV] [LIMIT_o_cnt]"},
+    {"zset", "ZRANGESTORE", 3, "k k lx lx BYLEX [REV] [LIMIT_o_cnt]"},
     {"zset", "ZPOPMIN", 6, "k [cnt]"},
     {"zset", "ZPOPMAX", 6, "k [cnt]"},
+    {"zset", "ZMPOP", 5, "{1_k|2_k_k|3_k_k_k|0_k|x_k} {MIN|MAX|max|X} [COUNT_cnt]"},
     {"zset", "ZREMRANGEBYRANK", 4, "k o o"},
+    {"zset", "ZREMRANGEBYSCORE", 4, "k zb zb"},
+    {"zset", "ZREMRANGEBYLEX", 3, "k lx lx"},
     {"zset", "ZUNIONSTORE", 4, "k 2 k k [WEIGHTS_sc_sc] [AGGREGATE_{SUM|MIN|MAX}]"},
+    {"zset", "ZINTERSTORE", 4, "k {1_k|2_k_k|3_k_k_k} [AGGREGATE_{SUM|MIN|MAX|X}]"},
+    {"zset", "ZDIFFSTORE", 3, "k {1_k|2_k_k|3_k_k_k|0_k}"},
+    {"zset", "ZUNION", 4, "2 k k [WEIGHTS_sc_sc] [AGGREGATE_{SUM|MIN|MAX}] [WITHSCORES]"},
+    {"zset", "ZINTER", 4, "2 k k [WEIGHTS_sc_sc] [AGGREGATE_{SUM|MIN|MAX}] [WITHSCORES]"},
+    {"zset", "ZDIFF", 4, "{1_k|2_k_k|3_k_k_k} [WITHSCORES]"},
+    {"zset", "ZINTERCARD", 3, "{1_k|2_k_k|3_k_k_k|0_k} [LIMIT_cnt]"},
     {"zset", "ZRANDMEMBER", 4, "k [cnt] [20:WITHSCORES]"},
     {"zset", "ZSCAN", 3, "k cur [MATCH_p] [COUNT_scnt]"},
+    /* bitmaps and HyperLogLogs */
+    {"bitops", "SETBIT", 20, "k bof bit"},
+    {"bitops", "GETBIT", 10, "k bof"},
+    {"bitops", "BITCOUNT", 12, "k [o_o_[BYTE|BIT|X]]"},
+    {"bitops", "BITPOS", 12, "k bit [o] [o] [BYTE|BIT|X]"},
+    {"bitops", "BITOP", 8, "{AND|OR|XOR|NOT|X} k k+"},
+    {"bitops", "BITFIELD", 15,
+     "k [GET_bft_bof] [OVERFLOW_{WRAP|SAT|FAIL|X}] [SET_bft_bof_i] [INCRBY_bft_bof_i] "
+     "[GET_bft_bof]"},
+    {"bitops", "BITFIELD_RO", 4, "k [GET_bft_bof] [GET_bft_bof] [10:SET_bft_bof_i]"},
+    {"bitops", "PFADD", 15, "k [v+]"},
+    {"bitops", "PFCOUNT", 10, "k [k]"},
+    {"bitops", "PFMERGE", 6, "k k+"},
+    {"bitops", "PFDEBUG", 2, "{ENCODING|DECODE|TODENSE|X} k"},
 };
 #define NCMDS ((int)(sizeof(gen_cmds) / sizeof(gen_cmds[0])))
 
@@ -347,6 +392,8 @@ static const struct token {
     {"cur", &cursors, 0, NULL}, {"nm", &names, 0, NULL},        {"fld", &fields, 0, NULL},
     {"fld+", &fields, 1, NULL}, {"fv+", &fields, 2, &values},   {"m", &members, 0, NULL},
     {"m+", &members, 1, NULL},  {"sc", &scores, 0, NULL},       {"sm+", &scores, 2, &members},
+    {"zb", &zbounds, 0, NULL},  {"lx", &lexbounds, 0, NULL},    {"bof", &bitoffs, 0, NULL},
+    {"bit", &bitvals, 0, NULL}, {"bft", &bftypes, 0, NULL},
 };
 
 static void expand_word(argbuf *a, uint64_t *rng, const char *w, size_t n);

@@ -57,6 +57,57 @@ static const struct docs_override {
     {"incrbyfloat", "increment", NULL, "double", 0},
     {"linsert", "before_after", "where", NULL, 0},
     {"lmpop", "left_right", "where", NULL, 0},
+    {NULL, "gt_lt", "comparison", NULL, 0},
+    {NULL, "byscore_bylex", "sortby", NULL, 0},
+    {NULL, "sum_min_max", "aggregate", NULL, 0},
+    {"zunion", "weight", NULL, "integer", 0},
+    {"zinter", "weight", NULL, "integer", 0},
+    {"zunionstore", "weight", NULL, "integer", 0},
+    {"zinterstore", "weight", NULL, "integer", 0},
+    {"zadd", "ch", "change", NULL, 0},
+    {"zadd", "incr", "increment", NULL, 0},
+    {"zadd", "score", NULL, "double", 0},
+    {"zcount", "min", NULL, "double", 0},
+    {"zcount", "max", NULL, "double", 0},
+    {"zrangebyscore", "min", NULL, "double", 0},
+    {"zrangebyscore", "max", NULL, "double", 0},
+    {"zrevrangebyscore", "min", NULL, "double", 0},
+    {"zrevrangebyscore", "max", NULL, "double", 0},
+    {"zremrangebyscore", "min", NULL, "double", 0},
+    {"zremrangebyscore", "max", NULL, "double", 0},
+    {"zrange", "start", NULL, "string", 0},
+    {"zrevrange", "stop", NULL, "integer", 0},
+    {"zremrangebyrank", "stop", NULL, "integer", 0},
+    {"zrangestore", "dst", NULL, "key", 0},
+    {"zrangestore", "src", NULL, "key", 0},
+    {"zrandmember", "count_withscores", "options", NULL, 0},
+    {"zmpop", "min_max", "where", NULL, 0},
+    {"zintercard", "limit", NULL, "integer", 0},
+    {"setbit", "value", NULL, "integer", 0},
+    {"bitpos", "bit", NULL, "integer", 0},
+    {NULL, "byte_bit", "index_unit", NULL, 0},
+    {"bitpos", "end_index_unit", "end_index", NULL, 0},
+    {"bitpos", "start_end_index", "index", NULL, 0},
+    {"bitcount", "start_end_index_unit", "index", NULL, 0},
+    {"bitfield", "value", NULL, "integer", 0},
+    {"bitfield", "encoding_offset_wrap_sat_fail_encoding_offset_value_encoding_offset_increment",
+     "operation", NULL, DOCS_ARG_MULTIPLE},
+};
+
+/* Keys of a command's second (or later) key spec: the others use spec 0. */
+static const struct {
+    const char *command, *name;
+    int index;
+} key_spec_of[] = {
+    {"bitop", "key", 1},          {"pfmerge", "sourcekey", 1},
+    {"copy", "destination", 1},   {"rename", "newkey", 1},
+    {"renamenx", "newkey", 1},    {"smove", "destination", 1},
+    {"lmove", "destination", 1},  {"rpoplpush", "destination", 1},
+    {"blmove", "destination", 1}, {"brpoplpush", "destination", 1},
+    {"sinterstore", "key", 1},    {"sunionstore", "key", 1},
+    {"sdiffstore", "key", 1},     {"zunionstore", "key", 1},
+    {"zinterstore", "key", 1},    {"zdiffstore", "key", 1},
+    {"zrangestore", "src", 1},
 };
 
 /* Where Redis puts a token's repeated operand in a block named after the
@@ -71,7 +122,8 @@ static const struct {
 /* Argument names that are keys, and words that make a name an integer
  * when they are the whole name or one of its '-'-separated parts (trailing
  * digits ignored: key1, index2). */
-static const char *const key_names[] = {"key", "source", "destination", "newkey"};
+static const char *const key_names[] = {"key",    "source",  "destination",
+                                        "newkey", "destkey", "sourcekey"};
 static const char *const integer_words[] = {
     "seconds",   "milliseconds", "count", "index",   "offset",  "start", "end",
     "increment", "decrement",    "db",    "numkeys", "timeout", "len",   "cursor",
@@ -185,11 +237,15 @@ static void arg_finish(const char *cmdname, struct docs_arg *a)
             free(a->name);
             a->name = docs_xstrndup(o->new_name, strlen(o->new_name));
         }
-        if (o->new_type)
+        if (o->new_type && strcmp(a->type, "pure-token") != 0)
             a->type = o->new_type;
         a->flags |= o->add_flags;
     }
     a->key_spec_index = strcmp(a->type, "key") == 0 ? 0 : -1;
+    for (size_t i = 0; i < sizeof(key_spec_of) / sizeof(key_spec_of[0]); i++)
+        if (a->key_spec_index == 0 && !strcmp(key_spec_of[i].command, cmdname) &&
+            !strcmp(key_spec_of[i].name, a->name))
+            a->key_spec_index = key_spec_of[i].index;
 }
 
 static struct docs_arg arg_plain(const char *cmdname, const char *name, size_t len)

@@ -205,7 +205,8 @@ struct db *keyspace_db_by_id(uint16_t dbid)
 /* ---- serialization ------------------------------------------------------- */
 
 /* The payload of a value: a string's bytes, a hash's listpack of pairs,
- * a set's intset or listpack of members, a list's listpack of elements.
+ * a set's intset or listpack of members, a list's listpack of elements,
+ * a sorted set's listpack of (member, score) pairs.
  * *must_free: the payload is a copy (hot_free it after use). */
 static const char *value_payload(obj *o, char *numbuf, size_t *len, int *must_free)
 {
@@ -216,6 +217,8 @@ static const char *value_payload(obj *o, char *numbuf, size_t *len, int *must_fr
         return (const char *)set_blob(o, len, must_free);
     if (o->type == OBJ_LIST)
         return (const char *)list_blob(o, len, must_free);
+    if (o->type == OBJ_ZSET)
+        return (const char *)zset_blob(o, len, must_free);
     return obj_string_bytes(o, numbuf, len);
 }
 
@@ -262,6 +265,8 @@ static obj *value_decode(const char *val, size_t vlen, int64_t *expire,
         return set_from_blob(payload, plen, h.encoding);
     case OBJ_LIST:
         return list_from_blob(payload, plen, h.encoding);
+    case OBJ_ZSET:
+        return zset_from_blob(payload, plen, h.encoding);
     }
     return NULL;
 }

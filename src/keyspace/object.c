@@ -138,6 +138,8 @@ void obj_free(obj *o)
         dict_release(o->u.ptr);
     else if (o->type == OBJ_LIST)
         list_free(o);
+    else if (o->type == OBJ_ZSET)
+        zset_free_value(o);
     hot_free(o);
 }
 
@@ -170,6 +172,8 @@ obj *obj_dup(const obj *o)
         return obj_set_dup(o);
     if (o->type == OBJ_LIST)
         return list_dup(o);
+    if (o->type == OBJ_ZSET)
+        return zset_dup(o);
     switch (o->encoding) {
     case OBJ_ENC_INT:
         return obj_string_from_ll(o->u.i);
@@ -255,6 +259,35 @@ void obj_string_append(obj *o, const void *ptr, size_t len)
     memcpy(o->u.s.ptr + old, ptr, len);
 }
 
+unsigned char *obj_string_writable(obj *o, size_t min_len)
+{
+    obj_string_make_raw(o, min_len);
+    return (unsigned char *)o->u.s.ptr;
+}
+
+void obj_string_set(obj *o, const void *ptr, size_t len)
+{
+    if (o->encoding != OBJ_ENC_RAW) {
+        /* ptr may be an EMBSTR's own bytes: copy before converting */
+        char *np = hot_malloc(len + 1);
+        memcpy(np, ptr, len);
+        np[len] = 0;
+        o->encoding = OBJ_ENC_RAW;
+        o->u.s.ptr = np;
+        o->u.s.len = (uint32_t)len;
+        o->u.s.cap = (uint32_t)len;
+        return;
+    }
+    if (len > o->u.s.cap) {
+        /* ptr is not inside the buffer: bytes from it would fit */
+        o->u.s.ptr = hot_realloc(o->u.s.ptr, len + 1);
+        o->u.s.cap = (uint32_t)len;
+    }
+    memmove(o->u.s.ptr, ptr, len);
+    o->u.s.len = (uint32_t)len;
+    o->u.s.ptr[len] = 0;
+}
+
 size_t obj_mem(const obj *o)
 {
     if (o->type == OBJ_SET)
@@ -274,6 +307,8 @@ size_t obj_mem(const obj *o)
             n += str_hot_alloc_size(e->key) + str_hot_alloc_size(e->v.val);
         dict_iter_done(&it);
     }
+    if (o->type == OBJ_ZSET)
+        n += zset_mem(o);
     return n;
 }
 
@@ -313,6 +348,8 @@ const char *obj_encoding_name(const obj *o)
         return "intset";
     case OBJ_ENC_QUICKLIST:
         return "quicklist";
+    case OBJ_ENC_SKIPLIST:
+        return "skiplist";
     }
     return "unknown";
 }

@@ -9,6 +9,7 @@
  * value... in one listpack, while small) and HT (a dict of hot strs to hot
  * strs); see object_hash.c for the conversion rule. Sets: INTSET or HT
  * (object_set.h). Lists are always QUICKLIST (object_list.h).
+ * Sorted sets: LISTPACK or SKIPLIST (object_zset.h).
  * Every obj lives in the hot tier (hot_malloc). An obj in the keyspace is
  * owned by its db; commands that need to keep a value past the next write
  * copy it.
@@ -94,6 +95,14 @@ int obj_string_ll(const obj *o, long long *out);
 obj *obj_string_make_raw(obj *o, size_t min_len);
 /* Append bytes (RAW result). */
 void obj_string_append(obj *o, const void *ptr, size_t len);
+/* The bytes of a string for a change in place (SETBIT, BITFIELD): makes it
+ * RAW and at least min_len bytes long (new bytes zeroed), and returns its
+ * buffer. The pointer is valid until the next change of o's length or
+ * encoding. */
+unsigned char *obj_string_writable(obj *o, size_t min_len);
+/* Replaces the bytes of a string with len bytes from ptr (RAW result; the
+ * string may shrink; ptr may point into o's own buffer). */
+void obj_string_set(obj *o, const void *ptr, size_t len);
 
 /* Hot-tier bytes used by the value (for MEMORY/accounting/tests). */
 size_t obj_mem(const obj *o);
@@ -144,5 +153,6 @@ obj *hash_from_blob(const void *buf, size_t len, int encoding);
 
 #include "keyspace/object_set.h"
 #include "keyspace/object_list.h"
+#include "keyspace/object_zset.h"
 
 #endif

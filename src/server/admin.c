@@ -330,6 +330,21 @@ static void value_digest(uint8_t d[20], obj *o, int64_t expire)
         list_iter_init(&it, o, 0, LIST_TAIL);
         while (list_iter_next(&it, &v, &vl))
             mix_digest(d, v, vl);
+    } else if (o->type == OBJ_ZSET) {
+        /* per element, order-independent: member then "%.17g" of the score */
+        struct zset_iter it;
+        const char *m;
+        size_t ml;
+        double score;
+        zset_iter_init(&it, o, 0);
+        while (zset_iter_next(&it, &m, &ml, &score)) {
+            uint8_t ed[20] = {0};
+            char sb[64];
+            int sl = snprintf(sb, sizeof(sb), "%.17g", score);
+            mix_digest(ed, m, ml);
+            mix_digest(ed, sb, (size_t)sl);
+            xor_digest(d, ed, 20);
+        }
     } else {
         char buf[32];
         size_t len;

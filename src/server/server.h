@@ -80,6 +80,9 @@ struct server {
     long long hash_max_listpack_entries;
     long long hash_max_listpack_value;
     long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
+    long long hll_sparse_max_bytes;
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
     int lfu_log_factor;

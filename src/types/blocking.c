@@ -1,29 +1,31 @@
 /*
- * blocking.c: the blocking list commands (BLPOP BRPOP BLMPOP BLMOVE
- * BRPOPLPUSH).
+ * blocking.c: the blocking list and sorted set commands (BLPOP BRPOP
+ * BLMPOP BLMOVE BRPOPLPUSH, BZPOPMIN BZPOPMAX BZMPOP).
  *
  * Each handler first does what the non-blocking command would: with an
  * element to pop it replies at once through types/list.h. With nothing, the
  * client blocks (server/blocked.h) and the same handler runs again whenever
- * one of its keys gets a value. On such a re-run a key that is not a list
- * counts as empty (Redis 7.0 serves only list keys to list waiters), except
- * the destination of a move, whose wrong type is the client's reply.
+ * one of its keys gets a value. On such a re-run a key of another type
+ * counts as empty (Redis 7.0 serves only list keys to list waiters, sorted
+ * sets to sorted set waiters), except the destination of a move, whose
+ * wrong type is the client's reply.
  */
 #include "cmd/command.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
 #include "server/blocked.h"
 #include "types/list.h"
+#include "types/zset.h"
 #include "types/types.h"
 
-/* The list at key: 1 with *o set, 0 when absent or (on a re-run) not a
- * list, -1 after a WRONGTYPE reply. */
-static int list_at(client *c, const str key, obj **o)
+/* The value of type `type` at key: 1 with *o set, 0 when absent or (on a
+ * re-run) of another type, -1 after a WRONGTYPE reply. */
+static int value_at(client *c, const str key, int type, obj **o)
 {
     *o = db_lookup(c->db, key, LOOKUP_WRITE);
     if (!*o)
         return 0;
-    if ((*o)->type == OBJ_LIST)
+    if ((*o)->type == type)
         return 1;
     if (blocked_is_rerun(c)) {
         *o = NULL;
@@ -40,7 +42,7 @@ static void bpop_generic(client *c, int where)
         return;
     for (int j = 1; j < c->argc - 1; j++) {
         obj *o;
-        int rc = list_at(c, c->argv[j], &o);
+        int rc = value_at(c, c->argv[j], OBJ_LIST, &o);
         if (rc < 0)
             return;
         if (rc > 0) {
@@ -71,7 +73,7 @@ void cmd_blmpop(client *c)
         return;
     for (long j = 0; j < numkeys; j++) {
         obj *o;
-        int rc = list_at(c, c->argv[3 + j], &o);
+        int rc = value_at(c, c->argv[3 + j], OBJ_LIST, &o);
         if (rc < 0)
             return;
         if (rc > 0) {
@@ -88,7 +90,7 @@ static void bmove_generic(client *c, int wherefrom, int whereto, const str timeo
     if (blocked_timeout_or_reply(c, timeout, &deadline) < 0)
         return;
     obj *o;
-    int rc = list_at(c, c->argv[1], &o);
+    int rc = value_at(c, c->argv[1], OBJ_LIST, &o);
     if (rc < 0)
         return;
     if (rc == 0) {
@@ -115,4 +117,58 @@ void cmd_blmove(client *c)
 void cmd_brpoplpush(client *c)
 {
     bmove_generic(c, LIST_TAIL, LIST_HEAD, c->argv[3]);
+}
+
+/* ---- sorted sets ----------------------------------------------------------- */
+
+/* The first key of keys holding a sorted set, -1 when none, -2 after a
+ * WRONGTYPE reply. */
+static int first_zset(client *c, str *keys, int nkeys)
+{
+    for (int j = 0; j < nkeys; j++) {
+        obj *o;
+        int rc = value_at(c, keys[j], OBJ_ZSET, &o);
+        if (rc < 0)
+            return -2;
+        if (rc > 0)
+            return j;
+    }
+    return -1;
+}
+
+static void bzpop_generic(client *c, int where)
+{
+    int64_t deadline;
+    if (blocked_timeout_or_reply(c, c->argv[c->argc - 1], &deadline) < 0)
+        return;
+    int j = first_zset(c, c->argv + 1, c->argc - 2);
+    if (j >= 0)
+        zset_pop_reply(c, &c->argv[1 + j], 1, where, 1, -1, 0, 0, NULL);
+    else if (j == -1)
+        blocked_wait(c, c->argv + 1, c->argc - 2, deadline, BLOCK_ZSET);
+}
+
+void cmd_bzpopmin(client *c)
+{
+    bzpop_generic(c, ZSET_POP_MIN);
+}
+
+void cmd_bzpopmax(client *c)
+{
+    bzpop_generic(c, ZSET_POP_MAX);
+}
+
+void cmd_bzmpop(client *c)
+{
+    long numkeys, count;
+    int where;
+    int64_t deadline;
+    if (zset_mpop_args_or_reply(c, 2, &numkeys, &where, &count) < 0 ||
+        blocked_timeout_or_reply(c, c->argv[1], &deadline) < 0)
+        return;
+    int j = first_zset(c, c->argv + 3, (int)numkeys);
+    if (j >= 0)
+        zset_pop_reply(c, &c->argv[3 + j], 1, where, 1, count, 1, 0, NULL);
+    else if (j == -1)
+        blocked_wait(c, c->argv + 3, (int)numkeys, deadline, BLOCK_ZSET);
 }

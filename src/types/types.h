@@ -5,6 +5,7 @@
 #define LT_TYPES_TYPES_H
 
 #include "ds/str.h"
+#include "keyspace/db.h"
 #include "net/client.h"
 
 /* Parses a SCAN-family cursor as Redis does (strtoul: "-1" wraps around, a
@@ -22,5 +23,10 @@ struct scan_opts {
     const char *type; /* NULL: any type */
 };
 int scan_options_or_reply(client *c, int first, int allow_type, struct scan_opts *o);
+
+/* Makes the string value o of key RAW before a change in place, as Redis's
+ * dbUnshareStringValue does (OBJECT ENCODING then says "raw" even when the
+ * command changes nothing after all). Not counted as a change. */
+void string_unshare(struct db *db, const str key, obj *o);
 
 #endif

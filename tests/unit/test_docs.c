@@ -162,13 +162,28 @@ TEST(redis_trees)
                            "abort:pure-token=ABORT?");
     CHECK_TREE("flushall", "async:oneof?{async:pure-token=ASYNC, sync:pure-token=SYNC}");
     CHECK_TREE("client|no-evict", "enabled:oneof{on:pure-token=ON, off:pure-token=OFF}");
-    CHECK_TREE("copy", "source:key#0, destination:key#0, destination-db:integer=DB?, "
+    CHECK_TREE("copy", "source:key#0, destination:key#1, destination-db:integer=DB?, "
                        "replace:pure-token=REPLACE?");
     CHECK_TREE("incrbyfloat", "key:key#0, increment:double");
     CHECK_TREE("incrby", "key:key#0, increment:integer");
     CHECK_TREE("auth", "username:string?, password:string");
     CHECK_TREE("config|set", "parameter_value:block*{parameter:string, value:string}");
     CHECK_TREE("swapdb", "index1:integer, index2:integer");
+    /* sorted sets: names and types as Redis gives them */
+    CHECK_TREE("zmpop", "numkeys:integer, key:key#0*, where:oneof{min:pure-token=MIN, "
+                        "max:pure-token=MAX}, count:integer=COUNT?");
+    CHECK_TREE("zadd", "key:key#0, condition:oneof?{nx:pure-token=NX, xx:pure-token=XX}, "
+                       "comparison:oneof?{gt:pure-token=GT, lt:pure-token=LT}, "
+                       "change:pure-token=CH?, increment:pure-token=INCR?, "
+                       "score_member:block*{score:double, member:string}");
+    CHECK_TREE("zunionstore", "destination:key#0, numkeys:integer, key:key#1*, "
+                              "weight:integer=WEIGHTS?*, aggregate:oneof=AGGREGATE?{"
+                              "sum:pure-token=SUM, min:pure-token=MIN, max:pure-token=MAX}");
+    CHECK_TREE("bitop", "operation:string, destkey:key#0, key:key#1*");
+    CHECK_TREE("pfmerge", "destkey:key#0, sourcekey:key#1*");
+    CHECK_TREE("bitpos", "key:key#0, bit:integer, index:block?{start:integer, "
+                         "end_index:block?{end:integer, index_unit:oneof?{byte:pure-token=BYTE, "
+                         "bit:pure-token=BIT}}}");
 }
 
 static int valid_type(const char *t)
@@ -190,7 +205,7 @@ static int count_bad(const struct docs_arg *args, int n)
         int group = !strcmp(a->type, "oneof") || !strcmp(a->type, "block");
         int is_key = !strcmp(a->type, "key");
         if (!a->name[0] || !valid_type(a->type) || group != (a->nargs > 0) ||
-            is_key != (a->key_spec_index == 0) || (!strcmp(a->type, "pure-token") && !a->token)) {
+            is_key != (a->key_spec_index >= 0) || (!strcmp(a->type, "pure-token") && !a->token)) {
             printf("  bad argument '%s' (%s)\n", a->name, a->type);
             bad++;
         }
