@@ -167,6 +167,8 @@ static int split_encodable(const obj *o)
     case OBJ_HASH:
     case OBJ_SET:
         return o->encoding == OBJ_ENC_HT;
+    case OBJ_ZSET:
+        return o->encoding == OBJ_ENC_SKIPLIST;
     case OBJ_LIST:
         return 1;
     }
@@ -182,6 +184,8 @@ static size_t coll_len(obj *o)
         return set_len(o);
     case OBJ_LIST:
         return list_len(o);
+    case OBJ_ZSET:
+        return zset_len(o);
     }
     return 0;
 }
@@ -207,6 +211,22 @@ static void del_elem(store_batch *b, uint16_t dbid, uint64_t version, const void
     if (k != kbuf)
         free(k);
     split_stats.element_writes++;
+}
+
+/* A score as 8 bytes: the IEEE double's bits, big-endian (exact). */
+static void score_put(char out[8], double score)
+{
+    uint64_t bits;
+    memcpy(&bits, &score, 8);
+    codec_put_u64(out, bits);
+}
+
+static double score_get(const char *p)
+{
+    uint64_t bits = codec_get_u64(p);
+    double d;
+    memcpy(&d, &bits, 8);
+    return d;
 }
 
 /* Writes list elements [from, to) (list positions) at head + position. */
@@ -257,6 +277,17 @@ static void write_all(store_batch *b, uint16_t dbid, uint64_t version, obj *o)
         while (set_iter_next(&it, &m, &ml))
             put_elem(b, dbid, version, m, ml, "", 0);
         set_iter_done(&it);
+    } else if (o->type == OBJ_ZSET) {
+        struct zset_iter it;
+        const char *m;
+        size_t ml;
+        double score;
+        char sc[8];
+        zset_iter_init(&it, o, 0);
+        while (zset_iter_next(&it, &m, &ml, &score)) {
+            score_put(sc, score);
+            put_elem(b, dbid, version, m, ml, sc, 8);
+        }
     } else if (o->type == OBJ_LIST) {
         o->u.c.split->head = LIST_BASE;
         put_list_run(b, dbid, version, o, LIST_BASE, 0, list_len(o));
@@ -294,10 +325,16 @@ static void write_changed(store_batch *b, uint16_t dbid, uint64_t version, obj *
         size_t sl = str_len(sub), vl = 0;
         const char *v = NULL;
         char buf[OBJ_HASH_BUF];
-        if (o->type == OBJ_HASH)
+        double score;
+        if (o->type == OBJ_HASH) {
             v = hash_get(o, sub, sl, &vl, buf);
-        else if (o->type == OBJ_SET)
+        } else if (o->type == OBJ_SET) {
             v = set_contains(o, sub, sl) ? "" : NULL;
+        } else if (o->type == OBJ_ZSET && zset_score(o, sub, sl, &score)) {
+            score_put(buf, score);
+            v = buf;
+            vl = 8;
+        }
         if (v)
             put_elem(b, dbid, version, sub, sl, v, vl);
         else
@@ -425,6 +462,8 @@ obj *split_decode(int type, int encoding, const char *payload, size_t plen,
     } else if (type == OBJ_SET && encoding == OBJ_ENC_HT) {
         o = obj_set_new();
         set_convert_to_ht(o);
+    } else if (type == OBJ_ZSET && encoding == OBJ_ENC_SKIPLIST) {
+        o = obj_zset_new(OBJ_ENC_SKIPLIST);
     } else if (type == OBJ_LIST && encoding == OBJ_ENC_QUICKLIST) {
         o = obj_list_new();
     } else {
@@ -440,6 +479,10 @@ obj *split_decode(int type, int encoding, const char *payload, size_t plen,
             hash_set(o, sub, slen, data, dlen);
         } else if (type == OBJ_SET) {
             set_add(o, sub, slen);
+        } else if (type == OBJ_ZSET) {
+            int out;
+            if (dlen != 8 || zset_add(o, score_get(data), sub, slen, 0, &out, NULL) != 0)
+                break; /* NaN: corrupt */
         } else {
             /* a list's indexes run without a gap from head */
             if (slen != 8 || (int64_t)codec_get_u64(sub) != expect++)

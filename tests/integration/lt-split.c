@@ -7,7 +7,8 @@
  *    (storage-split-threshold 64, hashes of up to 300 fields), mirrored in a
  *    model kept here: HSET, HDEL, DEL, RENAME, COPY, MOVE to another db and
  *    back, EXPIRE then PERSIST; with it, a list (LPUSH RPUSH LPOP RPOP LSET
- *    LINSERT LTRIM) and a set of strings (SADD SREM), also split. Every 40 steps each hash is
+ *    LINSERT LTRIM), a set of strings (SADD SREM) and a sorted set (ZADD
+ *    ZINCRBY ZREM), also split. Every 40 steps each hash is
  * compared field by field with the model, in phases where every key is hot, where every key is read
  * back from RocksDB (maxmemory 1), after DEBUG RELOAD, after a SIGTERM restart and after kill -9
  * with appendfsync always.
@@ -181,6 +182,9 @@ static void step(unsigned long long *rng)
 static char *lmodel[LMAX * 2];
 static int llen;
 static unsigned char smodel[SMEMBERS_N];
+#define ZMEMBERS_N 700
+static unsigned char zin[ZMEMBERS_N];
+static long long zscore[ZMEMBERS_N];
 
 static void lmodel_insert(int at, const char *v)
 {
@@ -219,6 +223,20 @@ static void verify_list_set(const char *when)
     bad += !r || r->integer != n;
     lt_reply_free(r);
     lt_check(!bad, "%s: set members as the model (%d wrong)", when, bad);
+    n = bad = 0;
+    for (int i = 0; i < ZMEMBERS_N; i++) {
+        char want[32];
+        n += zin[i];
+        sprintf(m, "z%d", i);
+        sprintf(want, "%lld", zscore[i]);
+        r = lt_conn_call(c0, "ZSCORE", "zset", m, NULL);
+        bad += !r || r->type != '$' || (zin[i] ? r->null || strcmp(r->str, want) : !r->null);
+        lt_reply_free(r);
+    }
+    r = lt_conn_call(c0, "ZCARD", "zset", NULL);
+    bad += !r || r->integer != n;
+    lt_reply_free(r);
+    lt_check(!bad, "%s: sorted set members and scores as the model (%d wrong)", when, bad);
 }
 
 static void step_list_set(unsigned long long *rng)
@@ -261,6 +279,26 @@ static void step_list_set(unsigned long long *rng)
         expect_ok(lt_conn_call(c0, "LTRIM", "list", sa, sb, NULL), "LTRIM");
         lmodel_remove(b + 1, llen - b - 1);
         lmodel_remove(0, a);
+    } else if (op < 80) {
+        int i = (int)(lt_rand_next(rng) % ZMEMBERS_N);
+        long long sc = (long long)(lt_rand_next(rng) % 2000) - 1000;
+        char ssc[32];
+        sprintf(m, "z%d", i);
+        sprintf(ssc, "%lld", sc);
+        expect_int(lt_conn_call(c0, "ZADD", "zset", ssc, m, NULL), !zin[i], "ZADD");
+        zin[i] = 1;
+        zscore[i] = sc;
+    } else if (op < 83) {
+        int i = (int)(lt_rand_next(rng) % ZMEMBERS_N);
+        sprintf(m, "z%d", i);
+        lt_reply_free(lt_conn_call(c0, "ZINCRBY", "zset", "7", m, NULL));
+        zscore[i] = zin[i] ? zscore[i] + 7 : 7;
+        zin[i] = 1;
+    } else if (op < 84) {
+        int i = (int)(lt_rand_next(rng) % ZMEMBERS_N);
+        sprintf(m, "z%d", i);
+        expect_int(lt_conn_call(c0, "ZREM", "zset", m, NULL), zin[i], "ZREM");
+        zin[i] = 0;
     } else if (op < 92) {
         int i = (int)(lt_rand_next(rng) % SMEMBERS_N);
         sprintf(m, "m%d", i);
