@@ -50,6 +50,7 @@ static gen_family gen_families[] = {
     {"set", 1, "set", "SMEMBERS %k"},
     {"zset", 1, "zset", "ZRANGE %k 0 -1 WITHSCORES"},
     {"bitops", 1, NULL, NULL}, /* bitmaps and HLLs are strings: the string reader checks them */
+    {"geo", 1, "zset", "ZRANGE %k 0 -1 WITHSCORES"},
 };
 #define NFAMILIES ((int)(sizeof(gen_families) / sizeof(gen_families[0])))
 
@@ -145,6 +146,18 @@ V(bitoffs, S("0"), S("1"), S("7"), S("8"), S("15"), S("63"), S("100"), S("1000")
 V(bitvals, S("0"), S("1"), S("1"), S("0"), S("2"), S("-1"), S("x"));
 V(bftypes, S("i1"), S("i5"), S("i8"), S("u8"), S("i16"), S("u16"), S("i63"), S("i64"), S("u63"),
   S("u64"), S("i0"), S("x8"), S("u4"), S("U8"));
+/* geo: real places (Sicily, so that searches find something), the limits and
+ * just past them, and junk; every value prints the same in both servers */
+V(lons, S("13.361389"), S("15.087269"), S("13.5"), S("12.758489"), S("17.24151"), S("15"),
+  S("14.25"), S("13.361389"), S("15.087269"), S("13.5"), S("14"), S("16"), S("-180"), S("180"),
+  S("0"), S("179.99"), S("200"), S("x"));
+V(lats, S("38.115556"), S("37.502669"), S("37"), S("38"), S("38.788135"), S("37.75"),
+  S("38.115556"), S("37.502669"), S("37.5"), S("38.5"), S("85.05112878"), S("-85.05112878"), S("0"),
+  S("86"), S("x"));
+V(radii, S("0"), S("1"), S("10"), S("50"), S("100"), S("200"), S("200"), S("500"), S("5000"),
+  S("100"), S("200"), S("300"), S("100000"), S("inf"), S("-1"), S("x"));
+V(units, S("km"), S("km"), S("km"), S("km"), S("km"), S("m"), S("mi"), S("ft"), S("KM"), S("yd"));
+V(geocounts, S("1"), S("2"), S("3"), S("5"), S("1"), S("2"), S("7"), S("100"), S("0"), S("x"));
 V(junk, S("x"), S("NX"), S("1"), S("EX"), S("GET"), S(""), S("-1"), S("COUNT"));
 
 /* ---- commands -------------------------------------------------------------- */
@@ -329,6 +342,26 @@ static const gen_cmd gen_cmds[] = {
     {"bitops", "PFCOUNT", 10, "k [k]"},
     {"bitops", "PFMERGE", 6, "k k+"},
     {"bitops", "PFDEBUG", 2, "{ENCODING|DECODE|TODENSE|X} k"},
+    /* geo (sorted sets of geohash scores) */
+    {"geo", "GEOADD", 30, "k [10:NX|XX] [10:CH] lon lat m [lon_lat_m] [20:lon_lat_m]"},
+    {"geo", "GEOPOS", 6, "k m+"},
+    {"geo", "GEOHASH", 5, "k m+"},
+    {"geo", "GEODIST", 6, "k m m [unit]"},
+    {"geo", "GEORADIUS", 10,
+     "k lon lat rad unit [WITHDIST] [WITHCOORD] [WITHHASH] [COUNT_gcnt] [20:ANY] [ASC|DESC] "
+     "[10:STORE_k|STOREDIST_k]"},
+    {"geo", "GEORADIUS_RO", 4, "k lon lat rad unit [WITHDIST] [WITHCOORD] [COUNT_gcnt] [ASC|DESC]"},
+    {"geo", "GEORADIUSBYMEMBER", 8,
+     "k m rad unit [WITHDIST] [WITHHASH] [COUNT_gcnt] [20:ANY] [ASC|DESC] "
+     "[10:STORE_k|STOREDIST_k]"},
+    {"geo", "GEORADIUSBYMEMBER_RO", 3, "k m rad unit [WITHCOORD] [ASC|DESC]"},
+    {"geo", "GEOSEARCH", 14,
+     "k {FROMMEMBER_m|FROMLONLAT_lon_lat} {BYRADIUS_rad_unit|BYBOX_rad_rad_unit} [WITHDIST] "
+     "[WITHCOORD] [WITHHASH] [COUNT_gcnt] [20:ANY] [ASC|DESC]"},
+    {"geo", "GEOSEARCHSTORE", 6,
+     "k k {FROMMEMBER_m|FROMLONLAT_lon_lat} {BYRADIUS_rad_unit|BYBOX_rad_rad_unit} [COUNT_gcnt] "
+     "[ASC|DESC] [STOREDIST]"},
+    {"geo", "ZRANGE", 3, "k 0 -1 [WITHSCORES]"},
 };
 #define NCMDS ((int)(sizeof(gen_cmds) / sizeof(gen_cmds[0])))
 
@@ -382,18 +415,20 @@ static const struct token {
     int repeat_pairs; /* 0: one; 1: 1-4 of it; 2: 1-3 (vocab, second) pairs */
     const vocab *second;
 } tokens[] = {
-    {"k", &keys, 0, NULL},      {"k+", &keys, 1, NULL},         {"kv+", &keys, 2, &values},
-    {"v", &values, 0, NULL},    {"v+", &values, 1, NULL},       {"i", &ints, 0, NULL},
-    {"f", &floats, 0, NULL},    {"o", &offsets, 0, NULL},       {"off", &setoffsets, 0, NULL},
-    {"s", &secs, 0, NULL},      {"ms", &msecs, 0, NULL},        {"at", &unixs, 0, NULL},
-    {"pat", &unixms, 0, NULL},  {"sat", &unixs_set, 0, NULL},   {"spat", &unixms_set, 0, NULL},
-    {"db", &dbs, 0, NULL},      {"p", &patterns, 0, NULL},      {"n", &counts, 0, NULL},
-    {"cnt", &counts, 0, NULL},  {"scnt", &scancounts, 0, NULL}, {"styp", &scantypes, 0, NULL},
-    {"cur", &cursors, 0, NULL}, {"nm", &names, 0, NULL},        {"fld", &fields, 0, NULL},
-    {"fld+", &fields, 1, NULL}, {"fv+", &fields, 2, &values},   {"m", &members, 0, NULL},
-    {"m+", &members, 1, NULL},  {"sc", &scores, 0, NULL},       {"sm+", &scores, 2, &members},
-    {"zb", &zbounds, 0, NULL},  {"lx", &lexbounds, 0, NULL},    {"bof", &bitoffs, 0, NULL},
-    {"bit", &bitvals, 0, NULL}, {"bft", &bftypes, 0, NULL},
+    {"k", &keys, 0, NULL},         {"k+", &keys, 1, NULL},         {"kv+", &keys, 2, &values},
+    {"v", &values, 0, NULL},       {"v+", &values, 1, NULL},       {"i", &ints, 0, NULL},
+    {"f", &floats, 0, NULL},       {"o", &offsets, 0, NULL},       {"off", &setoffsets, 0, NULL},
+    {"s", &secs, 0, NULL},         {"ms", &msecs, 0, NULL},        {"at", &unixs, 0, NULL},
+    {"pat", &unixms, 0, NULL},     {"sat", &unixs_set, 0, NULL},   {"spat", &unixms_set, 0, NULL},
+    {"db", &dbs, 0, NULL},         {"p", &patterns, 0, NULL},      {"n", &counts, 0, NULL},
+    {"cnt", &counts, 0, NULL},     {"scnt", &scancounts, 0, NULL}, {"styp", &scantypes, 0, NULL},
+    {"cur", &cursors, 0, NULL},    {"nm", &names, 0, NULL},        {"fld", &fields, 0, NULL},
+    {"fld+", &fields, 1, NULL},    {"fv+", &fields, 2, &values},   {"m", &members, 0, NULL},
+    {"m+", &members, 1, NULL},     {"sc", &scores, 0, NULL},       {"sm+", &scores, 2, &members},
+    {"zb", &zbounds, 0, NULL},     {"lx", &lexbounds, 0, NULL},    {"bof", &bitoffs, 0, NULL},
+    {"bit", &bitvals, 0, NULL},    {"bft", &bftypes, 0, NULL},     {"lon", &lons, 0, NULL},
+    {"lat", &lats, 0, NULL},       {"rad", &radii, 0, NULL},       {"unit", &units, 0, NULL},
+    {"gcnt", &geocounts, 0, NULL},
 };
 
 static void expand_word(argbuf *a, uint64_t *rng, const char *w, size_t n);

@@ -92,6 +92,20 @@ static const struct docs_override {
     {"bitfield", "value", NULL, "integer", 0},
     {"bitfield", "encoding_offset_wrap_sat_fail_encoding_offset_value_encoding_offset_increment",
      "operation", NULL, DOCS_ARG_MULTIPLE},
+    /* geo */
+    {NULL, "m_km_ft_mi", "unit", NULL, 0},
+    {NULL, "asc_desc", "order", NULL, 0},
+    {NULL, "count_any", "count", NULL, 0},
+    {NULL, "longitude", NULL, "double", 0},
+    {NULL, "latitude", NULL, "double", 0},
+    {NULL, "radius", NULL, "double", 0},
+    {NULL, "width", NULL, "double", 0},
+    {NULL, "height", NULL, "double", 0},
+    {"geoadd", "ch", "change", NULL, 0},
+    {NULL, "member_longitude_latitude", "from", NULL, 0},
+    {NULL, "radius_unit", "circle", NULL, 0},
+    {NULL, "width_height_unit", "box", NULL, 0},
+    {NULL, "circle_box", "by", NULL, 0},
 };
 
 /* Keys of a command's second (or later) key spec: the others use spec 0. */
@@ -107,7 +121,7 @@ static const struct {
     {"sinterstore", "key", 1},    {"sunionstore", "key", 1},
     {"sdiffstore", "key", 1},     {"zunionstore", "key", 1},
     {"zinterstore", "key", 1},    {"zdiffstore", "key", 1},
-    {"zrangestore", "src", 1},
+    {"zrangestore", "src", 1},    {"geosearchstore", "source", 1},
 };
 
 /* Where Redis puts a token's repeated operand in a block named after the
