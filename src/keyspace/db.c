@@ -561,57 +561,100 @@ int keyspace_has_dirty(void)
     return store_batch_count(batch) > 0;
 }
 
+/* A dirty key of the commit being built, with its keys-CF key. */
+struct commit_key {
+    str key; /* the dirty set's */
+    char *k; /* encoded (points into kbuf when short) */
+    size_t kl;
+    char kbuf[64];
+};
+
+static int commit_key_cmp(const void *a, const void *b)
+{
+    const struct commit_key *x = *(struct commit_key *const *)a,
+                            *y = *(struct commit_key *const *)b;
+    size_t n = x->kl < y->kl ? x->kl : y->kl;
+    int c = memcmp(x->k, y->k, n);
+    return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+/* Adds one dirty key to the batch: its value (or its deletion). */
+static void commit_one(struct db *db, const str key, const char *k, size_t kl)
+{
+    size_t klen = str_len(key);
+    dict_entry *e = dict_find(db->keys, key);
+    if (!e) {
+        store_batch_delete(batch, STORE_CF_KEYS, k, kl);
+        return;
+    }
+    int64_t expire = entry_expire(db, key);
+    size_t vl;
+    obj *o = e->v.val;
+    const char *v = NULL;
+    if (split_commit_value(batch, db->dbid, k, kl, o, expire)) {
+        o->flags &= (uint8_t)~OBJ_F_UNSTORED;
+    } else if ((v = value_encode(o, expire, &vl))) {
+        store_batch_put(batch, STORE_CF_KEYS, k, kl, v, vl);
+        o->flags &= (uint8_t)~OBJ_F_UNSTORED;
+    } else {
+        /* no single-blob form (a hash over 4 GB): the stored copy is the
+         * old one, so this value must never be demoted */
+        o->flags |= OBJ_F_UNSTORED;
+        log_warning("A value of db %d is too big to store; it stays in memory and the stored "
+                    "copy is its previous value",
+                    db->index);
+    }
+    if (expire >= 0) {
+        char *x = scratch_get(klen + 10);
+        size_t xl = codec_expiry_key_encode(expire, db->dbid, key, klen, x);
+        store_batch_put(batch, STORE_CF_EXPIRY, x, xl, "", 0);
+    }
+}
+
 int keyspace_commit(void)
 {
     if (!keyspace_has_dirty())
         return 0;
     size_t nkeys = 0;
+    static struct commit_key *cks;
+    static struct commit_key **order; /* cks sorted (kbuf pointers stay put) */
+    static size_t cks_cap;
     for (int i = 0; i < ndbs; i++) {
         struct db *db = &dbs[i];
-        if (!dict_size(db->dirty))
+        size_t n = dict_size(db->dirty);
+        if (!n)
             continue;
+        if (n > cks_cap) {
+            cks_cap = n * 2;
+            free(cks);
+            free(order);
+            cks = malloc(cks_cap * sizeof(*cks));
+            order = malloc(cks_cap * sizeof(*order));
+        }
+        /* The batch goes to the memtable in key order: RocksDB's skiplist
+         * insert reuses its search path between neighbouring keys, which
+         * a random order throws away at every key. */
         dict_iter it;
         dict_iter_init(&it, db->dirty);
         dict_entry *d;
+        size_t m = 0;
         while ((d = dict_iter_next(&it))) {
-            str key = d->key;
-            size_t klen = str_len(key);
-            char kbuf[256];
-            char *k =
-                klen + CODEC_KEY_PREFIX <= sizeof(kbuf) ? kbuf : malloc(klen + CODEC_KEY_PREFIX);
-            size_t kl = codec_key_encode(db->dbid, key, klen, k);
-            dict_entry *e = dict_find(db->keys, key);
-            if (e) {
-                int64_t expire = entry_expire(db, key);
-                size_t vl;
-                obj *o = e->v.val;
-                const char *v = NULL;
-                if (split_commit_value(batch, db->dbid, k, kl, o, expire))
-                    o->flags &= (uint8_t)~OBJ_F_UNSTORED;
-                else if ((v = value_encode(o, expire, &vl))) {
-                    store_batch_put(batch, STORE_CF_KEYS, k, kl, v, vl);
-                    o->flags &= (uint8_t)~OBJ_F_UNSTORED;
-                } else {
-                    /* no single-blob form (a hash over 4 GB): the stored copy
-                     * is the old one, so this value must never be demoted */
-                    o->flags |= OBJ_F_UNSTORED;
-                    log_warning("A value of db %d is too big to store; it stays in memory and "
-                                "the stored copy is its previous value",
-                                db->index);
-                }
-                if (expire >= 0) {
-                    char *x = scratch_get(klen + 10);
-                    size_t xl = codec_expiry_key_encode(expire, db->dbid, key, klen, x);
-                    store_batch_put(batch, STORE_CF_EXPIRY, x, xl, "", 0);
-                }
-            } else {
-                store_batch_delete(batch, STORE_CF_KEYS, k, kl);
-            }
-            if (k != kbuf)
-                free(k);
-            nkeys++;
+            struct commit_key *ck = &cks[m];
+            order[m++] = ck;
+            size_t klen = str_len(d->key);
+            ck->key = d->key;
+            ck->k = klen + CODEC_KEY_PREFIX <= sizeof(ck->kbuf) ? ck->kbuf
+                                                                : malloc(klen + CODEC_KEY_PREFIX);
+            ck->kl = codec_key_encode(db->dbid, d->key, klen, ck->k);
         }
         dict_iter_done(&it);
+        qsort(order, m, sizeof(*order), commit_key_cmp);
+        for (size_t j = 0; j < m; j++) {
+            commit_one(db, order[j]->key, order[j]->k, order[j]->kl);
+            if (order[j]->k != order[j]->kbuf)
+                free(order[j]->k);
+        }
+        nkeys += m;
         batch_put_counts(db);
     }
     split_commit_garbage(batch);
