@@ -22,13 +22,19 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/codec.h"
+#include "storage/committer.h"
 #include "storage/split.h"
 #include "storage/store.h"
 #include "tier/tier.h"
 
 static struct db *dbs;
 static int ndbs;
-static store_batch *batch; /* the commit batch; the expiry cycle adds index deletes */
+static store_batch *batch;  /* the commit being built; the expiry cycle adds index deletes */
+static store_batch *flight; /* the commit the committer is writing, NULL if none */
+static store_batch *spare;  /* the other batch, cleared, while none is in flight */
+static size_t flight_keys;  /* keys and bytes of the commit in flight */
+static size_t flight_bytes;
+static void (*commit_done_hook)(int ok);
 
 const struct absent_keys *keyspace_absent;
 struct keyspace_stats ks_stats;
@@ -108,6 +114,7 @@ int keyspace_open(int n)
     ndbs = n;
     dbs = calloc((size_t)n, sizeof(*dbs));
     batch = store_batch_new();
+    spare = store_batch_new();
     char *v = NULL;
     size_t vlen = 0;
     int have_map = store_get(server.store, STORE_CF_META, CODEC_META_DBMAP,
@@ -128,6 +135,7 @@ int keyspace_open(int n)
         db->keys = dict_create(&keys_type);
         db->expires = dict_create(&expires_type);
         db->dirty = dict_create(&dirty_type);
+        db->committing = dict_create(&dirty_type);
         char k[32];
         size_t klen;
         meta_count_key(k, CODEC_META_COUNT_PREFIX, db->dbid, &klen);
@@ -172,13 +180,15 @@ void keyspace_close(void)
 {
     for (int i = 0; i < ndbs; i++) {
         dict_release(dbs[i].dirty);
+        dict_release(dbs[i].committing);
         dict_release(dbs[i].expires);
         dict_release(dbs[i].keys);
     }
     free(dbs);
     dbs = NULL;
     store_batch_free(batch);
-    batch = NULL;
+    store_batch_free(spare);
+    batch = spare = NULL;
     free(scratch);
     scratch = NULL;
     scratch_cap = 0;
@@ -288,9 +298,17 @@ static dict_entry *db_install(struct db *db, const str key, obj *o, int64_t expi
     return e;
 }
 
+/* A key changed in memory whose change RocksDB does not hold yet (this
+ * tick's, or the commit in flight's): when it is not hot, it is deleted. */
+static int db_changed_unstored(struct db *db, const str key)
+{
+    return dict_find(db->dirty, key) ||
+           (dict_size(db->committing) && dict_find(db->committing, key));
+}
+
 int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen)
 {
-    if (dict_find(db->keys, key) || dict_find(db->dirty, key))
+    if (dict_find(db->keys, key) || db_changed_unstored(db, key))
         return 0; /* newer in memory */
     int64_t expire;
     struct codec_split_meta split;
@@ -369,7 +387,7 @@ int db_key_state(struct db *db, const str key)
 {
     if (dict_find(db->keys, key))
         return KEY_HOT;
-    if (dict_find(db->dirty, key))
+    if (db_changed_unstored(db, key))
         return KEY_ABSENT;
     return KEY_UNKNOWN;
 }
@@ -379,7 +397,7 @@ int db_tier_of(struct db *db, const str key)
     dict_entry *e = dict_find(db->keys, key);
     if (e)
         return db_key_expired(db, key) ? -1 : KEY_HOT;
-    if (dict_find(db->dirty, key))
+    if (db_changed_unstored(db, key))
         return -1;
     size_t klen = str_len(key);
     char *k = malloc(klen + CODEC_KEY_PREFIX);
@@ -444,7 +462,7 @@ obj *db_take(struct db *db, const str key)
 obj *db_lookup(struct db *db, const str key, int flags)
 {
     dict_entry *e = dict_find(db->keys, key);
-    if (!e && !dict_find(db->dirty, key) && !absent_known(db, key))
+    if (!e && !db_changed_unstored(db, key) && !absent_known(db, key))
         e = db_sync_load(db, key);
     obj *o = NULL;
     if (e) {
@@ -611,10 +629,10 @@ static void commit_one(struct db *db, const str key, const char *k, size_t kl)
     }
 }
 
-int keyspace_commit(void)
+/* Builds the batch from every db's dirty keys, which move to the
+ * committing sets; returns the number of keys. */
+static size_t commit_build(void)
 {
-    if (!keyspace_has_dirty())
-        return 0;
     size_t nkeys = 0;
     static struct commit_key *cks;
     static struct commit_key **order; /* cks sorted (kbuf pointers stay put) */
@@ -656,38 +674,117 @@ int keyspace_commit(void)
         }
         nkeys += m;
         batch_put_counts(db);
+        dict *t = db->committing; /* empty: one commit at a time */
+        db->committing = db->dirty;
+        db->dirty = t;
     }
     split_commit_garbage(batch);
-    size_t bytes = store_batch_bytes(batch);
-    if (store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS) != 0) {
-        ks_stats.commit_errors++;
-        log_warning("Commit to storage failed, will retry: %s", store_last_error(server.store));
-        store_batch_clear(batch);
-        return -1;
-    }
-    store_batch_clear(batch);
+    return nkeys;
+}
+
+/* The commit built last is written (ok) or was refused: its keys become
+ * clean, or dirty again to be retried. */
+static void commit_finish(int ok, size_t nkeys, size_t bytes)
+{
     for (int i = 0; i < ndbs; i++) {
         struct db *db = &dbs[i];
-        if (!dict_size(db->dirty))
+        if (!dict_size(db->committing))
             continue;
         dict_iter it;
-        dict_iter_init(&it, db->dirty);
+        dict_iter_init(&it, db->committing);
         dict_entry *d;
         while ((d = dict_iter_next(&it))) {
+            if (dict_find(db->dirty, d->key))
+                continue; /* changed again since: stays dirty */
             dict_entry *e = dict_find(db->keys, d->key);
-            if (e)
-                split_committed(e->v.val);
-            if (e && !(((obj *)e->v.val)->flags & OBJ_F_UNSTORED))
+            if (!ok)
+                dict_add(db->dirty, str_hot_new(d->key, str_len(d->key)), NULL);
+            else if (e && !(((obj *)e->v.val)->flags & OBJ_F_UNSTORED))
                 ((obj *)e->v.val)->flags &= (uint8_t)~OBJ_F_DIRTY;
         }
         dict_iter_done(&it);
-        dict_clear(db->dirty);
+        dict_clear(db->committing);
     }
-    split_garbage_committed();
+    if (!ok) {
+        split_commit_failed();
+        ks_stats.commit_errors++;
+        log_warning("Commit to storage failed, will retry: %s", store_last_error(server.store));
+        return;
+    }
+    split_commit_succeeded();
     ks_stats.commits++;
     ks_stats.commit_keys += (long long)nkeys;
     ks_stats.commit_bytes += (long long)bytes;
-    return 0;
+}
+
+static void flight_finish(int rc)
+{
+    store_batch_clear(flight);
+    spare = flight;
+    flight = NULL;
+    commit_finish(rc == 0, flight_keys, flight_bytes);
+    if (commit_done_hook)
+        commit_done_hook(rc == 0);
+}
+
+void keyspace_set_commit_hook(void (*fn)(int ok))
+{
+    commit_done_hook = fn;
+}
+
+int keyspace_commit_in_flight(void)
+{
+    return flight != NULL;
+}
+
+/* Below these a batch is written on the main thread at once: handing it
+ * to the commit thread costs a wake-up and a loop iteration more than
+ * RocksDB takes to insert it. */
+#define COMMIT_ASYNC_MIN_KEYS  128
+#define COMMIT_ASYNC_MIN_BYTES (256 * 1024)
+
+int keyspace_commit_start(void)
+{
+    if (flight || !keyspace_has_dirty())
+        return 0;
+    flight_keys = commit_build();
+    flight_bytes = store_batch_bytes(batch);
+    if (flight_keys < COMMIT_ASYNC_MIN_KEYS && flight_bytes < COMMIT_ASYNC_MIN_BYTES) {
+        int rc = store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS);
+        store_batch_clear(batch);
+        commit_finish(rc == 0, flight_keys, flight_bytes);
+        if (commit_done_hook)
+            commit_done_hook(rc == 0);
+        return 1;
+    }
+    flight = batch;
+    batch = spare;
+    spare = NULL;
+    committer_submit(flight, server.appendfsync == FSYNC_ALWAYS);
+    return 1;
+}
+
+void keyspace_commit_reap(void)
+{
+    if (!flight)
+        return;
+    int rc = committer_poll();
+    if (rc != 1)
+        flight_finish(rc);
+}
+
+int keyspace_commit(void)
+{
+    if (flight)
+        flight_finish(committer_wait());
+    if (!keyspace_has_dirty())
+        return 0;
+    size_t nkeys = commit_build();
+    size_t bytes = store_batch_bytes(batch);
+    int rc = store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS);
+    store_batch_clear(batch);
+    commit_finish(rc == 0, nkeys, bytes);
+    return rc == 0 ? 0 : -1;
 }
 
 /* ---- demotion ------------------------------------------------------------ */

@@ -12,8 +12,10 @@
  * back becomes hot (a promotion) and clean.
  *
  * Every change goes through this API, which records the key in the db's
- * dirty set; keyspace_commit() writes all dirty keys of all dbs in one
- * RocksDB WriteBatch at the end of the loop iteration, before replies leave.
+ * dirty set; at the end of the loop iteration all dirty keys of all dbs go
+ * in one RocksDB WriteBatch, written by the commit thread while the loop
+ * goes on, and the replies of that iteration leave once it is written.
+ * Keys of the commit in flight stay dirty (never demoted) until then.
  * Handlers never touch RocksDB.
  */
 #ifndef LT_KEYSPACE_DB_H
@@ -31,7 +33,8 @@ struct db {
     uint16_t dbid;      /* physical id in storage (meta dbmap); moves with SWAPDB */
     dict *keys;         /* hot keys: hot str -> obj */
     dict *expires;      /* hot keys with a TTL: the same str -> int64 ms */
-    dict *dirty;        /* changed this tick: own hot str -> NULL */
+    dict *dirty;        /* changed since the last commit was built: own hot str -> NULL */
+    dict *committing;   /* the keys of the commit in flight (same form) */
     long long nkeys;    /* all keys, hot and cold */
     long long nexpires; /* all keys with a TTL, hot and cold */
     long long avg_ttl;  /* estimate, for INFO keyspace */
@@ -107,9 +110,19 @@ int db_may_exist_on_disk(struct db *db, const str key);
  * does not exist (or is expired); never loads the key. */
 int db_tier_of(struct db *db, const str key);
 
-/* Commit (DESIGN.md §2): writes every dirty key of every db in one batch.
- * 0, or -1 when RocksDB refused the write (keys stay dirty, retried). */
+/* Commit (DESIGN.md §2): every dirty key of every db in one batch.
+ * keyspace_commit waits for the commit in flight, then writes the rest
+ * synchronously: 0, or -1 when RocksDB refused the write (keys stay dirty,
+ * retried). keyspace_commit_start hands a big batch to the commit thread
+ * instead and writes a small one at once (1 when it did either; 0 when one
+ * is in flight or nothing is dirty);
+ * keyspace_commit_reap takes its result when the thread signals, and the
+ * hook learns every commit's end (replies wait for it). */
 int keyspace_commit(void);
+int keyspace_commit_start(void);
+void keyspace_commit_reap(void);
+int keyspace_commit_in_flight(void);
+void keyspace_set_commit_hook(void (*fn)(int ok));
 int keyspace_has_dirty(void);
 /* Drops every clean hot key (DEBUG RELOAD, cold mode). Returns how many. */
 long long keyspace_demote_all_clean(void);

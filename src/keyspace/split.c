@@ -4,8 +4,9 @@
  * Invariants:
  * - st->version names the elements RocksDB holds for the value; it changes
  *   only after the batch that wrote the new version succeeded
- *   (split_committed), so a failed commit is simply rebuilt from the same
- *   state next time.
+ *   (split_commit_succeeded). The changes recorded for a value are cleared
+ *   when they go in a batch; if that batch fails, the value is written
+ *   whole by the next one (split_commit_failed).
  * - A whole rewrite removes the previous version in the same batch; a freed
  *   value's version is queued and removed by the next successful commit.
  * - Versions come from one counter kept in meta, written in every batch
@@ -33,6 +34,37 @@ static struct garbage {
     uint64_t version;
 } * garbage;
 static size_t ngarbage, garbage_cap, garbage_written;
+
+/* Values written by the commit being built or in flight, whose state
+ * changes when it ends (split_commit_succeeded/failed). */
+static obj **inflight;
+static size_t ninflight, inflight_cap;
+
+static void inflight_add(obj *o)
+{
+    for (size_t i = 0; i < ninflight; i++)
+        if (inflight[i] == o)
+            return;
+    if (ninflight == inflight_cap) {
+        inflight_cap = inflight_cap ? inflight_cap * 2 : 16;
+        inflight = realloc(inflight, inflight_cap * sizeof(*inflight));
+        if (!inflight) {
+            log_warning("out of memory");
+            abort();
+        }
+    }
+    inflight[ninflight++] = o;
+}
+
+static void inflight_remove(obj *o)
+{
+    for (size_t i = 0; i < ninflight; i++) {
+        if (inflight[i] == o) {
+            inflight[i] = inflight[--ninflight];
+            return;
+        }
+    }
+}
 
 static const dict_type changed_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, NULL};
 
@@ -81,8 +113,11 @@ void split_release(obj *o)
     struct split_state *st = o->u.c.split;
     if (!st)
         return;
+    inflight_remove(o);
     if (st->version)
         garbage_add(st->dbid, st->version);
+    if (st->next) /* being written by the commit in flight */
+        garbage_add(st->next_dbid, st->next);
     state_free(st);
     o->u.c.split = NULL;
 }
@@ -354,6 +389,15 @@ static void delete_version(store_batch *b, uint16_t dbid, uint64_t version)
 
 /* ---- commit -------------------------------------------------------------- */
 
+/* The changes recorded so far are in the batch: later ones start afresh. */
+static void changes_written(struct split_state *st)
+{
+    if (st->changed)
+        dict_clear(st->changed);
+    st->nranges = 0;
+    st->rewrite = 0;
+}
+
 int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, obj *o,
                        int64_t expire)
 {
@@ -371,6 +415,8 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
         /* stored split here already: only what changed */
         version = st->version;
         write_changed(b, dbid, version, o, st);
+        changes_written(st);
+        inflight_add(o);
     } else if (split_encodable(o) && threshold > 0 && n >= (size_t)threshold) {
         if (!st) {
             st = calloc(1, sizeof(*st));
@@ -384,6 +430,8 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
         version = st->next;
         write_all(b, dbid, version, o);
         split_stats.whole_writes++;
+        changes_written(st);
+        inflight_add(o);
     } else {
         /* written as one value by the caller; a split copy is removed with
          * it and the state goes once that batch is written */
@@ -391,6 +439,7 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
             if (st->version)
                 delete_version(b, st->dbid, st->version);
             st->drop = 1;
+            inflight_add(o);
         }
         return 0;
     }
@@ -416,7 +465,7 @@ void split_commit_garbage(store_batch *b)
     }
 }
 
-void split_garbage_committed(void)
+static void split_garbage_committed(void)
 {
     /* entries queued after the batch was built wait for the next one */
     if (garbage_written)
@@ -427,25 +476,35 @@ void split_garbage_committed(void)
     next_version_dirty = 0;
 }
 
-void split_committed(obj *o)
+void split_commit_succeeded(void)
 {
-    if (!obj_is_collection(o) || !o->u.c.split)
-        return;
-    struct split_state *st = o->u.c.split;
-    if (st->drop) {
-        state_free(st);
-        o->u.c.split = NULL;
-        return;
+    for (size_t i = 0; i < ninflight; i++) {
+        obj *o = inflight[i];
+        struct split_state *st = o->u.c.split;
+        if (st->drop) {
+            state_free(st);
+            o->u.c.split = NULL;
+        } else if (st->next) {
+            st->version = st->next;
+            st->dbid = st->next_dbid;
+            st->next = 0;
+        }
     }
-    if (st->next) {
-        st->version = st->next;
-        st->dbid = st->next_dbid;
+    ninflight = 0;
+    split_garbage_committed();
+}
+
+void split_commit_failed(void)
+{
+    /* what those values' changes were is gone: each is written whole next */
+    for (size_t i = 0; i < ninflight; i++) {
+        struct split_state *st = inflight[i]->u.c.split;
         st->next = 0;
+        st->drop = 0;
+        st->rewrite = 1;
     }
-    if (st->changed)
-        dict_clear(st->changed);
-    st->rewrite = 0;
-    st->nranges = 0;
+    ninflight = 0;
+    garbage_written = 0;
 }
 
 /* ---- load ---------------------------------------------------------------- */

@@ -100,9 +100,11 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
                        int64_t expire);
 /* Adds the queued garbage (old versions) and the version counter to b. */
 void split_commit_garbage(store_batch *b);
-/* After the batch was written: the pending versions become current. */
-void split_committed(obj *o);
-void split_garbage_committed(void);
+/* The batch built last was written: pending versions become current, the
+ * garbage it removed is forgotten. Or it was refused: the values it had
+ * are written whole by the next commit. */
+void split_commit_succeeded(void);
+void split_commit_failed(void);
 
 /* Rebuilds a split value from its assembled form (header fields given,
  * payload = metadata then framed elements); NULL when corrupt. The state

@@ -110,6 +110,14 @@ void client_free(client *c)
             }
         }
     }
+    if (c->flags & CLIENT_AWAITING_COMMIT) {
+        for (client **p = &server.awaiting_commit; *p; p = &(*p)->aw_next) {
+            if (*p == c) {
+                *p = c->aw_next;
+                break;
+            }
+        }
+    }
     if (c->flags & CLIENT_CLOSE_ASAP)
         clients_closing--;
     if (c->prev)
@@ -293,21 +301,27 @@ int client_write(client *c)
 {
     size_t total = 0;
     while (c->reply_head) {
+        /* only what the commits so far have released */
+        uint64_t allowed = c->release_mark > c->sent_total ? c->release_mark - c->sent_total : 0;
         struct iovec iov[64];
         int n = 0;
         size_t bytes = 0;
         size_t off = c->sent_in_head;
-        for (struct reply_block *b = c->reply_head; b && n < 64; b = b->next) {
+        for (struct reply_block *b = c->reply_head; b && n < 64 && bytes < allowed; b = b->next) {
             if (b->used > off) {
+                size_t len = b->used - off;
+                if (len > allowed - bytes)
+                    len = (size_t)(allowed - bytes);
                 iov[n].iov_base = b->buf + off;
-                iov[n].iov_len = b->used - off;
-                bytes += iov[n].iov_len;
+                iov[n].iov_len = len;
+                bytes += len;
                 n++;
             }
             off = 0;
         }
         if (n == 0) {
-            client_free_replies(c);
+            if (allowed && c->reply_bytes == 0)
+                client_free_replies(c);
             break;
         }
         ssize_t w = writev(c->fd, iov, n);
@@ -322,6 +336,7 @@ int client_write(client *c)
         server.stat_net_output_bytes += w;
         total += (size_t)w;
         c->reply_bytes -= (size_t)w;
+        c->sent_total += (uint64_t)w;
         size_t left = (size_t)w;
         while (left && c->reply_head) {
             struct reply_block *b = c->reply_head;
@@ -357,8 +372,11 @@ int client_write(client *c)
             client_free(c);
             return -1;
         }
-    } else if (!(ev_mask(server.loop, c->fd) & EV_WRITE)) {
-        ev_add(server.loop, c->fd, EV_WRITE, client_write_handler, c);
+    } else if (c->release_mark > c->sent_total) {
+        if (!(ev_mask(server.loop, c->fd) & EV_WRITE))
+            ev_add(server.loop, c->fd, EV_WRITE, client_write_handler, c);
+    } else {
+        ev_del(server.loop, c->fd, EV_WRITE); /* the rest waits for its commit */
     }
     return 0;
 }
@@ -371,8 +389,52 @@ void clients_write_pending(void)
         client *next = c->pw_next;
         c->flags &= ~CLIENT_PENDING_WRITE;
         c->pw_next = NULL;
+        c->release_mark = c->sent_total + c->reply_bytes;
         if (!(c->flags & CLIENT_CLOSE_ASAP) && c->fd >= 0) {
             if (!(ev_mask(server.loop, c->fd) & EV_WRITE))
+                client_write(c);
+        }
+        c = next;
+    }
+}
+
+void clients_await_commit(void)
+{
+    client *c = server.pending_writes;
+    server.pending_writes = NULL;
+    while (c) {
+        client *next = c->pw_next;
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        c->pw_next = NULL;
+        c->commit_mark = c->sent_total + c->reply_bytes;
+        if (!(c->flags & CLIENT_AWAITING_COMMIT)) {
+            c->flags |= CLIENT_AWAITING_COMMIT;
+            c->aw_next = server.awaiting_commit;
+            server.awaiting_commit = c;
+        }
+        c = next;
+    }
+}
+
+void clients_commit_done(int ok)
+{
+    client *c = server.awaiting_commit;
+    server.awaiting_commit = NULL;
+    while (c) {
+        client *next = c->aw_next;
+        c->flags &= ~CLIENT_AWAITING_COMMIT;
+        c->aw_next = NULL;
+        if (!ok) {
+            /* marked again by the next commit */
+            if (!(c->flags & CLIENT_PENDING_WRITE)) {
+                c->flags |= CLIENT_PENDING_WRITE;
+                c->pw_next = server.pending_writes;
+                server.pending_writes = c;
+            }
+        } else {
+            c->release_mark = c->commit_mark;
+            if (!(c->flags & CLIENT_CLOSE_ASAP) && c->fd >= 0 &&
+                !(ev_mask(server.loop, c->fd) & EV_WRITE))
                 client_write(c);
         }
         c = next;

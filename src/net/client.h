@@ -36,6 +36,7 @@ struct blocking;
 #define CLIENT_RERUN             (1u << 11) /* its blocked command is being re-run */
 #define CLIENT_RERUN_WAITS       (1u << 12) /* ... and found nothing: stays blocked */
 #define CLIENT_UNBLOCKED         (1u << 13) /* queued to run its pipelined input */
+#define CLIENT_AWAITING_COMMIT   (1u << 14) /* its replies wait for the commit in flight */
 
 #define REPLY_CHUNK (16 * 1024)
 
@@ -69,7 +70,12 @@ typedef struct client {
 
     /* output */
     struct reply_block *reply_head, *reply_tail;
-    size_t reply_bytes;      /* bytes queued, not yet written */
+    size_t reply_bytes; /* bytes queued, not yet written */
+    /* Replies leave only once the writes before them are committed: bytes
+     * are counted from the connection's start; release_mark is how far the
+     * socket may be written, commit_mark how far the commit in flight will
+     * release. */
+    uint64_t sent_total, commit_mark, release_mark;
     size_t sent_in_head;     /* bytes of reply_head already written */
     int64_t obuf_soft_since; /* ms when the soft limit was first exceeded, 0 if not */
     /* deferred length (array/map size known only at the end) */
@@ -87,6 +93,7 @@ typedef struct client {
 
     struct client *prev, *next; /* all clients */
     struct client *pw_next;     /* pending writes list */
+    struct client *aw_next;     /* clients awaiting the commit in flight */
 } client;
 
 client *client_create(int fd, unsigned flags);
@@ -110,8 +117,14 @@ void client_resume(client *c);
 void client_reset_argv(client *c);
 /* CLIENT LIST / CLIENT INFO line for c into a heap str. */
 str client_info_line(client *c);
-/* Handles clients whose output must be flushed (after the commit). */
+/* Writes every pending reply (nothing is waiting to be committed). */
 void clients_write_pending(void);
+/* A commit is being handed to the committer: the pending replies wait for
+ * it (their bytes so far are marked). */
+void clients_await_commit(void);
+/* The commit in flight is written: its replies may go (ok), or they wait
+ * for the next one (failed). */
+void clients_commit_done(int ok);
 /* Closes clients idle longer than `timeout` and those over limits. */
 void clients_cron(void);
 /* 1 when c is still a connected client with that id (not freed). */

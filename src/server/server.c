@@ -28,6 +28,7 @@
 #include "server/blocked.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "storage/committer.h"
 #include "storage/readpool.h"
 #include "tier/arena.h"
 #include "tier/tier.h"
@@ -184,13 +185,19 @@ void server_before_sleep(ev_loop *l)
         server_shutdown(0);
     }
     blocked_process_unblocked();
-    if (keyspace_commit() != 0) {
-        /* Storage refused the write: replies wait, the keys stay dirty and
-         * the commit is retried at the next iteration. */
-        return;
+    /* This iteration's writes go to the commit thread and its replies wait
+     * for them (clients_commit_done); with a commit still in flight, they
+     * wait for the next one. A refused commit keeps its keys dirty and its
+     * replies waiting, and is retried. */
+    if (!keyspace_commit_in_flight()) {
+        if (keyspace_has_dirty()) {
+            clients_await_commit();
+            keyspace_commit_start();
+        } else {
+            clients_write_pending();
+        }
     }
     tier_enforce_maxmemory();
-    clients_write_pending();
     clients_free_closing();
     if (server.shutdown_asap)
         server_shutdown(server.shutdown_exit_code);
@@ -250,6 +257,11 @@ int64_t server_cron(ev_loop *l, long long id, void *data)
 static void readpool_handler(ev_loop *l, int fd, void *data, int mask)
 {
     tier_on_reads_done();
+}
+
+static void committer_handler(ev_loop *l, int fd, void *data, int mask)
+{
+    keyspace_commit_reap();
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -347,6 +359,13 @@ int server_init(void)
         return -1;
     }
     ev_add(server.loop, server.readpool_fd, EV_READ, readpool_handler, NULL);
+    server.committer_fd = committer_start(server.store);
+    if (server.committer_fd < 0) {
+        log_warning("Can't start the commit thread");
+        return -1;
+    }
+    ev_add(server.loop, server.committer_fd, EV_READ, committer_handler, NULL);
+    keyspace_set_commit_hook(clients_commit_done);
     if (listen_start() < 0)
         return -1;
     server_apply_fsync_policy();
@@ -371,6 +390,7 @@ void server_shutdown(int exit_code)
     while (server.clients)
         client_free(server.clients);
     readpool_stop();
+    committer_stop();
     /* completions that arrived after the last drain belong to freed clients */
     tier_on_reads_done();
     fsync_thread_stop();

@@ -119,8 +119,10 @@ struct server {
     client *clients; /* all clients, linked */
     long long nclients;
     uint64_t next_client_id;
-    client *pending_writes; /* clients with replies to write */
-    client *current;        /* client running a command */
+    client *pending_writes;  /* clients with replies to write */
+    client *awaiting_commit; /* clients whose replies wait for the commit in flight */
+    int committer_fd;        /* eventfd of the commit thread */
+    client *current;         /* client running a command */
     int shutdown_asap;
     int cron_paused; /* DEBUG PAUSE-CRON */
     int shutdown_exit_code;
