@@ -51,6 +51,7 @@ static gen_family gen_families[] = {
     {"zset", 1, "zset", "ZRANGE %k 0 -1 WITHSCORES"},
     {"bitops", 1, NULL, NULL}, /* bitmaps and HLLs are strings: the string reader checks them */
     {"geo", 1, "zset", "ZRANGE %k 0 -1 WITHSCORES"},
+    {"sort", 1, NULL, NULL}, /* SORT's STORE makes lists: the list family reads them */
 };
 #define NFAMILIES ((int)(sizeof(gen_families) / sizeof(gen_families[0])))
 
@@ -128,8 +129,11 @@ V(counts, S("0"), S("1"), S("2"), S("5"), S("-1"), S("-5"), S("x"), S("3"), S("1
 V(scancounts, S("1"), S("2"), S("10"), S("100"), S("0"), S("-1"), S("x"));
 V(scantypes, S("string"), S("list"), S("none"), S("STRING"), S("foo"), S("hash"), S("set"),
   S("zset"));
+/* No cursor past 2^64-1: Redis's strtoul leaves errno at ERANGE, and its
+ * SORT then fails on every string weight (a stale errno check) until
+ * something resets errno. scripts/20-keys.txt covers that cursor. */
 V(cursors, S("0"), S("0"), S("0"), S("0"), S("0"), S("0"), S("7"), S("x"), S("-1"),
-  S("18446744073709551615"), S("18446744073709551616"));
+  S("18446744073709551615"));
 V(names, S("conn-a"), S("b"), S("with space"), S(""), S("x\ny"));
 V(fields, S("f0"), S("f1"), S("f2"), S("f3"), S(""), S("f\0x"), S("1"), S("-1"), S("3.5"));
 V(members, S("m0"), S("m1"), S("m2"), S("m3"), S(""), S("m\0x"), S("1"), S("2"), S("-1"), S("3.5"));
@@ -158,6 +162,11 @@ V(radii, S("0"), S("1"), S("10"), S("50"), S("100"), S("200"), S("200"), S("500"
   S("100"), S("200"), S("300"), S("100000"), S("inf"), S("-1"), S("x"));
 V(units, S("km"), S("km"), S("km"), S("km"), S("km"), S("m"), S("mi"), S("ft"), S("KM"), S("yd"));
 V(geocounts, S("1"), S("2"), S("3"), S("5"), S("1"), S("2"), S("7"), S("100"), S("0"), S("x"));
+/* SORT patterns. The elements come from "values", so "k*" meets keys k0, k1,
+ * k10 (and "k" for the empty element). BY patterns without '*' mean nosort. */
+V(sortby, S("k*"), S("k*"), S("k*->f1"), S("k*->1"), S("*"), S("k1*"), S("k*->"), S("w_*"));
+V(sortnosort, S("nosort"), S("k1"), S(""), S("#"));
+V(sortget, S("#"), S("k*"), S("k*->f0"), S("k*->1"), S("nostar"), S("k*->"), S("*"));
 V(junk, S("x"), S("NX"), S("1"), S("EX"), S("GET"), S(""), S("-1"), S("COUNT"));
 
 /* ---- commands -------------------------------------------------------------- */
@@ -234,7 +243,8 @@ static const gen_cmd gen_cmds[] = {
     {"server", "CLIENT GETNAME", 1, ""},
     {"server", "TIME", 1, ""},
     {"server", "INFO", 1, "[keyspace|server|clients|stats|persistence|memory|errorstats]"},
-    {"server", "COMMAND GETKEYS", 1, "{SET_k_v|GET_k|MSET_kv+|DEL_k+|COPY_k_k|LCS_k_k|NOPE_k}"},
+    {"server", "COMMAND GETKEYS", 1,
+     "{SET_k_v|GET_k|MSET_kv+|DEL_k+|COPY_k_k|LCS_k_k|SORT_k_STORE_k|NOPE_k}"},
     {"server", "NOSUCHCMD", 1, "[k]"},
     /* lists */
     {"list", "LPUSH", 30, "k v+"},
@@ -362,6 +372,19 @@ static const gen_cmd gen_cmds[] = {
      "k k {FROMMEMBER_m|FROMLONLAT_lon_lat} {BYRADIUS_rad_unit|BYBOX_rad_rad_unit} [COUNT_gcnt] "
      "[ASC|DESC] [STOREDIST]"},
     {"geo", "ZRANGE", 3, "k 0 -1 [WITHSCORES]"},
+    /* SORT. Redis orders elements that compare equal as its sort algorithm
+     * leaves them: stable (glibc's qsort) except with BY and LIMIT (its own
+     * partial quicksort), and a set's or sorted set's elements come in hash
+     * order. Equal numeric weights fall back to the elements' bytes, so
+     * numeric BY is always deterministic; ALPHA is generated only without
+     * BY, where ties need elements equal up to a NUL byte ("" and a value
+     * starting with one, in a list: input order, stable on both). BY nosort
+     * always STOREs: a set sorted "by nosort" into a key is sorted ALPHA,
+     * but replied in hash order. */
+    {"sort", "SORT", 8, "k [LIMIT_o_cnt] [GET_sget] [GET_sget] [ASC|DESC] [ALPHA] [STORE_k]"},
+    {"sort", "SORT", 8, "k {BY_sby} [LIMIT_o_cnt] [GET_sget] [ASC|DESC] [STORE_k]"},
+    {"sort", "SORT", 4, "k {BY_snos} [LIMIT_o_cnt] [GET_sget] [ASC|DESC] [ALPHA] {STORE_k}"},
+    {"sort", "SORT_RO", 4, "k [BY_sby] [LIMIT_o_cnt] [GET_sget] [ASC|DESC]"},
 };
 #define NCMDS ((int)(sizeof(gen_cmds) / sizeof(gen_cmds[0])))
 
@@ -415,20 +438,32 @@ static const struct token {
     int repeat_pairs; /* 0: one; 1: 1-4 of it; 2: 1-3 (vocab, second) pairs */
     const vocab *second;
 } tokens[] = {
-    {"k", &keys, 0, NULL},         {"k+", &keys, 1, NULL},         {"kv+", &keys, 2, &values},
-    {"v", &values, 0, NULL},       {"v+", &values, 1, NULL},       {"i", &ints, 0, NULL},
-    {"f", &floats, 0, NULL},       {"o", &offsets, 0, NULL},       {"off", &setoffsets, 0, NULL},
-    {"s", &secs, 0, NULL},         {"ms", &msecs, 0, NULL},        {"at", &unixs, 0, NULL},
-    {"pat", &unixms, 0, NULL},     {"sat", &unixs_set, 0, NULL},   {"spat", &unixms_set, 0, NULL},
-    {"db", &dbs, 0, NULL},         {"p", &patterns, 0, NULL},      {"n", &counts, 0, NULL},
-    {"cnt", &counts, 0, NULL},     {"scnt", &scancounts, 0, NULL}, {"styp", &scantypes, 0, NULL},
-    {"cur", &cursors, 0, NULL},    {"nm", &names, 0, NULL},        {"fld", &fields, 0, NULL},
-    {"fld+", &fields, 1, NULL},    {"fv+", &fields, 2, &values},   {"m", &members, 0, NULL},
-    {"m+", &members, 1, NULL},     {"sc", &scores, 0, NULL},       {"sm+", &scores, 2, &members},
-    {"zb", &zbounds, 0, NULL},     {"lx", &lexbounds, 0, NULL},    {"bof", &bitoffs, 0, NULL},
-    {"bit", &bitvals, 0, NULL},    {"bft", &bftypes, 0, NULL},     {"lon", &lons, 0, NULL},
-    {"lat", &lats, 0, NULL},       {"rad", &radii, 0, NULL},       {"unit", &units, 0, NULL},
-    {"gcnt", &geocounts, 0, NULL},
+    {"k", &keys, 0, NULL},          {"k+", &keys, 1, NULL},         {"kv+", &keys, 2, &values},
+    {"v", &values, 0, NULL},        {"v+", &values, 1, NULL},       {"i", &ints, 0, NULL},
+    {"f", &floats, 0, NULL},        {"o", &offsets, 0, NULL},       {"off", &setoffsets, 0, NULL},
+    {"s", &secs, 0, NULL},          {"ms", &msecs, 0, NULL},        {"at", &unixs, 0, NULL},
+    {"pat", &unixms, 0, NULL},      {"sat", &unixs_set, 0, NULL},   {"spat", &unixms_set, 0, NULL},
+    {"db", &dbs, 0, NULL},          {"p", &patterns, 0, NULL},      {"n", &counts, 0, NULL},
+    {"cnt", &counts, 0, NULL},      {"scnt", &scancounts, 0, NULL}, {"styp", &scantypes, 0, NULL},
+    {"cur", &cursors, 0, NULL},     {"nm", &names, 0, NULL},        {"fld", &fields, 0, NULL},
+    {"fld+", &fields, 1, NULL},     {"fv+", &fields, 2, &values},   {"m", &members, 0, NULL},
+    {"m+", &members, 1, NULL},      {"sc", &scores, 0, NULL},       {"sm+", &scores, 2, &members},
+    {"zb", &zbounds, 0, NULL},      {"lx", &lexbounds, 0, NULL},    {"bof", &bitoffs, 0, NULL},
+    {"bit", &bitvals, 0, NULL},     {"bft", &bftypes, 0, NULL},     {"lon", &lons, 0, NULL},
+    {"lat", &lats, 0, NULL},        {"rad", &radii, 0, NULL},       {"unit", &units, 0, NULL},
+    {"gcnt", &geocounts, 0, NULL},  {"k", &keys, 0, NULL},          {"k+", &keys, 1, NULL},
+    {"kv+", &keys, 2, &values},     {"v", &values, 0, NULL},        {"v+", &values, 1, NULL},
+    {"i", &ints, 0, NULL},          {"f", &floats, 0, NULL},        {"o", &offsets, 0, NULL},
+    {"off", &setoffsets, 0, NULL},  {"s", &secs, 0, NULL},          {"ms", &msecs, 0, NULL},
+    {"at", &unixs, 0, NULL},        {"pat", &unixms, 0, NULL},      {"sat", &unixs_set, 0, NULL},
+    {"spat", &unixms_set, 0, NULL}, {"db", &dbs, 0, NULL},          {"p", &patterns, 0, NULL},
+    {"n", &counts, 0, NULL},        {"cnt", &counts, 0, NULL},      {"scnt", &scancounts, 0, NULL},
+    {"styp", &scantypes, 0, NULL},  {"cur", &cursors, 0, NULL},     {"nm", &names, 0, NULL},
+    {"fld", &fields, 0, NULL},      {"fld+", &fields, 1, NULL},     {"fv+", &fields, 2, &values},
+    {"m", &members, 0, NULL},       {"m+", &members, 1, NULL},      {"sc", &scores, 0, NULL},
+    {"sm+", &scores, 2, &members},  {"zb", &zbounds, 0, NULL},      {"lx", &lexbounds, 0, NULL},
+    {"bof", &bitoffs, 0, NULL},     {"bit", &bitvals, 0, NULL},     {"bft", &bftypes, 0, NULL},
+    {"sby", &sortby, 0, NULL},      {"snos", &sortnosort, 0, NULL}, {"sget", &sortget, 0, NULL},
 };
 
 static void expand_word(argbuf *a, uint64_t *rng, const char *w, size_t n);

@@ -390,6 +390,30 @@ static int keyspec_keys(const struct keyspec *ks, int argc, str *argv, struct ke
     return n;
 }
 
+/* SORT's STORE destination, whose key spec is "unknown": options are
+ * skipped with their arguments (LIMIT 2, BY and GET 1) and the last STORE
+ * followed by an argument wins, as SORT itself reads them. Returns the new
+ * count n. */
+static int sort_store_key(int argc, str *argv, struct keyref *refs, int max, int n)
+{
+    int dst = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcasecmp(argv[i], "limit"))
+            i += 2;
+        else if (!strcasecmp(argv[i], "get") || !strcasecmp(argv[i], "by"))
+            i += 1;
+        else if (!strcasecmp(argv[i], "store") && i + 1 < argc)
+            dst = i + 1; /* its argument is looked at as an option too, as Redis does */
+    }
+    if (!dst)
+        return n;
+    if (n < max) {
+        refs[n].argi = dst;
+        refs[n].dbindex = -1;
+    }
+    return n + 1;
+}
+
 int command_get_keys(const struct command *cmd, client *c, int argc, str *argv, struct keyref *refs,
                      int max)
 {
@@ -404,6 +428,8 @@ int command_get_keys(const struct command *cmd, client *c, int argc, str *argv, 
             n = keyspec_keys(&ks, argc, argv, refs, max, n);
         p = *end ? end + 1 : end;
     }
+    if (cmd->proc == cmd_sort)
+        n = sort_store_key(argc, argv, refs, max, n);
     /* keys in another database: MOVE's key there, COPY ... DB n's destination */
     long long other = -1;
     int other_argi = 0;

@@ -3,7 +3,8 @@
  *
  * The notation: [x] is optional; <x> groups without making optional
  * (LINSERT's "<BEFORE | AFTER>"); a|b (spaced or not) are alternatives, a
- * oneof; "x [x ...]" repeats x (multiple); an ALL-CAPS word alone is a
+ * oneof; "x [x ...]" repeats x (multiple), "GET pattern [GET pattern ...]"
+ * repeats it with its token (multiple_token); an ALL-CAPS word alone is a
  * pure-token; an ALL-CAPS word before lower-case words is their token
  * ("EX seconds", and "WEIGHTS weight [weight ...]" gives the repeated
  * weight the token), and before an alternation it is the token of the
@@ -55,6 +56,10 @@ static const struct docs_override {
     {"command|list", "module-name_category_pattern", "filterby", NULL, 0},
     {"lcs", "min-match-len", "len", NULL, 0},
     {"incrbyfloat", "increment", NULL, "double", 0},
+    {"sort", "asc_desc", "order", NULL, 0},
+    {"sort", "alpha", "sorting", NULL, 0},
+    {"sort_ro", "asc_desc", "order", NULL, 0},
+    {"sort_ro", "alpha", "sorting", NULL, 0},
     {"linsert", "before_after", "where", NULL, 0},
     {"lmpop", "left_right", "where", NULL, 0},
     {NULL, "gt_lt", "comparison", NULL, 0},
@@ -108,7 +113,8 @@ static const struct docs_override {
     {NULL, "circle_box", "by", NULL, 0},
 };
 
-/* Keys of a command's second (or later) key spec: the others use spec 0. */
+/* Keys of a command's second (or later) key spec: the others use spec 0.
+ * SORT's patterns name keys too, through its BY/GET spec. */
 static const struct {
     const char *command, *name;
     int index;
@@ -122,6 +128,8 @@ static const struct {
     {"sdiffstore", "key", 1},     {"zunionstore", "key", 1},
     {"zinterstore", "key", 1},    {"zdiffstore", "key", 1},
     {"zrangestore", "src", 1},    {"geosearchstore", "source", 1},
+    {"sort", "pattern", 1},       {"sort", "destination", 2},
+    {"sort_ro", "pattern", 1},
 };
 
 /* Where Redis puts a token's repeated operand in a block named after the
@@ -257,8 +265,8 @@ static void arg_finish(const char *cmdname, struct docs_arg *a)
     }
     a->key_spec_index = strcmp(a->type, "key") == 0 ? 0 : -1;
     for (size_t i = 0; i < sizeof(key_spec_of) / sizeof(key_spec_of[0]); i++)
-        if (a->key_spec_index == 0 && !strcmp(key_spec_of[i].command, cmdname) &&
-            !strcmp(key_spec_of[i].name, a->name))
+        if ((a->key_spec_index == 0 || !strcmp(a->type, "pattern")) &&
+            !strcmp(key_spec_of[i].command, cmdname) && !strcmp(key_spec_of[i].name, a->name))
             a->key_spec_index = key_spec_of[i].index;
 }
 
@@ -394,6 +402,19 @@ static int is_repetition(const struct parser *ps, int open)
     return 1;
 }
 
+/* "[TOKEN x ...]": an ALL-CAPS word, lower-case words, then "...". */
+static int is_token_repetition(const struct parser *ps, int open)
+{
+    int close = ps->toks[open].match;
+    if (TOK_IS_REQUIRED(ps, open) || close - open < 4 || ps->toks[open + 1].kind != T_CAPS ||
+        ps->toks[close - 1].kind != T_ELLIPSIS)
+        return 0;
+    for (int i = open + 2; i < close - 1; i++)
+        if (ps->toks[i].kind != T_WORD)
+            return 0;
+    return 1;
+}
+
 static int parse_alternatives(struct parser *ps, int lo, int hi, struct arg_vec *out);
 
 /* Makes the last k arguments of vec, which must be the plain words
@@ -458,6 +479,17 @@ static int parse_sequence(struct parser *ps, int lo, int hi, struct arg_vec *out
         } else if (t->kind == T_OPEN && is_repetition(ps, i)) {
             if (mark_repeated(ps, out, i + 1, t->match - i - 2) < 0)
                 return -1;
+        } else if (t->kind == T_OPEN && is_token_repetition(ps, i)) {
+            /* "GET pattern [GET pattern ...]": the token comes with every
+             * repetition (Redis's multiple_token) */
+            const struct tok *tk = &ps->toks[i + 1];
+            struct docs_arg *last = out->n ? &out->v[out->n - 1] : NULL;
+            if (!last || !last->token || strlen(last->token) != tk->len ||
+                memcmp(last->token, tk->p, tk->len) != 0 || t->match - i != 4 ||
+                strlen(last->name) != ps->toks[i + 2].len ||
+                memcmp(last->name, ps->toks[i + 2].p, ps->toks[i + 2].len) != 0)
+                return -1;
+            last->flags |= DOCS_ARG_MULTIPLE | DOCS_ARG_MULTIPLE_TOKEN;
         } else if (t->kind == T_OPEN) {
             struct arg_vec inner = {0};
             if (parse_alternatives(ps, i + 1, t->match, &inner) < 0 || inner.n == 0) {
@@ -661,7 +693,8 @@ static void reply_args(client *c, const struct docs_arg *args, int nargs)
     reply_array(c, nargs);
     for (int i = 0; i < nargs; i++) {
         const struct docs_arg *a = &args[i];
-        int nflags = ((a->flags & DOCS_ARG_OPTIONAL) != 0) + ((a->flags & DOCS_ARG_MULTIPLE) != 0);
+        int nflags = ((a->flags & DOCS_ARG_OPTIONAL) != 0) + ((a->flags & DOCS_ARG_MULTIPLE) != 0) +
+                     ((a->flags & DOCS_ARG_MULTIPLE_TOKEN) != 0);
         reply_map(c, 2 + (a->key_spec_index >= 0) + (a->token != NULL) + (nflags > 0) +
                          (a->nargs > 0));
         reply_bulk_cstr(c, "name");
@@ -683,6 +716,8 @@ static void reply_args(client *c, const struct docs_arg *args, int nargs)
                 reply_status(c, "optional");
             if (a->flags & DOCS_ARG_MULTIPLE)
                 reply_status(c, "multiple");
+            if (a->flags & DOCS_ARG_MULTIPLE_TOKEN)
+                reply_status(c, "multiple_token");
         }
         if (a->nargs) {
             reply_bulk_cstr(c, "arguments");

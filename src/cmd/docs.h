@@ -13,15 +13,16 @@
 #include "cmd/command.h"
 #include "net/client.h"
 
-#define DOCS_ARG_OPTIONAL (1u << 0) /* may be left out */
-#define DOCS_ARG_MULTIPLE (1u << 1) /* may be repeated */
+#define DOCS_ARG_OPTIONAL       (1u << 0) /* may be left out */
+#define DOCS_ARG_MULTIPLE       (1u << 1) /* may be repeated */
+#define DOCS_ARG_MULTIPLE_TOKEN (1u << 2) /* repeated with its token each time */
 
 struct docs_arg {
     char *name;
     const char *type;      /* Redis's type name: "string", "integer", "key", "oneof"... */
     char *token;           /* the literal word that introduces it, NULL when none */
     unsigned flags;        /* DOCS_ARG_* */
-    int key_spec_index;    /* index into the command's key specs; -1 unless type is "key" */
+    int key_spec_index;    /* index into the command's key specs; -1 for no key */
     struct docs_arg *args; /* alternatives of a oneof, members of a block */
     int nargs;
 };

@@ -586,7 +586,8 @@ static void ttl_generic(client *c, int ms, int absolute)
     long long ttl = absolute ? expire : expire - server.mstime_cached;
     if (ttl < 0)
         ttl = 0;
-    reply_long(c, ms ? ttl : (ttl + 500) / 1000);
+    /* rounded to the nearest second; ttl + 500 would overflow at LLONG_MAX */
+    reply_long(c, ms ? ttl : ttl / 1000 + (ttl % 1000 >= 500));
 }
 
 void cmd_ttl(client *c)

@@ -61,6 +61,8 @@ static void render(struct buf *b, const struct docs_arg *args, int nargs)
             buf_adds(b, "?");
         if (a->flags & DOCS_ARG_MULTIPLE)
             buf_adds(b, "*");
+        if (a->flags & DOCS_ARG_MULTIPLE_TOKEN)
+            buf_adds(b, "+");
         if (a->nargs) {
             buf_adds(b, "{");
             render(b, a->args, a->nargs);
@@ -184,6 +186,14 @@ TEST(redis_trees)
     CHECK_TREE("bitpos", "key:key#0, bit:integer, index:block?{start:integer, "
                          "end_index:block?{end:integer, index_unit:oneof?{byte:pure-token=BYTE, "
                          "bit:pure-token=BIT}}}");
+    CHECK_TREE("sort", "key:key#0, pattern:pattern#1=BY?, offset_count:block=LIMIT?{"
+                       "offset:integer, count:integer}, pattern:pattern#1=GET?*+, "
+                       "order:oneof?{asc:pure-token=ASC, desc:pure-token=DESC}, "
+                       "sorting:pure-token=ALPHA?, destination:key#2=STORE?");
+    CHECK_TREE("sort_ro", "key:key#0, pattern:pattern#1=BY?, offset_count:block=LIMIT?{"
+                          "offset:integer, count:integer}, pattern:pattern#1=GET?*+, "
+                          "order:oneof?{asc:pure-token=ASC, desc:pure-token=DESC}, "
+                          "sorting:pure-token=ALPHA?");
 }
 
 static int valid_type(const char *t)
@@ -205,7 +215,8 @@ static int count_bad(const struct docs_arg *args, int n)
         int group = !strcmp(a->type, "oneof") || !strcmp(a->type, "block");
         int is_key = !strcmp(a->type, "key");
         if (!a->name[0] || !valid_type(a->type) || group != (a->nargs > 0) ||
-            is_key != (a->key_spec_index >= 0) || (!strcmp(a->type, "pure-token") && !a->token)) {
+            (strcmp(a->type, "pattern") && is_key != (a->key_spec_index >= 0)) ||
+            (!strcmp(a->type, "pure-token") && !a->token)) {
             printf("  bad argument '%s' (%s)\n", a->name, a->type);
             bad++;
         }
@@ -271,6 +282,10 @@ TEST(notation)
                 "timeout:integer, start-index:integer, end2:integer, unix-time-x:unix-time, "
                 "destination:key#0, newkey:key#0, pattern:pattern");
     CHECK_PARSE("x", "member extended sender", "member:string, extended:string, sender:string");
+    CHECK_PARSE("x", "[GET pattern [GET pattern ...]]", "pattern:pattern=GET?*+");
+    CHECK_PARSE("x", "GET pattern [GET pattern ...]", "pattern:pattern=GET*+");
+    CHECK_PARSE("x", "[GET pattern [SET pattern ...]]", "ERROR");
+    CHECK_PARSE("x", "[GET a b [GET a b ...]]", "ERROR");
 }
 
 TEST(malformed)
