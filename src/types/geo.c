@@ -25,18 +25,6 @@
 #include "server/server.h"
 #include "types/types.h"
 
-/* Looks key up; replies WRONGTYPE and returns -1 when it is not a sorted
- * set. *o is NULL when absent. */
-static int lookup_geo_or_reply(client *c, const str key, obj **o, int flags)
-{
-    *o = db_lookup(c->db, key, flags);
-    if (*o && (*o)->type != OBJ_ZSET) {
-        reply_error_wrongtype(c);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- arguments ----------------------------------------------------------- */
 
 /* A double as Redis parses one; msg (NULL: the generic float error). */
@@ -186,7 +174,7 @@ void cmd_geoadd(client *c)
         scores[j] = (double)geohash_align52(hash);
     }
     obj *o;
-    if (lookup_geo_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0) {
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_WRITE) < 0) {
         free(scores);
         return;
     }
@@ -224,7 +212,7 @@ void cmd_geodist(client *c)
         return;
     }
     obj *o;
-    if (lookup_geo_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     double a[2], b[2];
     if (!o || !member_position(o, c->argv[2], a) || !member_position(o, c->argv[3], b)) {
@@ -237,7 +225,7 @@ void cmd_geodist(client *c)
 void cmd_geohash(client *c)
 {
     obj *o;
-    if (lookup_geo_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++) {
@@ -255,7 +243,7 @@ void cmd_geohash(client *c)
 void cmd_geopos(client *c)
 {
     obj *o;
-    if (lookup_geo_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++) {
@@ -630,7 +618,7 @@ static void reply_results(client *c, struct geo_result *r, size_t n, const struc
 static void search_generic(client *c, int src, int flags)
 {
     obj *o;
-    if (lookup_geo_or_reply(c, c->argv[src], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[src], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
 
     geohash_shape shape = {0};

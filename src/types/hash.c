@@ -25,24 +25,12 @@
 #include "server/server.h"
 #include "types/types.h"
 
-/* Looks key up; replies WRONGTYPE and returns -1 when it is not a hash.
- * *o is NULL when absent. */
-static int lookup_hash_or_reply(client *c, const str key, obj **o, int flags)
-{
-    *o = db_lookup(c->db, key, flags);
-    if (*o && (*o)->type != OBJ_HASH) {
-        reply_error_wrongtype(c);
-        return -1;
-    }
-    return 0;
-}
-
 /* For writes: the hash at key, or a new empty one (*created set; the caller
  * db_adds it once it has fields). NULL after a WRONGTYPE reply. */
 static obj *hash_for_write_or_reply(client *c, int *created)
 {
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_WRITE) < 0)
         return NULL;
     *created = !o;
     return o ? o : obj_hash_new();
@@ -129,7 +117,7 @@ static void reply_field(client *c, obj *o, const str field)
 void cmd_hget(client *c)
 {
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
         return;
     reply_field(c, o, c->argv[2]);
 }
@@ -137,7 +125,7 @@ void cmd_hget(client *c)
 void cmd_hmget(client *c)
 {
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
         return;
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++)
@@ -146,26 +134,13 @@ void cmd_hmget(client *c)
 
 void cmd_hdel(client *c)
 {
-    obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
-        return;
-    long long deleted = 0;
-    for (int j = 2; o && j < c->argc; j++) {
-        deleted += hash_delete(o, c->argv[j], str_len(c->argv[j]));
-        if (hash_len(o) == 0) {
-            db_delete(c->db, c->argv[1]);
-            o = NULL;
-        }
-    }
-    if (o && deleted)
-        db_modified(c->db, c->argv[1]);
-    reply_long(c, deleted);
+    remove_members(c, OBJ_HASH, hash_delete, hash_len);
 }
 
 void cmd_hexists(client *c)
 {
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
         return;
     size_t vl;
     char buf[OBJ_HASH_BUF];
@@ -175,7 +150,7 @@ void cmd_hexists(client *c)
 void cmd_hlen(client *c)
 {
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
         return;
     reply_long(c, o ? (long long)hash_len(o) : 0);
 }
@@ -183,7 +158,7 @@ void cmd_hlen(client *c)
 void cmd_hstrlen(client *c)
 {
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
         return;
     size_t vl = 0;
     char buf[OBJ_HASH_BUF];
@@ -200,7 +175,7 @@ void cmd_hstrlen(client *c)
 static void hgetall_generic(client *c, int what)
 {
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
         return;
     long long n = o ? (long long)hash_len(o) : 0;
     if (what == (HGET_KEYS | HGET_VALS))
@@ -363,7 +338,7 @@ static size_t random_below(size_t n)
 static void hrandfield_with_count(client *c, long count, int withvalues)
 {
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
         return;
     if (!o || count == 0) {
         reply_empty_array(c);
@@ -423,7 +398,7 @@ void cmd_hrandfield(client *c)
         return;
     }
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_null(c);
@@ -469,21 +444,9 @@ static void hscan_cb(void *privdata, dict_entry *e)
 void cmd_hscan(client *c)
 {
     unsigned long long cursor;
-    if (scan_cursor_or_reply(c, c->argv[2], &cursor) < 0)
-        return;
-    /* as Redis: cursor, then the key (an absent one ends the scan before
-     * the options are read), then the options */
     obj *o;
-    if (lookup_hash_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
-        return;
-    if (!o) {
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        reply_empty_array(c);
-        return;
-    }
     struct scan_opts so;
-    if (scan_options_or_reply(c, 3, 0, &so) < 0)
+    if (!scan_key_start_or_reply(c, OBJ_HASH, &cursor, &o, &so))
         return;
     long long count = so.count;
     struct hscan_ctx s = {c, so.pat, so.plen, 0, 0};

@@ -248,6 +248,59 @@ static int type_by_name(const char *name)
     return -2;
 }
 
+int lookup_type_or_reply(client *c, const str key, int type, obj **o, int flags)
+{
+    *o = db_lookup(c->db, key, flags);
+    if (*o && (*o)->type != type) {
+        reply_error_wrongtype(c);
+        return -1;
+    }
+    return 0;
+}
+
+void remove_members(client *c, int type, int (*del)(obj *, const void *, size_t),
+                    size_t (*len)(const obj *))
+{
+    obj *o;
+    if (lookup_type_or_reply(c, c->argv[1], type, &o, LOOKUP_WRITE) < 0)
+        return;
+    long long removed = 0;
+    for (int j = 2; o && j < c->argc; j++) {
+        if (!del(o, c->argv[j], str_len(c->argv[j])))
+            continue;
+        removed++;
+        if (len(o) == 0) {
+            db_delete(c->db, c->argv[1]);
+            o = NULL;
+        }
+    }
+    if (o && removed)
+        db_modified(c->db, c->argv[1]);
+    reply_long(c, removed);
+}
+
+int long_or_reply(client *c, const str arg, long *out)
+{
+    long long v;
+    if (!util_str2ll(arg, str_len(arg), &v)) {
+        reply_error_not_int(c);
+        return -1;
+    }
+    *out = (long)v;
+    return 0;
+}
+
+int long_at_least_or_reply(client *c, const str arg, long min, const char *msg, long *out)
+{
+    long long v;
+    if (!util_str2ll(arg, str_len(arg), &v) || v < min) {
+        reply_error(c, msg);
+        return -1;
+    }
+    *out = (long)v;
+    return 0;
+}
+
 int scan_cursor_or_reply(client *c, const str arg, unsigned long long *cursor)
 {
     char *end;
@@ -292,6 +345,21 @@ int scan_options_or_reply(client *c, int first, int allow_type, struct scan_opts
         }
     }
     return 0;
+}
+
+int scan_key_start_or_reply(client *c, int type, unsigned long long *cursor, obj **o,
+                            struct scan_opts *so)
+{
+    if (scan_cursor_or_reply(c, c->argv[2], cursor) < 0 ||
+        lookup_type_or_reply(c, c->argv[1], type, o, LOOKUP_NONE) < 0)
+        return 0;
+    if (!*o) {
+        reply_array(c, 2);
+        reply_bulk(c, "0", 1);
+        reply_empty_array(c);
+        return 0;
+    }
+    return scan_options_or_reply(c, 3, 0, so) == 0;
 }
 
 void cmd_scan(client *c)

@@ -20,42 +20,7 @@
 #include "keyspace/db.h"
 #include "net/reply.h"
 #include "types/list.h"
-
-/* Looks key up; replies WRONGTYPE and returns -1 when it is not a list.
- * *o is NULL when absent. */
-static int lookup_list_or_reply(client *c, const str key, obj **o, int flags)
-{
-    *o = db_lookup(c->db, key, flags);
-    if (*o && (*o)->type != OBJ_LIST) {
-        reply_error_wrongtype(c);
-        return -1;
-    }
-    return 0;
-}
-
-static int long_or_reply(client *c, const str arg, long *out)
-{
-    long long v;
-    if (!util_str2ll(arg, str_len(arg), &v)) {
-        reply_error_not_int(c);
-        return -1;
-    }
-    *out = (long)v;
-    return 0;
-}
-
-/* An integer in [min, LONG_MAX]; msg (Redis's) for both a non-integer and
- * a value below min. */
-static int long_min_or_reply(client *c, const str arg, long min, const char *msg, long *out)
-{
-    long long v;
-    if (!util_str2ll(arg, str_len(arg), &v) || v < min) {
-        reply_error(c, msg);
-        return -1;
-    }
-    *out = (long)v;
-    return 0;
-}
+#include "types/types.h"
 
 /* After elements were removed from the list o at key: delete it if empty. */
 static void list_removed(struct db *db, const str key, obj *o)
@@ -96,8 +61,8 @@ int list_where_or_reply(client *c, const str arg, int *where)
 
 int list_mpop_args_or_reply(client *c, int numkeys_idx, long *numkeys, int *where, long *count)
 {
-    if (long_min_or_reply(c, c->argv[numkeys_idx], 1, "ERR numkeys should be greater than 0",
-                          numkeys) < 0)
+    if (long_at_least_or_reply(c, c->argv[numkeys_idx], 1, "ERR numkeys should be greater than 0",
+                               numkeys) < 0)
         return -1;
     /* numkeys may be anything up to LONG_MAX: compare without overflow */
     if (*numkeys >= c->argc - numkeys_idx - 1) {
@@ -111,8 +76,8 @@ int list_mpop_args_or_reply(client *c, int numkeys_idx, long *numkeys, int *wher
     for (int j = where_idx + 1; j < c->argc; j++) {
         if (*count == -1 && !strcasecmp(c->argv[j], "count") && j + 1 < c->argc) {
             j++;
-            if (long_min_or_reply(c, c->argv[j], 1, "ERR count should be greater than 0", count) <
-                0)
+            if (long_at_least_or_reply(c, c->argv[j], 1, "ERR count should be greater than 0",
+                                       count) < 0)
                 return -1;
         } else {
             reply_error_syntax(c);
@@ -186,7 +151,7 @@ void list_move_reply(client *c, struct db *db, const str src, obj *o, const str 
 static void push_generic(client *c, int where, int only_existing)
 {
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o && only_existing) {
         reply_long(c, 0);
@@ -236,7 +201,7 @@ void cmd_linsert(client *c)
         return;
     }
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o) {
         reply_long(c, 0);
@@ -267,11 +232,12 @@ static void pop_generic(client *c, int where)
         reply_error_arity(c);
         return;
     }
-    if (hascount && long_min_or_reply(c, c->argv[2], 0,
-                                      "ERR value is out of range, must be positive", &count) < 0)
+    if (hascount &&
+        long_at_least_or_reply(c, c->argv[2], 0, "ERR value is out of range, must be positive",
+                               &count) < 0)
         return;
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o) {
         if (hascount)
@@ -311,13 +277,13 @@ void cmd_rpop(client *c)
 static void move_generic(client *c, int wherefrom, int whereto)
 {
     obj *o, *dobj;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o) {
         reply_null(c);
         return;
     }
-    if (lookup_list_or_reply(c, c->argv[2], &dobj, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[2], OBJ_LIST, &dobj, LOOKUP_WRITE) < 0)
         return;
     list_move_reply(c, c->db, c->argv[1], o, c->argv[2], dobj, wherefrom, whereto);
 }
@@ -345,7 +311,7 @@ void cmd_lmpop(client *c)
     for (long j = 0; j < numkeys; j++) {
         const str key = c->argv[2 + j];
         obj *o;
-        if (lookup_list_or_reply(c, key, &o, LOOKUP_WRITE) < 0)
+        if (lookup_type_or_reply(c, key, OBJ_LIST, &o, LOOKUP_WRITE) < 0)
             return;
         if (o) {
             list_mpop_reply_with_key(c, c->db, key, o, where, count);
@@ -360,7 +326,7 @@ void cmd_lmpop(client *c)
 void cmd_llen(client *c)
 {
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_NONE) < 0)
         return;
     reply_long(c, o ? (long long)list_len(o) : 0);
 }
@@ -368,7 +334,7 @@ void cmd_llen(client *c)
 void cmd_lindex(client *c)
 {
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_null(c);
@@ -392,7 +358,7 @@ void cmd_lrange(client *c)
     if (long_or_reply(c, c->argv[2], &start) < 0 || long_or_reply(c, c->argv[3], &end) < 0)
         return;
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_empty_array(c);
@@ -430,10 +396,12 @@ void cmd_lpos(client *c)
                 return;
             }
         } else if (!strcasecmp(opt, "count") && moreargs) {
-            if (long_min_or_reply(c, c->argv[++j], 0, "ERR COUNT can't be negative", &count) < 0)
+            if (long_at_least_or_reply(c, c->argv[++j], 0, "ERR COUNT can't be negative", &count) <
+                0)
                 return;
         } else if (!strcasecmp(opt, "maxlen") && moreargs) {
-            if (long_min_or_reply(c, c->argv[++j], 0, "ERR MAXLEN can't be negative", &maxlen) < 0)
+            if (long_at_least_or_reply(c, c->argv[++j], 0, "ERR MAXLEN can't be negative",
+                                       &maxlen) < 0)
                 return;
         } else {
             reply_error_syntax(c);
@@ -449,7 +417,7 @@ void cmd_lpos(client *c)
         dir = LIST_HEAD;
     }
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         if (count != -1)
@@ -496,7 +464,7 @@ void cmd_lpos(client *c)
 void cmd_lset(client *c)
 {
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o) {
         reply_error(c, "ERR no such key");
@@ -519,7 +487,7 @@ void cmd_ltrim(client *c)
     if (long_or_reply(c, c->argv[2], &start) < 0 || long_or_reply(c, c->argv[3], &end) < 0)
         return;
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o) {
         reply_ok(c);
@@ -554,7 +522,7 @@ void cmd_lrem(client *c)
     if (long_or_reply(c, c->argv[2], &toremove) < 0)
         return;
     obj *o;
-    if (lookup_list_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o) {
         reply_long(c, 0);

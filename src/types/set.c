@@ -24,18 +24,6 @@
 #include "server/server.h"
 #include "types/types.h"
 
-/* Looks key up; replies WRONGTYPE and returns -1 when it is not a set.
- * *o is NULL when absent. */
-static int lookup_set_or_reply(client *c, const str key, obj **o, int flags)
-{
-    *o = db_lookup(c->db, key, flags);
-    if (*o && (*o)->type != OBJ_SET) {
-        reply_error_wrongtype(c);
-        return -1;
-    }
-    return 0;
-}
-
 /* A long reply of random members (SRANDMEMBER with a negative count) stops
  * once the client is being closed, as in Redis, where the output buffer
  * limit is what bounds such a reply. */
@@ -72,7 +60,7 @@ static void reply_members(client *c, obj *o)
 void cmd_sadd(client *c)
 {
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_WRITE) < 0)
         return;
     int created = !o;
     if (created)
@@ -89,22 +77,7 @@ void cmd_sadd(client *c)
 
 void cmd_srem(client *c)
 {
-    obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
-        return;
-    long long deleted = 0;
-    for (int j = 2; o && j < c->argc; j++) {
-        if (!set_remove(o, c->argv[j], str_len(c->argv[j])))
-            continue;
-        deleted++;
-        if (set_len(o) == 0) {
-            db_delete(c->db, c->argv[1]);
-            o = NULL;
-        }
-    }
-    if (o && deleted)
-        db_modified(c->db, c->argv[1]);
-    reply_long(c, deleted);
+    remove_members(c, OBJ_SET, set_remove, set_len);
 }
 
 void cmd_smove(client *c)
@@ -149,7 +122,7 @@ void cmd_smove(client *c)
 void cmd_scard(client *c)
 {
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_NONE) < 0)
         return;
     reply_long(c, o ? (long long)set_len(o) : 0);
 }
@@ -157,7 +130,7 @@ void cmd_scard(client *c)
 void cmd_sismember(client *c)
 {
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_NONE) < 0)
         return;
     reply_long(c, o && set_contains(o, c->argv[2], str_len(c->argv[2])));
 }
@@ -165,7 +138,7 @@ void cmd_sismember(client *c)
 void cmd_smismember(client *c)
 {
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_NONE) < 0)
         return;
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++)
@@ -175,7 +148,7 @@ void cmd_smismember(client *c)
 void cmd_smembers(client *c)
 {
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_set(c, 0);
@@ -200,7 +173,7 @@ static void srandmember_with_count(client *c)
         return;
     }
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_NONE) < 0)
         return;
     if (!o || l == 0) {
         reply_empty_array(c);
@@ -241,7 +214,7 @@ void cmd_srandmember(client *c)
         return;
     }
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_null(c);
@@ -267,7 +240,7 @@ static void spop_with_count(client *c)
         return;
     }
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o || l == 0) {
         reply_set(c, 0);
@@ -317,7 +290,7 @@ void cmd_spop(client *c)
         return;
     }
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o) {
         reply_null(c);
@@ -367,7 +340,7 @@ static int lookup_sets_or_reply(client *c, str *keys, int n, struct ranked *sets
 {
     int absent = 0;
     for (int j = 0; j < n; j++) {
-        if (lookup_set_or_reply(c, keys[j], &sets[j].o, LOOKUP_NONE) < 0)
+        if (lookup_type_or_reply(c, keys[j], OBJ_SET, &sets[j].o, LOOKUP_NONE) < 0)
             return -1;
         sets[j].pos = j;
         absent += !sets[j].o;
@@ -608,21 +581,9 @@ static void sscan_emit(void *ctx, const char *m, size_t ml)
 void cmd_sscan(client *c)
 {
     unsigned long long cursor;
-    if (scan_cursor_or_reply(c, c->argv[2], &cursor) < 0)
-        return;
-    /* as Redis: cursor, then the key (an absent one ends the scan before
-     * the options are read), then the options */
     obj *o;
-    if (lookup_set_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
-        return;
-    if (!o) {
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        reply_empty_array(c);
-        return;
-    }
     struct scan_opts so;
-    if (scan_options_or_reply(c, 3, 0, &so) < 0)
+    if (!scan_key_start_or_reply(c, OBJ_SET, &cursor, &o, &so))
         return;
     struct sscan_ctx s = {c, so.pat, so.plen, 0, 0};
     reply_array(c, 2);

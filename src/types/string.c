@@ -16,18 +16,7 @@
 #include "keyspace/db.h"
 #include "net/reply.h"
 #include "server/server.h"
-
-/* Looks key up for reading; replies WRONGTYPE and returns -1 when it is not
- * a string. *o is NULL when absent. */
-static int lookup_string_or_reply(client *c, const str key, obj **o, int flags)
-{
-    *o = db_lookup(c->db, key, flags);
-    if (*o && (*o)->type != OBJ_STRING) {
-        reply_error_wrongtype(c);
-        return -1;
-    }
-    return 0;
-}
+#include "types/types.h"
 
 static void reply_string_obj(client *c, const obj *o)
 {
@@ -158,7 +147,7 @@ void cmd_set(client *c)
         return;
     obj *old = NULL;
     if (flags & SET_GET) {
-        if (lookup_string_or_reply(c, c->argv[1], &old, LOOKUP_NONE) < 0)
+        if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &old, LOOKUP_NONE) < 0)
             return;
         if (old)
             reply_string_obj(c, old);
@@ -208,7 +197,7 @@ void cmd_psetex(client *c)
 void cmd_get(client *c)
 {
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_NONE) < 0)
         return;
     if (o)
         reply_string_obj(c, o);
@@ -219,7 +208,7 @@ void cmd_get(client *c)
 void cmd_getset(client *c)
 {
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_NONE) < 0)
         return;
     if (o)
         reply_string_obj(c, o);
@@ -231,7 +220,7 @@ void cmd_getset(client *c)
 void cmd_getdel(client *c)
 {
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_null(c);
@@ -249,7 +238,7 @@ void cmd_getex(client *c)
         return;
     /* as Redis: a missing key answers nil before the TTL value is checked */
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_null(c);
@@ -317,7 +306,7 @@ void cmd_msetnx(client *c)
 void cmd_append(client *c)
 {
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_WRITE) < 0)
         return;
     size_t add = str_len(c->argv[2]);
     if (!o) {
@@ -336,7 +325,7 @@ void cmd_append(client *c)
 void cmd_strlen(client *c)
 {
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_NONE) < 0)
         return;
     reply_long(c, o ? (long long)obj_string_len(o) : 0);
 }
@@ -344,7 +333,7 @@ void cmd_strlen(client *c)
 static void incr_generic(client *c, long long incr)
 {
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_WRITE) < 0)
         return;
     long long v = 0;
     if (o && !obj_string_ll(o, &v)) {
@@ -402,7 +391,7 @@ void cmd_decrby(client *c)
 void cmd_incrbyfloat(client *c)
 {
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_WRITE) < 0)
         return;
     long double cur = 0, incr;
     if (o) {
@@ -440,7 +429,7 @@ void cmd_getrange(client *c)
         return;
     }
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_bulk(c, "", 0);
@@ -483,7 +472,7 @@ void cmd_setrange(client *c)
         return;
     }
     obj *o;
-    if (lookup_string_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_STRING, &o, LOOKUP_WRITE) < 0)
         return;
     size_t vlen = str_len(c->argv[3]);
     if (!o) {

@@ -8,6 +8,22 @@
 #include "keyspace/db.h"
 #include "net/client.h"
 
+/* Looks key up in c's db (db_lookup flags); replies WRONGTYPE and returns
+ * -1 when it holds another type than `type`. *o is NULL when absent. */
+int lookup_type_or_reply(client *c, const str key, int type, obj **o, int flags);
+
+/* HDEL, SREM, ZREM key member [member ...]: removes the members from the
+ * collection of `type` at argv[1] through del, deletes the key with its
+ * last member, and replies the number removed. */
+void remove_members(client *c, int type, int (*del)(obj *, const void *, size_t),
+                    size_t (*len)(const obj *));
+
+/* An integer argument as a long; -1 after "value is not an integer". */
+int long_or_reply(client *c, const str arg, long *out);
+/* An integer in [min, LONG_MAX]; msg (Redis's) is the error both for a
+ * non-integer and for a value below min. */
+int long_at_least_or_reply(client *c, const str arg, long min, const char *msg, long *out);
+
 /* Parses a SCAN-family cursor as Redis does (strtoul: "-1" wraps around, a
  * leading space or trailing garbage is "ERR invalid cursor", already sent).
  * 0 on success, -1 after replying. */
@@ -23,6 +39,12 @@ struct scan_opts {
     const char *type; /* NULL: any type */
 };
 int scan_options_or_reply(client *c, int first, int allow_type, struct scan_opts *o);
+/* HSCAN, SSCAN, ZSCAN key cursor [options]: in Redis's order, the cursor,
+ * then the key (an absent one is the empty, finished scan before the
+ * options are read), then the options. 1 with *o (of `type`) to scan, or 0
+ * when the reply is already made. */
+int scan_key_start_or_reply(client *c, int type, unsigned long long *cursor, obj **o,
+                            struct scan_opts *so);
 
 /* Makes the string value o of key RAW before a change in place, as Redis's
  * dbUnshareStringValue does (OBJECT ENCODING then says "raw" even when the

@@ -26,42 +26,7 @@
 #include "types/types.h"
 #include "types/zset.h"
 
-/* Looks key up; replies WRONGTYPE and returns -1 when it is not a sorted
- * set. *o is NULL when absent. */
-static int lookup_zset_or_reply(client *c, const str key, obj **o, int flags)
-{
-    *o = db_lookup(c->db, key, flags);
-    if (*o && (*o)->type != OBJ_ZSET) {
-        reply_error_wrongtype(c);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- argument parsing ---------------------------------------------------- */
-
-static int long_or_reply(client *c, const str arg, long *out)
-{
-    long long v;
-    if (!util_str2ll(arg, str_len(arg), &v)) {
-        reply_error_not_int(c);
-        return -1;
-    }
-    *out = (long)v;
-    return 0;
-}
-
-/* A long in [min, LONG_MAX], or msg as the error (also for a non-number). */
-static int long_at_least_or_reply(client *c, const str arg, long min, const char *msg, long *out)
-{
-    long long v;
-    if (!util_str2ll(arg, str_len(arg), &v) || v < min) {
-        reply_error(c, msg);
-        return -1;
-    }
-    *out = (long)v;
-    return 0;
-}
 
 /* One end of a score range: "1.5", "(1.5", "-inf", "+inf". Redis hands the
  * whole C string to strtod, so leading blanks and an empty number ("" or
@@ -152,7 +117,7 @@ static void zadd_generic(client *c, int flags)
         }
     }
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0) {
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_WRITE) < 0) {
         free(scores);
         return;
     }
@@ -209,26 +174,13 @@ void cmd_zincrby(client *c)
 
 void cmd_zrem(client *c)
 {
-    obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
-        return;
-    long long deleted = 0;
-    for (int j = 2; o && j < c->argc; j++) {
-        deleted += zset_delete(o, c->argv[j], str_len(c->argv[j]));
-        if (zset_len(o) == 0) {
-            db_delete(c->db, c->argv[1]);
-            o = NULL;
-        }
-    }
-    if (o && deleted)
-        db_modified(c->db, c->argv[1]);
-    reply_long(c, deleted);
+    remove_members(c, OBJ_ZSET, zset_delete, zset_len);
 }
 
 void cmd_zcard(client *c)
 {
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     reply_long(c, o ? (long long)zset_len(o) : 0);
 }
@@ -236,7 +188,7 @@ void cmd_zcard(client *c)
 void cmd_zscore(client *c)
 {
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     double score;
     if (o && zset_score(o, c->argv[2], str_len(c->argv[2]), &score))
@@ -248,7 +200,7 @@ void cmd_zscore(client *c)
 void cmd_zmscore(client *c)
 {
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++) {
@@ -263,7 +215,7 @@ void cmd_zmscore(client *c)
 static void zrank_generic(client *c, int reverse)
 {
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     long rank = o ? zset_rank(o, c->argv[2], str_len(c->argv[2]), reverse, NULL) : -1;
     if (rank < 0)
@@ -290,7 +242,7 @@ void cmd_zcount(client *c)
     if (score_range_or_reply(c, c->argv[2], c->argv[3], &r) < 0)
         return;
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     reply_long(c, o ? (long long)zset_count_in_range(o, &r) : 0);
 }
@@ -301,7 +253,7 @@ void cmd_zlexcount(client *c)
     if (lex_range_or_reply(c, c->argv[2], c->argv[3], &r) < 0)
         return;
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     reply_long(c, o ? (long long)zset_count_in_lex_range(o, &r) : 0);
 }
@@ -480,7 +432,7 @@ static void zrange_generic(client *c, int first, const str dstkey, enum range_ki
     struct range_out ro = {c, dstkey, NULL, withscores || dstkey, 0, NULL, 0};
     ro.nested = !dstkey && withscores && c->resp > 2;
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[first], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[first], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         if (dstkey) {
@@ -562,7 +514,7 @@ static void zremrange_generic(client *c, enum range_kind kind)
         return;
     }
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_WRITE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_WRITE) < 0)
         return;
     if (!o) {
         reply_long(c, 0);
@@ -619,7 +571,7 @@ void zset_pop_reply(client *c, str *keys, int nkeys, int where, int emitkey, lon
     obj *o = NULL;
     str key = NULL;
     for (int i = 0; i < nkeys; i++) {
-        if (lookup_zset_or_reply(c, keys[i], &o, LOOKUP_WRITE) < 0)
+        if (lookup_type_or_reply(c, keys[i], OBJ_ZSET, &o, LOOKUP_WRITE) < 0)
             return;
         if (o) {
             key = keys[i];
@@ -809,7 +761,7 @@ static int rank_set_add(struct rank_set *s, unsigned long rank)
 static void zrandmember_with_count(client *c, long count, int withscores)
 {
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     if (!o || count == 0) {
         reply_empty_array(c);
@@ -896,7 +848,7 @@ void cmd_zrandmember(client *c)
         return;
     }
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
+    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
         return;
     if (!o) {
         reply_null(c);
@@ -1306,19 +1258,9 @@ static void zscan_emit(void *ctx, const char *m, size_t len, double score)
 void cmd_zscan(client *c)
 {
     unsigned long long cursor;
-    if (scan_cursor_or_reply(c, c->argv[2], &cursor) < 0)
-        return;
     obj *o;
-    if (lookup_zset_or_reply(c, c->argv[1], &o, LOOKUP_NONE) < 0)
-        return;
-    if (!o) {
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        reply_empty_array(c);
-        return;
-    }
     struct scan_opts so;
-    if (scan_options_or_reply(c, 3, 0, &so) < 0)
+    if (!scan_key_start_or_reply(c, OBJ_ZSET, &cursor, &o, &so))
         return;
     struct zscan_ctx s = {c, so.pat, so.plen, 0, 0};
     reply_array(c, 2);

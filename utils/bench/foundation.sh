@@ -17,16 +17,7 @@ REDIS=$(command -v redis-server)
 work=$(mktemp -d)
 trap 'kill $lpid $rpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_ping() {
-    i=0
-    until redis-cli -p "$1" ping >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -lt 300 ] || { echo "server on $1 did not start" >&2; exit 1; }
-        sleep 0.05
-    done
-}
+. "$(dirname "$0")/lib.sh"
 # load N keys "key:%012d" -> "val:%04d" through a pipelined raw RESP stream
 load_keys() {
     python3 - "$1" "$2" <<'PY'

@@ -17,16 +17,7 @@ trap 'kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 N=100000
 REQ=20000
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_ping() {
-    i=0
-    until redis-cli -p "$1" ping >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -lt 300 ] || { echo "server on $1 did not start" >&2; exit 1; }
-        sleep 0.05
-    done
-}
+. "$(dirname "$0")/lib.sh"
 # fill KEY with N elements: CMD KEY [score] member... in batches of 1000
 fill() { # port cmd key kind(hash|zset|list)
     python3 - "$@" "$N" <<'PY'
