@@ -199,6 +199,9 @@ static void reject_unknown(client *c)
 
 void command_process(client *c)
 {
+    /* before any parking: a command that waits for a storage read keeps
+     * its place among blocked clients (server/blocked.c) */
+    c->arrival = ++server.arrivals;
     const struct command *top = command_lookup(c->argv[0]);
     const struct command *cmd = command_resolve_from(top, c->argc, c->argv);
     c->cmd = NULL;

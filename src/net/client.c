@@ -434,8 +434,15 @@ void clients_commit_done(int ok)
         } else {
             c->release_mark = c->commit_mark;
             if (!(c->flags & CLIENT_CLOSE_ASAP) && c->fd >= 0 &&
-                !(ev_mask(server.loop, c->fd) & EV_WRITE))
-                client_write(c);
+                !(ev_mask(server.loop, c->fd) & EV_WRITE)) {
+                /* inside a command (a synchronous commit: SCAN, FLUSHDB...)
+                 * a failed write must not free a client under its feet: the
+                 * loop writes it next */
+                if (server.current)
+                    ev_add(server.loop, c->fd, EV_WRITE, client_write_handler, c);
+                else
+                    client_write(c);
+            }
         }
         c = next;
     }

@@ -48,6 +48,7 @@ struct reply_block {
 
 typedef struct client {
     uint64_t id;
+    uint64_t arrival; /* order in which its current command arrived (server.arrivals) */
     int fd;
     unsigned flags;
     int resp; /* 2 or 3 */

@@ -9,8 +9,8 @@
  * from before_sleep, never from inside another client's command.
  *
  * Invariants: CLIENT_BLOCKED <=> c->blk != NULL <=> c is in the waiter list
- * of each of its keys; a re-run happens only from blocked_handle_ready,
- * with CLIENT_RERUN set, and never nests.
+ * of each of its keys, lists ordered by the arrival of the commands; a re-run happens only from
+ * blocked_handle_ready, with CLIENT_RERUN set, and never nests.
  */
 #include "server/blocked.h"
 
@@ -199,12 +199,21 @@ void blocked_wait(client *c, const str *keys, int nkeys, int64_t deadline_ms, in
         struct waiter *node = calloc(1, sizeof(*node));
         node->c = c;
         node->wkey = e->key;
-        node->prev = wl->tail;
-        if (wl->tail)
-            wl->tail->next = node;
+        /* in the order the commands arrived, as Redis serves them: one that
+         * was parked for a storage read may block after a later one */
+        struct waiter *after = wl->tail;
+        while (after && after->c->arrival > c->arrival)
+            after = after->prev;
+        node->prev = after;
+        node->next = after ? after->next : wl->head;
+        if (node->next)
+            node->next->prev = node;
+        else
+            wl->tail = node;
+        if (after)
+            after->next = node;
         else
             wl->head = node;
-        wl->tail = node;
         b->nodes[b->n++] = node;
     }
     c->blk = b;

@@ -119,6 +119,7 @@ struct server {
     client *clients; /* all clients, linked */
     long long nclients;
     uint64_t next_client_id;
+    uint64_t arrivals;       /* commands dispatched so far: their arrival order */
     client *pending_writes;  /* clients with replies to write */
     client *awaiting_commit; /* clients whose replies wait for the commit in flight */
     int committer_fd;        /* eventfd of the commit thread */
