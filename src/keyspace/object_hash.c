@@ -143,11 +143,14 @@ int hash_delete(obj *o, const void *f, size_t flen)
         return 1;
     }
     str k = str_new(f, flen);
-    int rc = dict_delete(o->u.ptr, k);
-    str_free(k);
-    if (rc == 0)
+    int found = dict_find(o->u.ptr, k) != NULL;
+    /* noted before the delete: f may be the field's own bytes */
+    if (found) {
         split_touch(o, f, flen);
-    return rc == 0;
+        dict_delete(o->u.ptr, k);
+    }
+    str_free(k);
+    return found;
 }
 
 void hash_iter_init(struct hash_iter *it, obj *o)

@@ -164,12 +164,14 @@ int set_remove(obj *o, const void *m, size_t len)
     }
     struct key_block kb;
     str k = key_make(&kb, m, len);
-    int rc = dict_delete(o->u.ptr, k);
+    int found = dict_find(o->u.ptr, k) != NULL;
+    /* noted before the delete: m may be the member's own bytes (SPOP) */
+    if (found) {
+        split_touch(o, m, len);
+        dict_delete(o->u.ptr, k);
+    }
     key_done(&kb, k);
-    if (rc != 0)
-        return 0;
-    split_touch(o, m, len);
-    return 1;
+    return found;
 }
 
 /* dict_random favours members alone in their bucket; as Redis's
