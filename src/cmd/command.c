@@ -340,6 +340,25 @@ static int keyspec_parse(const char *p, const char *end, struct keyspec *ks)
     return 0;
 }
 
+/* Walks a command's key specs: parses the one at *p into ks and moves *p
+ * past it; 0 at the end. A malformed spec reads as unknown begin and find
+ * (no keys), so the count of specs never changes. */
+static int keyspec_next(const char **p, struct keyspec *ks)
+{
+    if (!**p)
+        return 0;
+    const char *end = strchr(*p, ';');
+    if (!end)
+        end = *p + strlen(*p);
+    if (keyspec_parse(*p, end, ks) != 0) {
+        memset(ks, 0, sizeof(*ks));
+        ks->flags = ks->flags_end = *p;
+        ks->begin_type = ks->find_type = '?';
+    }
+    *p = *end ? end + 1 : end;
+    return 1;
+}
+
 /* The argv index where the spec's keys begin, or -1 (keyword absent). */
 static int keyspec_begin(const struct keyspec *ks, int argc, str *argv)
 {
@@ -422,15 +441,9 @@ int command_get_keys(const struct command *cmd, client *c, int argc, str *argv, 
 {
     int n = 0;
     const char *p = cmd->keyspecs;
-    while (*p) {
-        const char *end = strchr(p, ';');
-        if (!end)
-            end = p + strlen(p);
-        struct keyspec ks;
-        if (keyspec_parse(p, end, &ks) == 0)
-            n = keyspec_keys(&ks, argc, argv, refs, max, n);
-        p = *end ? end + 1 : end;
-    }
+    struct keyspec ks;
+    while (keyspec_next(&p, &ks))
+        n = keyspec_keys(&ks, argc, argv, refs, max, n);
     if (cmd->proc == cmd_sort)
         n = sort_store_key(argc, argv, refs, max, n);
     /* keys in another database: MOVE's key there, COPY ... DB n's destination */
@@ -506,69 +519,59 @@ static void reply_words(client *c, const char *p, const char *end, int bulk)
     }
 }
 
-/* One key spec as COMMAND INFO shows it (Redis's map layout). */
-static void reply_one_keyspec(client *c, const char *spec, const char *end)
+/* "type" NAME "spec" {names[i]: vals[i]...}: a begin_search or find_keys
+ * map's body, as COMMAND INFO shows it. */
+static void reply_search(client *c, const char *type, int n, const char *const *names,
+                         const long *vals)
 {
-    struct keyspec ks;
-    if (keyspec_parse(spec, end, &ks) != 0)
-        return; /* malformed rows are caught by the table check */
-    reply_map(c, ks.notes ? 4 : 3);
-    if (ks.notes) {
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, type);
+    reply_bulk_cstr(c, "spec");
+    reply_map(c, n);
+    for (int i = 0; i < n; i++) {
+        reply_bulk_cstr(c, names[i]);
+        reply_long(c, vals[i]);
+    }
+}
+
+/* One key spec as COMMAND INFO shows it (Redis's map layout). */
+static void reply_one_keyspec(client *c, const struct keyspec *ks)
+{
+    reply_map(c, ks->notes ? 4 : 3);
+    if (ks->notes) {
         reply_bulk_cstr(c, "notes");
-        reply_bulk(c, ks.notes, (size_t)(ks.notes_end - ks.notes));
+        reply_bulk(c, ks->notes, (size_t)(ks->notes_end - ks->notes));
     }
     reply_bulk_cstr(c, "flags");
-    reply_set(c, count_words(ks.flags, ks.flags_end));
-    reply_words(c, ks.flags, ks.flags_end, 0);
+    reply_set(c, count_words(ks->flags, ks->flags_end));
+    reply_words(c, ks->flags, ks->flags_end, 0);
     reply_bulk_cstr(c, "begin_search");
     reply_map(c, 2);
-    reply_bulk_cstr(c, "type");
-    if (ks.begin_type == 'i') {
-        reply_bulk_cstr(c, "index");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 1);
-        reply_bulk_cstr(c, "index");
-        reply_long(c, ks.index);
-    } else if (ks.begin_type == 'k') {
+    if (ks->begin_type == 'i') {
+        static const char *const names[] = {"index"};
+        reply_search(c, "index", 1, names, (long[]){ks->index});
+    } else if (ks->begin_type == 'k') {
+        reply_bulk_cstr(c, "type");
         reply_bulk_cstr(c, "keyword");
         reply_bulk_cstr(c, "spec");
         reply_map(c, 2);
         reply_bulk_cstr(c, "keyword");
-        reply_bulk(c, ks.keyword, ks.keyword_len);
+        reply_bulk(c, ks->keyword, ks->keyword_len);
         reply_bulk_cstr(c, "startfrom");
-        reply_long(c, ks.startfrom);
+        reply_long(c, ks->startfrom);
     } else {
-        reply_bulk_cstr(c, "unknown");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 0);
+        reply_search(c, "unknown", 0, NULL, NULL);
     }
     reply_bulk_cstr(c, "find_keys");
     reply_map(c, 2);
-    reply_bulk_cstr(c, "type");
-    if (ks.find_type == 'r') {
-        reply_bulk_cstr(c, "range");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 3);
-        reply_bulk_cstr(c, "lastkey");
-        reply_long(c, ks.lastkey);
-        reply_bulk_cstr(c, "keystep");
-        reply_long(c, ks.keystep);
-        reply_bulk_cstr(c, "limit");
-        reply_long(c, ks.limit);
-    } else if (ks.find_type == 'n') {
-        reply_bulk_cstr(c, "keynum");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 3);
-        reply_bulk_cstr(c, "keynumidx");
-        reply_long(c, ks.keynumidx);
-        reply_bulk_cstr(c, "firstkey");
-        reply_long(c, ks.firstkey);
-        reply_bulk_cstr(c, "keystep");
-        reply_long(c, ks.keystep);
+    if (ks->find_type == 'r') {
+        static const char *const names[] = {"lastkey", "keystep", "limit"};
+        reply_search(c, "range", 3, names, (long[]){ks->lastkey, ks->keystep, ks->limit});
+    } else if (ks->find_type == 'n') {
+        static const char *const names[] = {"keynumidx", "firstkey", "keystep"};
+        reply_search(c, "keynum", 3, names, (long[]){ks->keynumidx, ks->firstkey, ks->keystep});
     } else {
-        reply_bulk_cstr(c, "unknown");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 0);
+        reply_search(c, "unknown", 0, NULL, NULL);
     }
 }
 
@@ -580,13 +583,9 @@ static void reply_keyspecs(client *c, const struct command *cmd)
         n += *q == ';';
     n += *p != 0;
     reply_set(c, n);
-    while (*p) {
-        const char *end = strchr(p, ';');
-        if (!end)
-            end = p + strlen(p);
-        reply_one_keyspec(c, p, end);
-        p = *end ? end + 1 : end;
-    }
+    struct keyspec ks;
+    while (keyspec_next(&p, &ks))
+        reply_one_keyspec(c, &ks);
 }
 
 static void reply_command_info(client *c, const struct command *cmd)

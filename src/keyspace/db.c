@@ -18,7 +18,6 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "keyspace/split.h"
-#include "server/blocked.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/codec.h"
@@ -35,6 +34,7 @@ static store_batch *spare;  /* the other batch, cleared, while none is in flight
 static size_t flight_keys;  /* keys and bytes of the commit in flight */
 static size_t flight_bytes;
 static void (*commit_done_hook)(int ok);
+static void (*key_set_hook)(struct db *db, const str key); /* blocked clients (server/) */
 
 const struct absent_keys *keyspace_absent;
 struct keyspace_stats ks_stats;
@@ -502,7 +502,8 @@ void db_add(struct db *db, const str key, obj *val)
     }
     db->nkeys++;
     db_mark_dirty(db, key, val);
-    blocked_signal_key(db, key);
+    if (key_set_hook)
+        key_set_hook(db, key);
 }
 
 void db_set(struct db *db, const str key, obj *val, int flags)
@@ -519,7 +520,8 @@ void db_set(struct db *db, const str key, obj *val, int flags)
     if (!(flags & SETKEY_KEEPTTL) && dict_delete(db->expires, key) == 0)
         db->nexpires--;
     db_mark_dirty(db, key, val);
-    blocked_signal_key(db, key);
+    if (key_set_hook)
+        key_set_hook(db, key);
 }
 
 int db_delete(struct db *db, const str key)
@@ -717,6 +719,16 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes)
     ks_stats.commit_bytes += (long long)bytes;
 }
 
+/* Writes the batch commit_build made (nkeys keys) on this thread; 0 or -1. */
+static int commit_write_built(size_t nkeys)
+{
+    size_t bytes = store_batch_bytes(batch);
+    int rc = store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS);
+    store_batch_clear(batch);
+    commit_finish(rc == 0, nkeys, bytes);
+    return rc == 0 ? 0 : -1;
+}
+
 static void flight_finish(int rc)
 {
     store_batch_clear(flight);
@@ -730,6 +742,11 @@ static void flight_finish(int rc)
 void keyspace_set_commit_hook(void (*fn)(int ok))
 {
     commit_done_hook = fn;
+}
+
+void keyspace_set_key_set_hook(void (*fn)(struct db *db, const str key))
+{
+    key_set_hook = fn;
 }
 
 int keyspace_commit_in_flight(void)
@@ -747,16 +764,15 @@ int keyspace_commit_start(void)
 {
     if (flight || !keyspace_has_dirty())
         return 0;
-    flight_keys = commit_build();
-    flight_bytes = store_batch_bytes(batch);
-    if (flight_keys < COMMIT_ASYNC_MIN_KEYS && flight_bytes < COMMIT_ASYNC_MIN_BYTES) {
-        int rc = store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS);
-        store_batch_clear(batch);
-        commit_finish(rc == 0, flight_keys, flight_bytes);
+    size_t nkeys = commit_build();
+    if (nkeys < COMMIT_ASYNC_MIN_KEYS && store_batch_bytes(batch) < COMMIT_ASYNC_MIN_BYTES) {
+        int rc = commit_write_built(nkeys);
         if (commit_done_hook)
             commit_done_hook(rc == 0);
         return 1;
     }
+    flight_keys = nkeys;
+    flight_bytes = store_batch_bytes(batch);
     flight = batch;
     batch = spare;
     spare = NULL;
@@ -779,12 +795,7 @@ int keyspace_commit(void)
         flight_finish(committer_wait());
     if (!keyspace_has_dirty())
         return 0;
-    size_t nkeys = commit_build();
-    size_t bytes = store_batch_bytes(batch);
-    int rc = store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS);
-    store_batch_clear(batch);
-    commit_finish(rc == 0, nkeys, bytes);
-    return rc == 0 ? 0 : -1;
+    return commit_write_built(commit_build());
 }
 
 /* ---- demotion ------------------------------------------------------------ */
@@ -902,8 +913,6 @@ int keyspace_swap(int a, int b)
         return -1;
     }
     store_batch_clear(batch);
-    blocked_signal_db(a);
-    blocked_signal_db(b);
     return 0;
 }
 

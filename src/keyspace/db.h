@@ -123,6 +123,9 @@ int keyspace_commit_start(void);
 void keyspace_commit_reap(void);
 int keyspace_commit_in_flight(void);
 void keyspace_set_commit_hook(void (*fn)(int ok));
+/* Called when a key gets a new value (db_add, db_set): blocked clients
+ * waiting on it are served after the command. */
+void keyspace_set_key_set_hook(void (*fn)(struct db *db, const str key));
 int keyspace_has_dirty(void);
 /* Drops every clean hot key (DEBUG RELOAD, cold mode). Returns how many. */
 long long keyspace_demote_all_clean(void);

@@ -225,24 +225,17 @@ static size_t coll_len(obj *o)
     return 0;
 }
 
-static void put_elem(store_batch *b, uint16_t dbid, uint64_t version, const void *sub, size_t slen,
-                     const void *data, size_t dlen)
+/* Puts element sub of a version with data, or deletes it (data NULL). */
+static void write_elem(store_batch *b, uint16_t dbid, uint64_t version, const void *sub,
+                       size_t slen, const void *data, size_t dlen)
 {
     char kbuf[256];
     char *k = slen + CODEC_ELEM_PREFIX <= sizeof(kbuf) ? kbuf : malloc(slen + CODEC_ELEM_PREFIX);
     size_t kl = codec_elem_key_encode(dbid, version, sub, slen, k);
-    store_batch_put(b, STORE_CF_ELEMENTS, k, kl, data, dlen);
-    if (k != kbuf)
-        free(k);
-    split_stats.element_writes++;
-}
-
-static void del_elem(store_batch *b, uint16_t dbid, uint64_t version, const void *sub, size_t slen)
-{
-    char kbuf[256];
-    char *k = slen + CODEC_ELEM_PREFIX <= sizeof(kbuf) ? kbuf : malloc(slen + CODEC_ELEM_PREFIX);
-    size_t kl = codec_elem_key_encode(dbid, version, sub, slen, k);
-    store_batch_delete(b, STORE_CF_ELEMENTS, k, kl);
+    if (data)
+        store_batch_put(b, STORE_CF_ELEMENTS, k, kl, data, dlen);
+    else
+        store_batch_delete(b, STORE_CF_ELEMENTS, k, kl);
     if (k != kbuf)
         free(k);
     split_stats.element_writes++;
@@ -275,7 +268,7 @@ static void put_list_run(store_batch *b, uint16_t dbid, uint64_t version, obj *o
     list_iter_init(&it, o, (long)from, LIST_TAIL);
     for (size_t i = from; i < to && list_iter_next(&it, &v, &vl); i++) {
         codec_put_u64(sub, (uint64_t)(head + (int64_t)i));
-        put_elem(b, dbid, version, sub, 8, v, vl);
+        write_elem(b, dbid, version, sub, 8, v, vl);
     }
 }
 
@@ -302,7 +295,7 @@ static void write_all(store_batch *b, uint16_t dbid, uint64_t version, obj *o)
         size_t fl, vl;
         hash_iter_init(&it, o);
         while (hash_iter_next(&it, &f, &fl, &v, &vl))
-            put_elem(b, dbid, version, f, fl, v, vl);
+            write_elem(b, dbid, version, f, fl, v, vl);
         hash_iter_done(&it);
     } else if (o->type == OBJ_SET) {
         struct set_iter it;
@@ -310,7 +303,7 @@ static void write_all(store_batch *b, uint16_t dbid, uint64_t version, obj *o)
         size_t ml;
         set_iter_init(&it, o);
         while (set_iter_next(&it, &m, &ml))
-            put_elem(b, dbid, version, m, ml, "", 0);
+            write_elem(b, dbid, version, m, ml, "", 0);
         set_iter_done(&it);
     } else if (o->type == OBJ_ZSET) {
         struct zset_iter it;
@@ -321,7 +314,7 @@ static void write_all(store_batch *b, uint16_t dbid, uint64_t version, obj *o)
         zset_iter_init(&it, o, 0);
         while (zset_iter_next(&it, &m, &ml, &score)) {
             score_put(sc, score);
-            put_elem(b, dbid, version, m, ml, sc, 8);
+            write_elem(b, dbid, version, m, ml, sc, 8);
         }
     } else if (o->type == OBJ_LIST) {
         o->u.c.split->head = LIST_BASE;
@@ -370,10 +363,7 @@ static void write_changed(store_batch *b, uint16_t dbid, uint64_t version, obj *
             v = buf;
             vl = 8;
         }
-        if (v)
-            put_elem(b, dbid, version, sub, sl, v, vl);
-        else
-            del_elem(b, dbid, version, sub, sl);
+        write_elem(b, dbid, version, sub, sl, v, vl);
     }
     dict_iter_done(&it);
 }

@@ -61,6 +61,7 @@ static client **unblocked;
 static size_t nunblocked, unblocked_cap;
 static long long nblocked, ntimeout;
 static int handling;
+static uint64_t frees; /* clients freed so far: a pass checks liveness only if it moved */
 
 static str wkey_new(int dbindex, const void *key, size_t klen)
 {
@@ -289,6 +290,7 @@ void blocked_handle_ready(void)
     if (handling || !nready)
         return;
     handling = 1;
+    uint64_t frees_at_start = frees;
     /* Keys signalled while serving (BLMOVE pushing to a waited list) are
      * appended and served in the same pass. */
     for (size_t r = 0; r < nready; r++) {
@@ -312,9 +314,9 @@ void blocked_handle_ready(void)
             }
             for (size_t i = 0; i < n; i++) {
                 client *c = cs[i];
-                /* a client served earlier in this pass may have been freed */
-                if (!client_is_live(c, ids[i]) || !(c->flags & CLIENT_BLOCKED) ||
-                    (c->flags & CLIENT_CLOSE_ASAP))
+                /* a client freed during this pass is skipped */
+                if ((frees != frees_at_start && !client_is_live(c, ids[i])) ||
+                    !(c->flags & CLIENT_BLOCKED) || (c->flags & CLIENT_CLOSE_ASAP))
                     continue;
                 if (rerun(c))
                     finish(c);
@@ -361,6 +363,7 @@ int blocked_unblock_by_id(uint64_t id, int with_error)
 
 void blocked_client_freed(client *c)
 {
+    frees++;
     unblock(c);
     for (size_t i = 0; i < nunblocked; i++) {
         if (unblocked[i] == c) {
@@ -373,11 +376,6 @@ void blocked_client_freed(client *c)
 long long blocked_clients_count(void)
 {
     return nblocked;
-}
-
-long long blocked_keys_count(void)
-{
-    return waiting ? (long long)dict_size(waiting) : 0;
 }
 
 long long blocked_timeout_count(void)

@@ -54,7 +54,6 @@ int blocked_unblock_by_id(uint64_t id, int with_error);
 /* Removes a client that is being freed from every wait list. */
 void blocked_client_freed(client *c);
 long long blocked_clients_count(void);
-long long blocked_keys_count(void);
 long long blocked_timeout_count(void); /* blocked clients with a deadline */
 
 #endif

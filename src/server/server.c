@@ -366,6 +366,7 @@ int server_init(void)
     }
     ev_add(server.loop, server.committer_fd, EV_READ, committer_handler, NULL);
     keyspace_set_commit_hook(clients_commit_done);
+    keyspace_set_key_set_hook(blocked_signal_key);
     if (listen_start() < 0)
         return -1;
     server_apply_fsync_policy();

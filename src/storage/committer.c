@@ -96,11 +96,6 @@ void committer_submit(store_batch *b, int sync)
     pthread_mutex_unlock(&cm.lock);
 }
 
-int committer_busy(void)
-{
-    return cm.busy;
-}
-
 static int take_result(void)
 {
     uint64_t v;

@@ -17,7 +17,6 @@ int committer_start(store *s);
 void committer_stop(void);
 /* Hands b to the thread (nothing may be in flight). */
 void committer_submit(store_batch *b, int sync);
-int committer_busy(void);
 /* The result of the batch in flight: 0 or STORE_ERR once it is done, 1 while
  * it is still being written. Clears the eventfd. */
 int committer_poll(void);

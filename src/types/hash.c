@@ -373,28 +373,10 @@ static void hrandfield_with_count(client *c, long count, int withvalues)
 void cmd_hrandfield(client *c)
 {
     if (c->argc >= 3) {
-        long long l;
-        if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &l)) {
-            reply_error_not_int(c);
-            return;
-        }
-        if (l < -LONG_MAX) {
-            reply_error_fmt(c, "ERR value is out of range, value must between %ld and %ld",
-                            -LONG_MAX, LONG_MAX);
-            return;
-        }
-        int withvalues = 0;
-        if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], "withvalues"))) {
-            reply_error_syntax(c);
-            return;
-        } else if (c->argc == 4) {
-            withvalues = 1;
-            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
-                reply_error(c, "ERR value is out of range");
-                return;
-            }
-        }
-        hrandfield_with_count(c, (long)l, withvalues);
+        long count;
+        int withvalues;
+        if (random_count_or_reply(c, "withvalues", &count, &withvalues) == 0)
+            hrandfield_with_count(c, count, withvalues);
         return;
     }
     obj *o;

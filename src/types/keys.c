@@ -13,6 +13,7 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
+#include "server/blocked.h"
 #include "server/server.h"
 #include "tier/tier.h"
 #include "types/types.h"
@@ -279,6 +280,32 @@ void remove_members(client *c, int type, int (*del)(obj *, const void *, size_t)
     reply_long(c, removed);
 }
 
+int random_count_or_reply(client *c, const char *with, long *count, int *withvalues)
+{
+    long long l;
+    if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &l)) {
+        reply_error_not_int(c);
+        return -1;
+    }
+    if (l < -LONG_MAX) {
+        reply_error_fmt(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX,
+                        LONG_MAX);
+        return -1;
+    }
+    *withvalues = c->argc == 4;
+    if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], with))) {
+        reply_error_syntax(c);
+        return -1;
+    }
+    /* with the option, the reply holds two entries per pick */
+    if (*withvalues && (l < -LONG_MAX / 2 || l > LONG_MAX / 2)) {
+        reply_error(c, "ERR value is out of range");
+        return -1;
+    }
+    *count = (long)l;
+    return 0;
+}
+
 int long_or_reply(client *c, const str arg, long *out)
 {
     long long v;
@@ -444,9 +471,12 @@ void cmd_swapdb(client *c)
         reply_error(c, "ERR storage write failed");
         return;
     }
-    /* clients keep their index: they now see the other dataset */
+    /* clients keep their index: they now see the other dataset, and
+     * those blocked in either db may find their keys there */
     for (client *x = server.clients; x; x = x->next)
         x->db = keyspace_db(x->dbindex);
+    blocked_signal_db((int)a);
+    blocked_signal_db((int)b);
     reply_ok(c);
 }
 

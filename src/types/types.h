@@ -18,6 +18,11 @@ int lookup_type_or_reply(client *c, const str key, int type, obj **o, int flags)
 void remove_members(client *c, int type, int (*del)(obj *, const void *, size_t),
                     size_t (*len)(const obj *));
 
+/* HRANDFIELD / ZRANDMEMBER key count [WITHVALUES|WITHSCORES]: the count
+ * (argv[2], Redis's range checks, halved with the option) and whether the
+ * option (the word `with`, any case) is given. 0, or -1 after replying. */
+int random_count_or_reply(client *c, const char *with, long *count, int *withvalues);
+
 /* An integer argument as a long; -1 after "value is not an integer". */
 int long_or_reply(client *c, const str arg, long *out);
 /* An integer in [min, LONG_MAX]; msg (Redis's) is the error both for a

@@ -823,28 +823,10 @@ static void zrandmember_with_count(client *c, long count, int withscores)
 void cmd_zrandmember(client *c)
 {
     if (c->argc >= 3) {
-        long long l;
-        if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &l)) {
-            reply_error_not_int(c);
-            return;
-        }
-        if (l < -LONG_MAX) {
-            reply_error_fmt(c, "ERR value is out of range, value must between %ld and %ld",
-                            -LONG_MAX, LONG_MAX);
-            return;
-        }
-        int withscores = 0;
-        if (c->argc > 4 || (c->argc == 4 && !str_eqi(c->argv[3], "withscores"))) {
-            reply_error_syntax(c);
-            return;
-        } else if (c->argc == 4) {
-            withscores = 1;
-            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
-                reply_error(c, "ERR value is out of range");
-                return;
-            }
-        }
-        zrandmember_with_count(c, (long)l, withscores);
+        long count;
+        int withscores;
+        if (random_count_or_reply(c, "withscores", &count, &withscores) == 0)
+            zrandmember_with_count(c, count, withscores);
         return;
     }
     obj *o;
