@@ -248,10 +248,14 @@ void command_call(client *c)
     server_update_cached_time();
     uint64_t start = util_monotonic_us();
     keyspace_absent = c->absent.n ? &c->absent : NULL;
+    keyspace_headers = c->headers && c->headers->n ? c->headers : NULL;
     cmd->proc(c);
     long long dur = (long long)(util_monotonic_us() - start);
     keyspace_absent = NULL;
+    keyspace_headers = NULL;
     c->absent.n = 0;
+    if (c->headers)
+        c->headers->n = 0;
     c->flags &= ~CLIENT_IN_CALL;
     blocked_handle_ready(); /* keys this command filled serve blocked clients now */
     server.current = NULL;

@@ -9,6 +9,8 @@
  * - nkeys/nexpires count every key; they are written to the meta CF in the
  *   same WriteBatch as the keys whose change moved them.
  * - Only clean keys are demoted; demotion changes no count.
+ * - A stored header (header.h) speaks for a key only while the key is
+ *   neither hot nor changed in memory: every use checks both first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ static void (*commit_done_hook)(int ok);
 static void (*key_set_hook)(struct db *db, const str key); /* blocked clients (server/) */
 
 const struct absent_keys *keyspace_absent;
+const struct key_headers *keyspace_headers;
 struct keyspace_stats ks_stats;
 
 static void val_free(void *v)
@@ -324,6 +327,74 @@ int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen
     return 0;
 }
 
+/* The split kinds split_decode builds: a header naming another is corrupt. */
+static int split_kind_valid(int type, int encoding)
+{
+    return (type == OBJ_HASH && encoding == OBJ_ENC_HT) ||
+           (type == OBJ_SET && encoding == OBJ_ENC_HT) ||
+           (type == OBJ_ZSET && encoding == OBJ_ENC_SKIPLIST) ||
+           (type == OBJ_LIST && encoding == OBJ_ENC_QUICKLIST);
+}
+
+/* The header of a stored keys-CF value, when it is split: 1 and *h (all
+ * but dbid and key), 0 when the value is stored whole, -1 when corrupt. */
+static int header_parse(const char *val, size_t vlen, struct key_header *h)
+{
+    struct codec_header ch;
+    const char *payload;
+    size_t plen;
+    if (codec_header_decode(val, vlen, &ch, &payload, &plen) != 0)
+        return -1;
+    if (!(ch.flags & CODEC_F_SPLIT))
+        return 0;
+    struct codec_split_meta m;
+    if (!split_kind_valid(ch.type, ch.encoding) ||
+        codec_split_meta_decode(payload, plen, &m) != 0 || m.count == 0)
+        return -1;
+    h->type = ch.type;
+    h->encoding = ch.encoding;
+    h->expire_ms = ch.expire_ms;
+    h->version = m.version;
+    h->count = m.count;
+    return 1;
+}
+
+int db_install_header(struct db *db, const str akey, const char *val, size_t vlen,
+                      struct key_headers *hdrs)
+{
+    if (dict_find(db->keys, akey) || db_changed_unstored(db, akey))
+        return 0; /* newer in memory */
+    struct key_header h;
+    int p = header_parse(val, vlen, &h);
+    if (p != 1)
+        return db_install_loaded(db, akey, val, vlen);
+    if (hdrs->n == KEY_HEADERS_MAX)
+        return 0; /* the lookup reads the header again */
+    h.dbid = db->dbid;
+    h.key = akey;
+    h.len = str_len(akey);
+    hdrs->h[hdrs->n++] = h;
+    return 1;
+}
+
+/* The running command's prefetch read key's header (the caller checked
+ * that key is neither hot nor changed since). */
+static int header_known(struct db *db, const str key, struct key_header *out)
+{
+    const struct key_headers *hs = keyspace_headers;
+    if (!hs)
+        return 0;
+    size_t len = str_len(key);
+    for (int i = 0; i < hs->n; i++) {
+        const struct key_header *h = &hs->h[i];
+        if (h->dbid == db->dbid && h->len == len && !memcmp(h->key, key, len)) {
+            *out = *h;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int absent_known(struct db *db, const str key)
 {
     const struct absent_keys *a = keyspace_absent;
@@ -337,8 +408,10 @@ static int absent_known(struct db *db, const str key)
 }
 
 /* Reads a key that is not hot from RocksDB, synchronously, and installs it.
- * Returns its entry or NULL when absent. */
-static dict_entry *db_sync_load(struct db *db, const str key)
+ * Returns its entry or NULL when absent. With hdr, a split value is not
+ * loaded: its header goes in *hdr, *got_header is set and NULL returned. */
+static dict_entry *db_sync_load_ex(struct db *db, const str key, struct key_header *hdr,
+                                   int *got_header)
 {
     size_t klen = str_len(key);
     char *k = malloc(klen + CODEC_KEY_PREFIX);
@@ -348,6 +421,11 @@ static dict_entry *db_sync_load(struct db *db, const str key)
     int rc = store_get(server.store, STORE_CF_KEYS, k, kl, &v, &vlen);
     free(k);
     ks_stats.sync_loads++;
+    if (rc == 0 && hdr && header_parse(v, vlen, hdr) == 1) {
+        free(v);
+        *got_header = 1;
+        return NULL;
+    }
     if (rc == 0 && split_assemble(server.store, db->dbid, &v, &vlen) != 0) {
         free(v);
         rc = STORE_ERR;
@@ -369,6 +447,11 @@ static dict_entry *db_sync_load(struct db *db, const str key)
         log_warning("Corrupt stored value for a key of db %d; treated as absent", db->index);
     free(v);
     return e;
+}
+
+static dict_entry *db_sync_load(struct db *db, const str key)
+{
+    return db_sync_load_ex(db, key, NULL, NULL);
 }
 
 int db_may_exist_on_disk(struct db *db, const str key)
@@ -459,6 +542,16 @@ obj *db_take(struct db *db, const str key)
     return o;
 }
 
+static void lookup_count(int flags, int hit)
+{
+    if (flags & (LOOKUP_WRITE | LOOKUP_NOSTATS))
+        return;
+    if (hit)
+        ks_stats.keyspace_hits++;
+    else
+        ks_stats.keyspace_misses++;
+}
+
 obj *db_lookup(struct db *db, const str key, int flags)
 {
     dict_entry *e = dict_find(db->keys, key);
@@ -476,15 +569,61 @@ obj *db_lookup(struct db *db, const str key, int flags)
             o = e->v.val;
         }
     }
-    if (!(flags & (LOOKUP_WRITE | LOOKUP_NOSTATS))) {
-        if (o)
-            ks_stats.keyspace_hits++;
-        else
-            ks_stats.keyspace_misses++;
-    }
+    lookup_count(flags, o != NULL);
     if (o && !(flags & LOOKUP_NOTOUCH))
         tier_touch(o);
     return o;
+}
+
+/* A cold split key deleted from its stored header: counts and commit as
+ * for a hot key (db_remove_entry), and its elements queued as garbage. */
+static void header_delete(struct db *db, const str key, int64_t expire_ms, uint64_t version)
+{
+    if (expire_ms >= 0)
+        db->nexpires--;
+    db->nkeys--;
+    split_release_stored(db->dbid, version);
+    db_mark_dirty(db, key, NULL);
+}
+
+int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m)
+{
+    struct key_header h;
+    int cold = 0;
+    if (!dict_find(db->keys, key) && !db_changed_unstored(db, key) && !absent_known(db, key)) {
+        cold = header_known(db, key, &h);
+        if (!cold && !db_sync_load_ex(db, key, &h, &cold) && !cold) {
+            lookup_count(flags, 0); /* absent: not read again */
+            return 0;
+        }
+    }
+    if (!cold) {
+        obj *o = db_lookup(db, key, flags);
+        if (!o)
+            return 0;
+        m->type = o->type;
+        m->encoding = o->encoding;
+        m->expire_ms = entry_expire(db, key);
+        m->cold = 0;
+        m->split_version = m->count = 0;
+        return 1;
+    }
+    if (h.expire_ms >= 0 && server.mstime_cached > h.expire_ms && !(flags & LOOKUP_EVEN_EXPIRED)) {
+        if (!(flags & LOOKUP_NOEXPIRE)) {
+            header_delete(db, key, h.expire_ms, h.version);
+            ks_stats.expired_keys++;
+        }
+        lookup_count(flags, 0);
+        return 0;
+    }
+    lookup_count(flags, 1);
+    m->type = h.type;
+    m->encoding = h.encoding;
+    m->expire_ms = h.expire_ms;
+    m->cold = 1;
+    m->split_version = h.version;
+    m->count = h.count;
+    return 1;
 }
 
 int db_exists(struct db *db, const str key)
@@ -526,9 +665,13 @@ void db_set(struct db *db, const str key, obj *val, int flags)
 
 int db_delete(struct db *db, const str key)
 {
-    if (!db_lookup(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH))
+    struct key_meta m;
+    if (!db_lookup_meta(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH, &m))
         return 0;
-    db_remove_entry(db, key);
+    if (m.cold)
+        header_delete(db, key, m.expire_ms, m.split_version);
+    else
+        db_remove_entry(db, key);
     return 1;
 }
 
@@ -969,9 +1112,11 @@ static void active_expire_cold(int64_t deadline_us)
         struct db *db = keyspace_db_by_id(dbid);
         if (db) {
             /* the lookup itself deletes the key if it is expired (whatever
-             * TTL it has now); a live key keeps its newer index entry */
+             * TTL it has now), a split one without reading its elements;
+             * a live key keeps its newer index entry */
             str key = str_new(k, klen);
-            db_lookup(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+            struct key_meta m;
+            db_lookup_meta(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS, &m);
             str_free(key);
         }
         store_batch_delete(batch, STORE_CF_EXPIRY, raw, len);

@@ -9,7 +9,9 @@
  * Lookups go: hot table -> changed-and-deleted in this tick (absent) -> keys
  * the current command's prefetch found absent -> a synchronous RocksDB read
  * (counted as a sync load; prefetch makes it rare). A cold key that is read
- * back becomes hot (a promotion) and clean.
+ * back becomes hot (a promotion) and clean. Commands that need no value
+ * (db_lookup_meta, db_delete) stop short of that for a big (split) value:
+ * its stored header answers (keyspace/header.h) and it is never built.
  *
  * Every change goes through this API, which records the key in the db's
  * dirty set; at the end of the loop iteration all dirty keys of all dbs go
@@ -26,6 +28,7 @@
 #include "ds/dict.h"
 #include "ds/str.h"
 #include "keyspace/absent.h"
+#include "keyspace/header.h"
 #include "keyspace/object.h"
 
 struct db {
@@ -69,6 +72,22 @@ static inline obj *db_lookup_write(struct db *db, const str key)
 /* Whether key exists (loads it if needed), without touching LRU or stats. */
 int db_exists(struct db *db, const str key);
 
+/* What a command that needs no value sees of a key. */
+struct key_meta {
+    int type, encoding;
+    int64_t expire_ms;      /* -1 when none */
+    int cold;               /* from the stored header: the value is not in memory */
+    uint64_t split_version; /* cold: the version of its stored elements */
+    uint64_t count;         /* cold: its number of elements */
+};
+/* db_lookup for commands that need only whether key exists, its type,
+ * encoding or TTL (EXISTS, TYPE, TTL, OBJECT ENCODING, DEL): a split value
+ * that is not in memory is not loaded; its stored header answers, from the
+ * running command's prefetch (keyspace_headers) or read now (a sync load).
+ * A smaller cold value is loaded as by db_lookup. An expired key is deleted
+ * as by db_lookup. 1 when key exists (*m filled), else 0. */
+int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m);
+
 /* Adds a key that does not exist (the caller looked it up). Takes val. */
 void db_add(struct db *db, const str key, obj *val);
 /* Sets key to val, creating or replacing it; the TTL is removed unless
@@ -77,7 +96,8 @@ void db_set(struct db *db, const str key, obj *val, int flags);
 /* Removes key and hands its value to the caller (RENAME, MOVE: the value
  * moves instead of being copied); NULL when absent. The TTL is dropped. */
 obj *db_take(struct db *db, const str key);
-/* Deletes key; 1 if it existed. */
+/* Deletes key; 1 if it existed. A cold split value is deleted from its
+ * header (db_lookup_meta): its elements go with one DeleteRange at commit. */
 int db_delete(struct db *db, const str key);
 /* The value of key changed in place (APPEND, INCR...): mark it dirty. */
 void db_modified(struct db *db, const str key);
@@ -137,12 +157,21 @@ int db_demote(struct db *db, const str key);
  * (logged). A value that is logically expired is installed too: the next
  * lookup deletes it through the normal path. */
 int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen);
+/* The same for the prefetch of a command that needs no value, whose read
+ * skipped the elements of split values: a split value's header is added to
+ * hdrs under akey (the command's argv str; see header.h) and 1 returned;
+ * any other value is installed by db_install_loaded (its result). */
+int db_install_header(struct db *db, const str akey, const char *val, size_t vlen,
+                      struct key_headers *hdrs);
 /* Finds the db whose physical id is dbid (completions), or NULL. */
 struct db *keyspace_db_by_id(uint16_t dbid);
 
 /* Keys the running command's prefetch found absent (set by tier/ around
  * the execution of a prefetched command). */
 extern const struct absent_keys *keyspace_absent;
+/* Stored headers of split keys the running command's prefetch read instead
+ * of their values (set by tier/ like keyspace_absent). */
+extern const struct key_headers *keyspace_headers;
 
 /* Active expiry: one cycle of bounded work over hot TTL keys and the stored
  * expiry index. */

@@ -333,7 +333,12 @@ const char *obj_type_name(int type)
 
 const char *obj_encoding_name(const obj *o)
 {
-    switch (o->encoding) {
+    return obj_encoding_name_of(o->encoding);
+}
+
+const char *obj_encoding_name_of(int encoding)
+{
+    switch (encoding) {
     case OBJ_ENC_RAW:
         return "raw";
     case OBJ_ENC_INT:

@@ -108,6 +108,7 @@ void obj_string_set(obj *o, const void *ptr, size_t len);
 size_t obj_mem(const obj *o);
 const char *obj_type_name(int type);
 const char *obj_encoding_name(const obj *o);
+const char *obj_encoding_name_of(int encoding); /* the same by number (a stored header's) */
 
 /* ---- hashes (object_hash.c) ----------------------------------------------
  * Fields and values are binary strings. Limits come from the

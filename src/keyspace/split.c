@@ -122,6 +122,12 @@ void split_release(obj *o)
     o->u.c.split = NULL;
 }
 
+void split_release_stored(uint16_t dbid, uint64_t version)
+{
+    if (version)
+        garbage_add(dbid, version);
+}
+
 void split_forget(obj *o)
 {
     if (obj_is_collection(o) && o->u.c.split) {

@@ -89,6 +89,9 @@ static inline void split_list_rewrite(obj *o)
 void split_release(obj *o);
 /* Demotion: the stored copy stays; the memory state goes. */
 void split_forget(obj *o);
+/* A cold split value was deleted without being loaded (db_delete from its
+ * header): its stored version of db dbid is garbage, as in split_release. */
+void split_release_stored(uint16_t dbid, uint64_t version);
 
 /* Reads the next-version counter (keyspace_open). */
 void split_open(uint64_t next_version);

@@ -130,6 +130,7 @@ void client_free(client *c)
     client_reset_argv(c);
     resp_reset(&c->parser);
     client_free_replies(c);
+    free(c->headers);
     free(c->qbuf);
     str_free(c->name);
     str_free(c->lib_name);

@@ -14,6 +14,7 @@
 
 #include "ds/str.h"
 #include "keyspace/absent.h"
+#include "keyspace/header.h"
 #include "net/resp.h"
 
 struct db;
@@ -91,6 +92,8 @@ typedef struct client {
     /* prefetch */
     struct prefetch *pf;
     struct absent_keys absent; /* keys of the next command known absent */
+    /* split keys of the next command read as their header alone (tier/) */
+    struct key_headers *headers;
 
     struct client *prev, *next; /* all clients */
     struct client *pw_next;     /* pending writes list */

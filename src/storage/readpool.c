@@ -70,7 +70,7 @@ static void *readpool_worker(void *arg)
 
         store_multi_get(pool.s, STORE_CF_KEYS, job->n, (const char *const *)job->keys, job->klens,
                         job->vals, job->vlens, job->rc);
-        for (size_t i = 0; i < job->n; i++) {
+        for (size_t i = 0; i < job->n && !job->header_only; i++) {
             if (job->rc[i] != 0 || job->klens[i] < 2)
                 continue;
             /* a split value's elements are read here too, off the main thread */

@@ -2,7 +2,8 @@
  * readpool.h: the storage read pool (DESIGN.md §2).
  *
  * N threads take read jobs from a queue, run one batched MultiGet per job on
- * the keys CF, and put the finished job on a completion list; an eventfd
+ * the keys CF (and read the elements of split values, unless the job asks
+ * for headers only), and put the finished job on a completion list; an eventfd
  * wakes the main thread, which drains the list with readpool_drain().
  * A job is owned by the pool from submit until drained; the pool never
  * touches anything but the job.
@@ -24,6 +25,7 @@ struct read_job {
     char **vals; /* filled by the pool: malloc'd values or NULL */
     size_t *vlens;
     int *rc;            /* 0, STORE_NOTFOUND or STORE_ERR per key */
+    int header_only;    /* caller's: a split value comes back as its keys-CF record alone */
     uint64_t submit_us; /* monotonic, set by readpool_submit */
     uint64_t done_us;   /* monotonic, set when the read finished */
 };

@@ -12,6 +12,13 @@
 
 #include "storage/codec.h"
 
+static long long elements_read; /* atomic: the pool's threads add to it */
+
+long long split_elements_read(void)
+{
+    return __atomic_load_n(&elements_read, __ATOMIC_RELAXED);
+}
+
 static int buf_reserve(char **buf, size_t *cap, size_t need)
 {
     if (need <= *cap)
@@ -50,7 +57,9 @@ int split_assemble(store *s, uint16_t dbid, char **val, size_t *vlen)
     int rc = buf ? 0 : STORE_ERR;
     if (buf)
         memcpy(buf, *val, len);
+    long long nread = 0;
     for (store_iter_seek_first(it); rc == 0 && store_iter_valid(it); store_iter_next(it)) {
+        nread++;
         size_t kl, dl;
         const char *k = store_iter_key(it, &kl);
         const char *d = store_iter_value(it, &dl);
@@ -71,6 +80,7 @@ int split_assemble(store *s, uint16_t dbid, char **val, size_t *vlen)
     if (rc == 0 && store_iter_status(it, NULL) != 0)
         rc = STORE_ERR;
     store_iter_free(it);
+    __atomic_add_fetch(&elements_read, nread, __ATOMIC_RELAXED);
     if (rc != 0) {
         free(buf);
         return STORE_ERR;

@@ -19,5 +19,7 @@
  * When it is split, its elements are appended (*val is reallocated). 0, or
  * STORE_ERR (read error or no memory: *val is unchanged). */
 int split_assemble(store *s, uint16_t dbid, char **val, size_t *vlen);
+/* Elements split_assemble has read since start, on every thread (INFO). */
+long long split_elements_read(void);
 
 #endif

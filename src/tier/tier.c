@@ -6,7 +6,9 @@
  * client is parked meanwhile (its pipelined commands wait behind it, order
  * kept) and other clients are served. On completion the values are installed
  * as clean hot keys and the command runs at once, with the keys found absent
- * remembered for that one execution.
+ * remembered for that one execution. A command that needs no value (DEL,
+ * EXISTS, TYPE, the TTL family) has big split values read as their header
+ * alone: the keyspace answers from it (keyspace/header.h).
  *
  * Staleness: every key in flight is in `inflight` with the sequence number
  * of the last write to it. A read submitted before a write of its key is
@@ -129,8 +131,21 @@ static void prefetch_free(struct prefetch *pf)
     free(pf);
 }
 
+/* Commands that need of their keys only whether they exist, their type,
+ * encoding or TTL, or to delete them: reading a big value's elements for
+ * them would turn an O(1) command into O(N) disk reads. The EXPIRE family
+ * writes the TTL into the value's header, so it loads the value. */
+static int prefetch_header_only(const struct command *cmd)
+{
+    void (*p)(client *) = cmd->proc;
+    return p == cmd_del || p == cmd_unlink || p == cmd_exists || p == cmd_type || p == cmd_ttl ||
+           p == cmd_pttl || p == cmd_expiretime || p == cmd_pexpiretime || p == cmd_object_encoding;
+}
+
 int tier_prefetch(client *c)
 {
+    if (c->headers)
+        c->headers->n = 0;
     if (c->cmd->proc == cmd_object_tier)
         return 0; /* it reports where the key is: loading it would change the answer */
     struct keyref refs[64];
@@ -199,6 +214,7 @@ int tier_prefetch(client *c)
     pf->job.vals = calloc((size_t)nwant, sizeof(char *));
     pf->job.vlens = calloc((size_t)nwant, sizeof(size_t));
     pf->job.rc = calloc((size_t)nwant, sizeof(int));
+    pf->job.header_only = prefetch_header_only(c->cmd);
     for (int i = 0; i < nwant; i++) {
         struct keyref *r = &refs[want[i]];
         int dbi = r->dbindex < 0 ? c->dbindex : r->dbindex;
@@ -286,7 +302,13 @@ void tier_on_reads_done(void)
             struct db *db = keyspace_db_by_id(pf->dbid[i]);
             if (!db)
                 continue;
-            if (j->rc[i] == 0) {
+            if (j->rc[i] == 0 && j->header_only) {
+                if (!c->headers)
+                    c->headers = calloc(1, sizeof(*c->headers));
+                if (c->headers &&
+                    db_install_header(db, pf->akeys[i], j->vals[i], j->vlens[i], c->headers) == 1)
+                    tier_stats.header_reads++;
+            } else if (j->rc[i] == 0) {
                 db_install_loaded(db, pf->ukeys[i], j->vals[i], j->vlens[i]);
             } else if (j->rc[i] == STORE_NOTFOUND) {
                 tier_stats.prefetch_hits_absent++;

@@ -44,6 +44,7 @@ struct tier_stats {
     long long parked;               /* commands parked */
     long long stale_reads;          /* reads discarded (key written in flight) */
     long long bloom_absent;         /* keys known absent from the bloom filters, no read */
+    long long header_reads;         /* split values read as their header alone */
 };
 extern struct tier_stats tier_stats;
 

@@ -34,8 +34,9 @@ void cmd_unlink(client *c)
 void cmd_exists(client *c)
 {
     long long n = 0;
+    struct key_meta m;
     for (int j = 1; j < c->argc; j++)
-        n += db_lookup(c->db, c->argv[j], LOOKUP_NOTOUCH) != NULL;
+        n += db_lookup_meta(c->db, c->argv[j], LOOKUP_NOTOUCH, &m);
     reply_long(c, n);
 }
 
@@ -49,8 +50,9 @@ void cmd_touch(client *c)
 
 void cmd_type(client *c)
 {
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NOTOUCH);
-    reply_status(c, o ? obj_type_name(o->type) : "none");
+    struct key_meta m;
+    int found = db_lookup_meta(c->db, c->argv[1], LOOKUP_NOTOUCH, &m);
+    reply_status(c, found ? obj_type_name(m.type) : "none");
 }
 
 /* Moves the value of key src in db from to key dst in db to, TTL included
@@ -492,9 +494,11 @@ static obj *object_lookup_or_null(client *c)
 
 void cmd_object_encoding(client *c)
 {
-    obj *o = object_lookup_or_null(c);
-    if (o)
-        reply_bulk_cstr(c, obj_encoding_name(o));
+    struct key_meta m;
+    if (db_lookup_meta(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, &m))
+        reply_bulk_cstr(c, obj_encoding_name_of(m.encoding));
+    else
+        reply_null(c);
 }
 
 void cmd_object_freq(client *c)
@@ -672,11 +676,12 @@ void cmd_pexpireat(client *c)
 
 static void ttl_generic(client *c, int ms, int absolute)
 {
-    if (!db_lookup(c->db, c->argv[1], LOOKUP_NOTOUCH)) {
+    struct key_meta m;
+    if (!db_lookup_meta(c->db, c->argv[1], LOOKUP_NOTOUCH, &m)) {
         reply_long(c, -2);
         return;
     }
-    int64_t expire = db_get_expire(c->db, c->argv[1]);
+    int64_t expire = m.expire_ms;
     if (expire == -1) {
         reply_long(c, -1);
         return;

@@ -17,6 +17,11 @@
  *    a 2000-element list, DEL queues one
  *    DeleteRange (split_garbage_ranges + 1), and with
  *    storage-split-threshold 0 nothing is split.
+ * 3. longtail only: on a cold 100 000-field hash and a cold set, sorted set
+ *    and list, EXISTS TYPE OBJECT ENCODING and the TTL family answer from the
+ *    stored header and DEL/UNLINK delete from it: no promotion, no sync
+ *    load, no element read (split_element_reads), one DeleteRange per key;
+ *    the counters move when a command does need the value (HLEN).
  *
  * With --reference, redis-server runs part 1 (it proves the model); the
  * storage counters of part 2 are longtail's own.
@@ -447,6 +452,170 @@ static void big_hash(void)
     expect_int(lt_conn_call(c0, "HLEN", "whole", NULL), 600, "HLEN whole after reload");
 }
 
+/* Fills key with n elements through pipelined commands of 1000 elements:
+ * HSET field:i i, SADD m:i, ZADD i m:i or RPUSH e:i. */
+static void fill(const char *cmd, const char *key, int n)
+{
+    static char items[2000][24];
+    const char *argv[2 + 2000];
+    size_t lens[2 + 2000];
+    int pairs = !strcmp(cmd, "HSET") || !strcmp(cmd, "ZADD"), batches = 0;
+    lt_buf pipe = {0};
+    for (int base = 0; base < n; base += 1000, batches++) {
+        int argc = 2;
+        argv[0] = cmd;
+        argv[1] = key;
+        for (int j = base; j < n && j < base + 1000; j++) {
+            char *a = items[argc - 2], *b = items[argc - 1];
+            if (!strcmp(cmd, "HSET")) {
+                sprintf(a, "field:%d", j);
+                sprintf(b, "%d", j);
+            } else if (!strcmp(cmd, "ZADD")) {
+                sprintf(a, "%d", j);
+                sprintf(b, "m:%d", j);
+            } else {
+                sprintf(a, "%c:%d", cmd[0] == 'S' ? 'm' : 'e', j);
+            }
+            argv[argc++] = a;
+            if (pairs)
+                argv[argc++] = b;
+        }
+        for (int j = 0; j < argc; j++)
+            lens[j] = strlen(argv[j]);
+        lt_format_command(&pipe, argc, argv, lens);
+    }
+    lt_conn_send_raw(c0, pipe.p, pipe.len);
+    free(pipe.p);
+    for (int i = 0; i < batches; i++) {
+        lt_reply *r;
+        lt_conn_read(c0, &r);
+        lt_reply_free(r);
+    }
+}
+
+struct counters {
+    long long promotions, sync_loads, element_reads, header_reads, garbage;
+};
+
+static void counters_get(struct counters *k)
+{
+    k->promotions = info_field("promotions");
+    k->sync_loads = info_field("sync_loads");
+    k->element_reads = info_field("split_element_reads");
+    k->header_reads = info_field("prefetch_header_reads");
+    k->garbage = info_field("split_garbage_ranges");
+}
+
+/* Nothing was loaded since k0, and header_reads split values were read as
+ * their header. */
+static void expect_no_load(const struct counters *k0, long long header_reads, const char *what)
+{
+    struct counters k;
+    counters_get(&k);
+    lt_check(k.promotions == k0->promotions && k.sync_loads == k0->sync_loads &&
+                 k.element_reads == k0->element_reads,
+             "%s: no promotion (%lld), sync load (%lld) or element read (%lld)", what,
+             k.promotions - k0->promotions, k.sync_loads - k0->sync_loads,
+             k.element_reads - k0->element_reads);
+    lt_check(k.header_reads - k0->header_reads == header_reads,
+             "%s: %lld header-only reads (want %lld)", what, k.header_reads - k0->header_reads,
+             header_reads);
+}
+
+static void expect_status(lt_reply *r, const char *want, const char *what)
+{
+    lt_check(r && r->type == '+' && !strcmp(r->str, want), "%s: want +%s", what, want);
+    lt_reply_free(r);
+}
+
+static void expect_bulk(lt_reply *r, const char *want, const char *what)
+{
+    lt_check(r && r->type == '$' && !r->null && !strcmp(r->str, want), "%s: want \"%s\"", what,
+             want);
+    lt_reply_free(r);
+}
+
+/* Part 3: commands that need no value never build a cold split one. */
+static void cold_meta(void)
+{
+    static const char *keys[] = {"cold:hash", "cold:set", "cold:zset", "cold:list"};
+    static const char *types[] = {"hash", "set", "zset", "list"};
+    static const char *encs[] = {"hashtable", "hashtable", "skiplist", "quicklist"};
+    set_config("storage-split-threshold", "64");
+    set_config("maxmemory", "0");
+    fill("HSET", keys[0], BIG);
+    fill("SADD", keys[1], 2000);
+    fill("ZADD", keys[2], 2000);
+    fill("RPUSH", keys[3], 2000);
+    expect_int(lt_conn_call(c0, "EXPIREAT", keys[2], "4102444800", NULL), 1, "EXPIREAT");
+    long long dbsize0 = 0;
+    lt_reply *r = lt_conn_call(c0, "DBSIZE", NULL);
+    if (r && r->type == ':')
+        dbsize0 = r->integer;
+    lt_reply_free(r);
+    expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
+    lt_check(info_field("hot_keys") == 0, "every key is cold");
+
+    struct counters k0, k1;
+    counters_get(&k0);
+    expect_int(lt_conn_call(c0, "EXISTS", keys[0], keys[1], keys[2], keys[3], "nokey", NULL), 4,
+               "EXISTS of 4 cold split keys");
+    for (int i = 0; i < 4; i++) {
+        expect_status(lt_conn_call(c0, "TYPE", keys[i], NULL), types[i], "TYPE");
+        expect_bulk(lt_conn_call(c0, "OBJECT", "ENCODING", keys[i], NULL), encs[i],
+                    "OBJECT ENCODING");
+        r = lt_conn_call(c0, "TTL", keys[i], NULL);
+        lt_check(r && r->type == ':' && (i == 2 ? r->integer > 1000000 : r->integer == -1),
+                 "TTL of cold %s", keys[i]);
+        lt_reply_free(r);
+    }
+    r = lt_conn_call(c0, "EXPIRETIME", keys[2], NULL);
+    lt_check(r && r->type == ':' && r->integer == 4102444800LL, "EXPIRETIME of a cold zset");
+    lt_reply_free(r);
+    r = lt_conn_call(c0, "PEXPIRETIME", keys[0], NULL);
+    lt_check(r && r->type == ':' && r->integer == -1, "PEXPIRETIME of a cold hash");
+    lt_reply_free(r);
+    expect_no_load(&k0, 4 + 4 * 3 + 2, "EXISTS TYPE OBJECT ENCODING TTL of cold split keys");
+
+    /* the counters do move when the value is needed */
+    counters_get(&k0);
+    expect_int(lt_conn_call(c0, "HLEN", keys[0], NULL), BIG, "HLEN cold:hash");
+    counters_get(&k1);
+    lt_check(k1.promotions - k0.promotions == 1 && k1.element_reads - k0.element_reads == BIG,
+             "HLEN of a cold hash loads it: 1 promotion, %d element reads (%lld)", BIG,
+             k1.element_reads - k0.element_reads);
+    expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
+
+    counters_get(&k0);
+    expect_int(lt_conn_call(c0, "DEL", keys[0], NULL), 1, "DEL of a cold 100 000-field hash");
+    lt_reply_free(lt_conn_call(c0, "PING", NULL)); /* the next tick has committed */
+    expect_no_load(&k0, 1, "DEL of a cold 100 000-field hash");
+    counters_get(&k1);
+    lt_check(k1.garbage - k0.garbage == 1, "... queues one DeleteRange (%lld)",
+             k1.garbage - k0.garbage);
+    counters_get(&k0);
+    expect_int(lt_conn_call(c0, "UNLINK", keys[1], "nokey", keys[2], keys[3], keys[1], NULL), 3,
+               "UNLINK of a cold set, sorted set and list");
+    lt_reply_free(lt_conn_call(c0, "PING", NULL));
+    expect_no_load(&k0, 3, "UNLINK of cold split keys");
+    counters_get(&k1);
+    lt_check(k1.garbage - k0.garbage == 3, "... queues three DeleteRanges (%lld)",
+             k1.garbage - k0.garbage);
+    expect_int(lt_conn_call(c0, "DBSIZE", NULL), dbsize0 - 4, "DBSIZE after DEL and UNLINK");
+    expect_int(lt_conn_call(c0, "EXISTS", keys[0], keys[1], keys[2], keys[3], NULL), 0,
+               "EXISTS after DEL");
+
+    /* the deletions are stored: the same after a restart */
+    close_all();
+    lt_check(lt_server_stop(&srv) == 0, "SIGTERM: exit status 0");
+    lt_check(lt_server_restart(&srv) == 0, "restart");
+    connect_all();
+    expect_int(lt_conn_call(c0, "DBSIZE", NULL), dbsize0 - 4, "DBSIZE after restart");
+    expect_int(lt_conn_call(c0, "EXISTS", keys[0], keys[1], keys[2], keys[3], NULL), 0,
+               "EXISTS after restart");
+    expect_int(lt_conn_call(c0, "HLEN", keys[0], NULL), 0, "HLEN after restart");
+}
+
 int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-split") != 0)
@@ -477,8 +646,10 @@ int main(int argc, char **argv)
     }
     connect_all();
     model_run();
-    if (!opts.reference)
+    if (!opts.reference) {
         big_hash();
+        cold_meta();
+    }
     close_all();
     for (int h = 0; h < NHASH; h++)
         model_clear(h);
