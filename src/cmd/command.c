@@ -18,8 +18,9 @@
 #include "ds/hist.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
-#include "server/blocked.h"
 #include "net/reply.h"
+#include "server/blocked.h"
+#include "server/multi.h"
 #include "server/server.h"
 #include "tier/tier.h"
 
@@ -197,6 +198,22 @@ static void reject_unknown(client *c)
                     args);
 }
 
+/* A command refused before it runs: counted, and a transaction being
+ * queued will abort. */
+static void reject(client *c)
+{
+    if (c->cmd)
+        ((struct command *)c->cmd)->rejected_calls++;
+    multi_flag_error(c);
+}
+
+/* What runs at once inside MULTI instead of being queued. */
+static int runs_in_multi(const struct command *cmd)
+{
+    return cmd->proc == cmd_exec || cmd->proc == cmd_discard || cmd->proc == cmd_multi ||
+           cmd->proc == cmd_watch || cmd->proc == cmd_quit || cmd->proc == cmd_reset;
+}
+
 void command_process(client *c)
 {
     /* before any parking: a command that waits for a storage read keeps
@@ -215,50 +232,45 @@ void command_process(client *c)
         } else {
             reject_unknown(c);
         }
-        return;
-    }
-    if (cmd->nsubs && !cmd->proc && c->argc < 2) {
-        c->cmd = cmd;
-        reply_error_arity(c);
-        ((struct command *)cmd)->rejected_calls++;
+        reject(c);
         return;
     }
     c->cmd = cmd;
-    if ((cmd->arity > 0 && c->argc != cmd->arity) || c->argc < -cmd->arity) {
-        ((struct command *)cmd)->rejected_calls++;
+    if ((cmd->nsubs && !cmd->proc && c->argc < 2) || (cmd->arity > 0 && c->argc != cmd->arity) ||
+        c->argc < -cmd->arity) {
         reply_error_arity(c);
+        reject(c);
         return;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
-        ((struct command *)cmd)->rejected_calls++;
         reply_error(c, "NOAUTH Authentication required.");
+        reject(c);
         return;
+    }
+    if (c->flags & CLIENT_MULTI) {
+        if (cmd->flags & CMD_NO_MULTI) {
+            reply_error(c, "ERR Command not allowed inside a transaction");
+            reject(c);
+            return;
+        }
+        if (!runs_in_multi(cmd)) {
+            multi_queue(c);
+            return;
+        }
     }
     if (tier_prefetch(c))
         return; /* parked: client_resume() runs it */
     command_call(c);
 }
 
-void command_call(client *c)
+/* Runs c->cmd and accounts for it: time, calls, latency, slowlog. */
+static void call(client *c)
 {
     struct command *cmd = (struct command *)c->cmd;
-    server.current = c;
-    c->lastcmd = cmd; /* CLIENT LIST shows the running command as cmd= */
-    c->flags |= CLIENT_IN_CALL;
     server_update_cached_time();
     uint64_t start = util_monotonic_us();
-    keyspace_absent = c->absent.n ? &c->absent : NULL;
-    keyspace_headers = c->headers && c->headers->n ? c->headers : NULL;
     cmd->proc(c);
     long long dur = (long long)(util_monotonic_us() - start);
-    keyspace_absent = NULL;
-    keyspace_headers = NULL;
-    c->absent.n = 0;
-    if (c->headers)
-        c->headers->n = 0;
-    c->flags &= ~CLIENT_IN_CALL;
-    blocked_handle_ready(); /* keys this command filled serve blocked clients now */
-    server.current = NULL;
     cmd->calls++;
     cmd->usec += dur;
     if (server.latency_tracking) {
@@ -272,11 +284,34 @@ void command_call(client *c)
     c->commands++;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG))
         slowlog_push(c, dur);
+}
+
+void command_call(client *c)
+{
+    server.current = c;
+    c->lastcmd = c->cmd; /* CLIENT LIST shows the running command as cmd= */
+    c->flags |= CLIENT_IN_CALL;
+    keyspace_absent = c->absent.n ? &c->absent : NULL;
+    keyspace_headers = c->headers && c->headers->n ? c->headers : NULL;
+    call(c);
+    keyspace_absent = NULL;
+    keyspace_headers = NULL;
+    c->absent.n = 0;
+    if (c->headers)
+        c->headers->n = 0;
+    c->flags &= ~CLIENT_IN_CALL;
+    blocked_handle_ready(); /* keys this command filled serve blocked clients now */
+    server.current = NULL;
     c->flags &= ~CLIENT_REPLY_SKIP;
     if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
         c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
         c->flags |= CLIENT_REPLY_SKIP;
     }
+}
+
+void command_call_queued(client *c)
+{
+    call(c);
 }
 
 /* ---- keys ---------------------------------------------------------------- */

@@ -78,8 +78,12 @@ const struct command *command_lookup(const str name);
 const struct command *command_resolve(int argc, str *argv);
 /* Dispatch: lookup, arity, auth, prefetch, then call. */
 void command_process(client *c);
-/* Runs c->cmd now (keys are ready): timing, stats, slowlog. */
+/* Runs c->cmd now (keys are ready): timing, stats, slowlog; then serves
+ * the blocked clients whose keys it filled. */
 void command_call(client *c);
+/* Runs one command of EXEC's queue (c->cmd, c->argv are the queued ones):
+ * stats as for any command; blocked clients wait for the end of EXEC. */
+void command_call_queued(client *c);
 
 /* Key positions of a command invocation. */
 struct keyref {

@@ -36,7 +36,8 @@ static store_batch *spare;  /* the other batch, cleared, while none is in flight
 static size_t flight_keys;  /* keys and bytes of the commit in flight */
 static size_t flight_bytes;
 static void (*commit_done_hook)(int ok);
-static void (*key_set_hook)(struct db *db, const str key); /* blocked clients (server/) */
+static void (*key_set_hook)(struct db *db, const str key);     /* blocked clients (server/) */
+static void (*key_changed_hook)(struct db *db, const str key); /* WATCH (server/) */
 
 const struct absent_keys *keyspace_absent;
 const struct key_headers *keyspace_headers;
@@ -475,13 +476,21 @@ int db_key_state(struct db *db, const str key)
     return KEY_UNKNOWN;
 }
 
-int db_tier_of(struct db *db, const str key)
+static int64_t entry_expire(struct db *db, const str key)
 {
-    dict_entry *e = dict_find(db->keys, key);
-    if (e)
-        return db_key_expired(db, key) ? -1 : KEY_HOT;
+    dict_entry *x = dict_find(db->expires, key);
+    return x ? x->v.s64 : -1;
+}
+
+int db_peek(struct db *db, const str key, int64_t *expire_ms)
+{
+    *expire_ms = -1;
+    if (dict_find(db->keys, key)) {
+        *expire_ms = entry_expire(db, key);
+        return 1;
+    }
     if (db_changed_unstored(db, key))
-        return -1;
+        return 0;
     size_t klen = str_len(key);
     char *k = malloc(klen + CODEC_KEY_PREFIX);
     size_t kl = codec_key_encode(db->dbid, key, klen, k);
@@ -490,16 +499,23 @@ int db_tier_of(struct db *db, const str key)
     int rc = store_get(server.store, STORE_CF_KEYS, k, kl, &v, &vlen);
     free(k);
     if (rc != 0)
-        return -1;
+        return 0;
     struct codec_header h;
     const char *payload;
     size_t plen;
-    int t = KEY_UNKNOWN;
-    if (codec_header_decode(v, vlen, &h, &payload, &plen) != 0 ||
-        (h.expire_ms >= 0 && server.mstime_cached > h.expire_ms))
-        t = -1;
+    int exists = codec_header_decode(v, vlen, &h, &payload, &plen) == 0;
+    if (exists)
+        *expire_ms = h.expire_ms;
     free(v);
-    return t;
+    return exists;
+}
+
+int db_tier_of(struct db *db, const str key)
+{
+    int64_t when;
+    if (!db_peek(db, key, &when) || (when >= 0 && server.mstime_cached > when))
+        return -1;
+    return dict_find(db->keys, key) ? KEY_HOT : KEY_UNKNOWN;
 }
 
 static void db_mark_dirty(struct db *db, const str key, obj *o)
@@ -509,13 +525,9 @@ static void db_mark_dirty(struct db *db, const str key, obj *o)
     if (o)
         o->flags |= OBJ_F_DIRTY;
     tier_key_written(db->dbid, key);
+    if (key_changed_hook)
+        key_changed_hook(db, key);
     server.dirty_since_save++;
-}
-
-static int64_t entry_expire(struct db *db, const str key)
-{
-    dict_entry *x = dict_find(db->expires, key);
-    return x ? x->v.s64 : -1;
 }
 
 static void db_remove_entry(struct db *db, const str key)
@@ -885,6 +897,11 @@ static void flight_finish(int rc)
 void keyspace_set_commit_hook(void (*fn)(int ok))
 {
     commit_done_hook = fn;
+}
+
+void keyspace_set_key_changed_hook(void (*fn)(struct db *db, const str key))
+{
+    key_changed_hook = fn;
 }
 
 void keyspace_set_key_set_hook(void (*fn)(struct db *db, const str key))

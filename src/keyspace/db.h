@@ -126,6 +126,10 @@ int db_key_state(struct db *db, const str key);
  * disk read), 1 when it may. */
 int db_may_exist_on_disk(struct db *db, const str key);
 
+/* Whether key exists, hot or stored, logically expired or not, with its
+ * TTL in *expire_ms (-1 when none); reads only the stored header of a cold
+ * key, which stays cold (WATCH's FLUSHDB/SWAPDB check). */
+int db_peek(struct db *db, const str key, int64_t *expire_ms);
 /* OBJECT TIER: KEY_HOT, KEY_UNKNOWN (cold: on disk only) or -1 when the key
  * does not exist (or is expired); never loads the key. */
 int db_tier_of(struct db *db, const str key);
@@ -146,6 +150,9 @@ void keyspace_set_commit_hook(void (*fn)(int ok));
 /* Called when a key gets a new value (db_add, db_set): blocked clients
  * waiting on it are served after the command. */
 void keyspace_set_key_set_hook(void (*fn)(struct db *db, const str key));
+/* Called after every change of a key (set, modified, deleted, expired):
+ * WATCH. */
+void keyspace_set_key_changed_hook(void (*fn)(struct db *db, const str key));
 int keyspace_has_dirty(void);
 /* Drops every clean hot key (DEBUG RELOAD, cold mode). Returns how many. */
 long long keyspace_demote_all_clean(void);

@@ -19,6 +19,7 @@
 #include "net/client.h"
 #include "net/reply.h"
 #include "server/blocked.h"
+#include "server/multi.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "tier/tier.h"
@@ -97,6 +98,7 @@ void client_free(client *c)
         tier_client_freed(c);
     if (c->flags & (CLIENT_BLOCKED | CLIENT_UNBLOCKED))
         blocked_client_freed(c);
+    multi_reset(c);
     if (c->fd >= 0) {
         ev_del(server.loop, c->fd, EV_READ | EV_WRITE);
         close(c->fd);
@@ -507,8 +509,12 @@ str client_info_line(client *c)
     int64_t now = util_mstime();
     char flags[16];
     int f = 0;
+    if (c->flags & CLIENT_MULTI)
+        flags[f++] = 'x';
     if (c->flags & CLIENT_BLOCKED)
         flags[f++] = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS)
+        flags[f++] = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
         flags[f++] = 'c';
     if (c->flags & CLIENT_NO_EVICT)
@@ -532,13 +538,15 @@ str client_info_line(client *c)
     const char *cmdname = c->lastcmd ? c->lastcmd->name : "NULL";
     snprintf(buf, sizeof(buf),
              "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
-             "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu "
+             "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
              "rbp=%zu obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
              "redir=-1 resp=%d",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000), flags,
-             c->dbindex, c->qlen - c->qpos + (c->flags & CLIENT_IN_CALL ? c->req_bytes : 0),
-             c->qcap - c->qlen, c->argv_bytes, c->qcap, c->qcap, oll, c->reply_bytes,
-             sizeof(*c) + c->qcap + c->reply_bytes + c->argv_bytes, events, cmdname, c->resp);
+             c->dbindex, multi_queued(c),
+             c->qlen - c->qpos + (c->flags & CLIENT_IN_CALL ? c->req_bytes : 0), c->qcap - c->qlen,
+             c->argv_bytes, multi_mem(c), c->qcap, c->qcap, oll, c->reply_bytes,
+             sizeof(*c) + c->qcap + c->reply_bytes + c->argv_bytes + multi_mem(c), events, cmdname,
+             c->resp);
     return str_from_cstr(buf);
 }

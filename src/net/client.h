@@ -21,6 +21,7 @@ struct db;
 struct command;
 struct prefetch;
 struct blocking;
+struct multi_state;
 
 /* Client flags */
 #define CLIENT_CLOSE_AFTER_REPLY (1u << 0) /* QUIT, protocol error */
@@ -38,6 +39,10 @@ struct blocking;
 #define CLIENT_RERUN_WAITS       (1u << 12) /* ... and found nothing: stays blocked */
 #define CLIENT_UNBLOCKED         (1u << 13) /* queued to run its pipelined input */
 #define CLIENT_AWAITING_COMMIT   (1u << 14) /* its replies wait for the commit in flight */
+#define CLIENT_MULTI             (1u << 15) /* in MULTI: commands are queued (server/multi.h) */
+#define CLIENT_DIRTY_CAS         (1u << 16) /* a WATCHed key changed: EXEC fails */
+#define CLIENT_DIRTY_EXEC        (1u << 17) /* a command was rejected while queueing */
+#define CLIENT_IN_EXEC           (1u << 18) /* running EXEC's queue: nothing may block */
 
 #define REPLY_CHUNK (16 * 1024)
 
@@ -88,6 +93,8 @@ typedef struct client {
 
     /* blocking commands (server/blocked.c) */
     struct blocking *blk;
+    /* MULTI queue and WATCHed keys (server/multi.c), NULL until used */
+    struct multi_state *mstate;
 
     /* prefetch */
     struct prefetch *pf;

@@ -15,6 +15,7 @@
 #include "server/blocked.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,10 +91,12 @@ int blocked_timeout_or_reply(client *c, const str arg, int64_t *deadline_ms)
         return -1;
     }
     v *= 1000.0L;
-    /* Redis converts to long long without a range check: what does not fit
-     * comes out as LLONG_MIN on this platform, hence "negative" */
-    long long ms =
-        (v >= 9223372036854775807.0L || v <= -9223372036854775807.0L) ? LLONG_MIN : (long long)v;
+    /* rounded up (0.0001 s waits 1 ms, never forever); Redis converts to long
+     * long without a range check: what does not fit comes out as LLONG_MIN
+     * on this platform, hence "negative" */
+    long long ms = (v >= 9223372036854775807.0L || v <= -9223372036854775807.0L)
+                       ? LLONG_MIN
+                       : (long long)ceill(v);
     if (ms < 0) {
         reply_error(c, "ERR timeout is negative");
         return -1;
@@ -175,6 +178,14 @@ void blocked_wait(client *c, const str *keys, int nkeys, int64_t deadline_ms, in
         c->flags |= CLIENT_RERUN_WAITS; /* still blocked, nothing replied */
         return;
     }
+    if (c->flags & CLIENT_IN_EXEC) { /* a transaction never waits: as if timed out */
+        if (btype & BLOCK_NULL_BULK)
+            reply_null(c);
+        else
+            reply_null_array(c);
+        return;
+    }
+    btype &= ~BLOCK_NULL_BULK;
     ensure_init();
     struct blocking *b = calloc(1, sizeof(*b));
     b->nodes = calloc((size_t)nkeys, sizeof(*b->nodes));

@@ -29,6 +29,9 @@ struct db;
 /* What a client waits for: a list or a sorted set to have elements. */
 #define BLOCK_LIST 1
 #define BLOCK_ZSET 2
+/* Or-ed into the type: where it may not block (EXEC), the command answers
+ * the null bulk rather than the null array (BLMOVE, BRPOPLPUSH). */
+#define BLOCK_NULL_BULK 0x10
 
 /* Parses a blocking timeout in seconds (a float, as Redis reads it: hex and
  * exponents allowed; overflow reads as negative). *deadline_ms: absolute

@@ -356,6 +356,7 @@ static str section_tiering(str s)
                    "prefetch_parked_commands:%lld\r\n"
                    "prefetch_stale_reads:%lld\r\n"
                    "prefetch_header_reads:%lld\r\n"
+                   "prefetch_followed_commands:%lld\r\n"
                    "sync_loads:%lld\r\n"
                    "promotions:%lld\r\n"
                    "demotions:%lld\r\n"
@@ -380,10 +381,11 @@ static str section_tiering(str s)
                    "rocksdb_stall_micros:%llu\r\n",
                    hot_keys, hot_used(), server.maxmemory, keys, tier_stats.prefetch_reads,
                    tier_stats.prefetch_hits_absent, tier_stats.bloom_absent, tier_stats.parked,
-                   tier_stats.stale_reads, tier_stats.header_reads, ks_stats.sync_loads,
-                   ks_stats.promotions, ks_stats.demotions, ks_stats.commits, ks_stats.commit_keys,
-                   ks_stats.commit_bytes, ks_stats.commit_errors, split_stats.whole_writes,
-                   split_stats.element_writes, split_stats.garbage_ranges, split_elements_read(),
+                   tier_stats.stale_reads, tier_stats.header_reads, tier_stats.followed,
+                   ks_stats.sync_loads, ks_stats.promotions, ks_stats.demotions, ks_stats.commits,
+                   ks_stats.commit_keys, ks_stats.commit_bytes, ks_stats.commit_errors,
+                   split_stats.whole_writes, split_stats.element_writes, split_stats.garbage_ranges,
+                   split_elements_read(),
                    (unsigned long long)hist_percentile(&server.read_latency, 50),
                    (unsigned long long)hist_percentile(&server.read_latency, 99),
                    (unsigned long long)hist_percentile(&server.read_latency, 99.9),

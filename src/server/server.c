@@ -26,6 +26,7 @@
 #include "keyspace/db.h"
 #include "net/client.h"
 #include "server/blocked.h"
+#include "server/multi.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/committer.h"
@@ -367,6 +368,7 @@ int server_init(void)
     ev_add(server.loop, server.committer_fd, EV_READ, committer_handler, NULL);
     keyspace_set_commit_hook(clients_commit_done);
     keyspace_set_key_set_hook(blocked_signal_key);
+    keyspace_set_key_changed_hook(multi_touch_key);
     if (listen_start() < 0)
         return -1;
     server_apply_fsync_policy();

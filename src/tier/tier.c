@@ -10,6 +10,12 @@
  * EXISTS, TYPE, the TTL family) has big split values read as their header
  * alone: the keyspace answers from it (keyspace/header.h).
  *
+ * Order: a command that arrives while a read of one of its keys is in
+ * flight (or while an earlier such command waits) waits too, in a FIFO of
+ * followers, and runs when the reads before it are done: commands on the
+ * same key run in the order they arrived, as in Redis, even when the first
+ * one had to wait for the disk.
+ *
  * Staleness: every key in flight is in `inflight` with the sequence number
  * of the last write to it. A read submitted before a write of its key is
  * stale: its value is dropped and the command's keys are looked at again.
@@ -29,6 +35,7 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "server/log.h"
+#include "server/multi.h"
 #include "server/server.h"
 #include "storage/codec.h"
 #include "storage/readpool.h"
@@ -44,15 +51,25 @@ struct prefetch {
     int n;
     uint16_t *dbid;
     str *ukeys;                   /* user keys (heap copies) */
-    str *akeys;                   /* the same keys in the client's argv */
+    str *akeys;                   /* the same keys as the client holds them (argv, WATCH) */
     str *ikeys;                   /* inflight dict keys: dbid + user key (hot) */
     struct prefetch *prev, *next; /* in flight */
 };
 
 struct inflight {
-    long refs;
+    long refs;      /* reads in flight of the key */
+    long followers; /* waiting commands that name it */
     uint64_t last_write;
 };
+
+/* A command waiting for reads of its keys that an earlier command started. */
+struct follower {
+    client *c; /* NULL once the client is gone */
+    int n;
+    str *ikeys; /* the inflight dict keys it holds */
+    struct follower *next;
+};
+static struct follower *fhead, **ftail = &fhead;
 
 static uint64_t write_seq = 1;
 static struct prefetch *pending; /* all prefetches in flight */
@@ -74,22 +91,20 @@ static str inflight_key(uint16_t dbid, const char *key, size_t len)
     return k;
 }
 
-void tier_key_written(uint16_t dbid, const str key)
+/* The inflight entry of (dbid, key), or NULL; no allocation for the usual
+ * short key. */
+static dict_entry *inflight_find(uint16_t dbid, const char *key, size_t len)
 {
-    write_seq++;
     if (!inflight || dict_size(inflight) == 0)
-        return;
+        return NULL;
     char buf[256];
-    size_t len = str_len(key);
     if (len + 2 > sizeof(buf) - sizeof(struct str_hdr) - 1) {
         str k = inflight_key(dbid, key, len);
         dict_entry *e = dict_find(inflight, k);
-        if (e)
-            ((struct inflight *)e->v.val)->last_write = write_seq;
         str_hot_free(k);
-        return;
+        return e;
     }
-    /* a str on the stack, to look up without allocating */
+    /* a str on the stack */
     struct str_hdr *h = (struct str_hdr *)buf;
     h->len = (uint32_t)(len + 2);
     h->cap = (uint32_t)(len + 2);
@@ -98,7 +113,37 @@ void tier_key_written(uint16_t dbid, const str key)
     k[1] = (char)dbid;
     memcpy(k + 2, key, len);
     k[len + 2] = 0;
-    dict_entry *e = dict_find(inflight, k);
+    return dict_find(inflight, k);
+}
+
+/* Adds a hold on (dbid, key): the entry, created if needed. */
+static dict_entry *inflight_hold(uint16_t dbid, const char *key, size_t len)
+{
+    if (!inflight)
+        inflight = dict_create(&inflight_type);
+    str ik = inflight_key(dbid, key, len);
+    int existed;
+    dict_entry *e = dict_add_or_find(inflight, ik, &existed);
+    if (existed)
+        str_hot_free(ik);
+    else
+        e->v.val = hot_calloc(sizeof(struct inflight));
+    return e;
+}
+
+/* Drops the entry once nothing holds it. */
+static void inflight_drop_if_unused(const str ikey)
+{
+    dict_entry *e = dict_find(inflight, ikey);
+    struct inflight *f = e->v.val;
+    if (f->refs == 0 && f->followers == 0)
+        dict_delete(inflight, ikey);
+}
+
+void tier_key_written(uint16_t dbid, const str key)
+{
+    write_seq++;
+    dict_entry *e = inflight_find(dbid, key, str_len(key));
     if (e)
         ((struct inflight *)e->v.val)->last_write = write_seq;
 }
@@ -142,35 +187,121 @@ static int prefetch_header_only(const struct command *cmd)
            p == cmd_pttl || p == cmd_expiretime || p == cmd_pexpiretime || p == cmd_object_encoding;
 }
 
+#define PREFETCH_MAX 64
+
+/* The keys c's command will read: its own, or for EXEC those of the whole
+ * transaction. Returns how many (at most PREFETCH_MAX; others are loaded
+ * synchronously when used). */
+static int prefetch_keys(client *c, struct key_at *keys)
+{
+    int n;
+    if (c->cmd->proc == cmd_exec) {
+        n = multi_exec_keys(c, keys, PREFETCH_MAX);
+    } else {
+        struct keyref refs[PREFETCH_MAX];
+        n = command_get_keys(c->cmd, c, c->argc, c->argv, refs, PREFETCH_MAX);
+        for (int i = 0; i < n && i < PREFETCH_MAX; i++)
+            keys[i] = (struct key_at){refs[i].dbindex < 0 ? c->dbindex : refs[i].dbindex,
+                                      c->argv[refs[i].argi]};
+    }
+    return n < PREFETCH_MAX ? n : PREFETCH_MAX;
+}
+
+/* c waits behind the reads in flight of its keys (tier_prefetch). */
+static void follow(client *c, const struct key_at *keys, int n)
+{
+    struct follower *f = calloc(1, sizeof(*f));
+    f->c = c;
+    f->ikeys = calloc((size_t)n, sizeof(str));
+    for (int i = 0; i < n; i++) {
+        struct db *db = keyspace_db(keys[i].dbindex);
+        if (!db)
+            continue;
+        dict_entry *e = inflight_hold(db->dbid, keys[i].key, str_len(keys[i].key));
+        ((struct inflight *)e->v.val)->followers++;
+        f->ikeys[f->n++] = e->key;
+    }
+    *ftail = f;
+    ftail = &f->next;
+    c->flags |= CLIENT_PARKED;
+    tier_stats.followed++;
+}
+
+/* Whether a key of the command is being read, or named by a command
+ * waiting already. */
+static int keys_busy(const struct key_at *keys, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct db *db = keyspace_db(keys[i].dbindex);
+        if (db && inflight_find(db->dbid, keys[i].key, str_len(keys[i].key)))
+            return 1;
+    }
+    return 0;
+}
+
+static int prefetch(client *c, int may_follow);
+
+/* Runs the followers whose reads before them are done, in arrival order;
+ * the first that still waits stops the rest. */
+static void followers_run(void)
+{
+    while (fhead) {
+        struct follower *f = fhead;
+        for (int i = 0; f->c && i < f->n; i++)
+            if (((struct inflight *)dict_find(inflight, f->ikeys[i])->v.val)->refs > 0)
+                return;
+        fhead = f->next;
+        if (!fhead)
+            ftail = &fhead;
+        for (int i = 0; i < f->n; i++) {
+            ((struct inflight *)dict_find(inflight, f->ikeys[i])->v.val)->followers--;
+            inflight_drop_if_unused(f->ikeys[i]);
+        }
+        client *c = f->c;
+        free(f->ikeys);
+        free(f);
+        if (c) {
+            c->flags &= ~CLIENT_PARKED;
+            if (prefetch(c, 0) == 0)
+                client_resume(c);
+        }
+    }
+}
+
 int tier_prefetch(client *c)
+{
+    return prefetch(c, 1);
+}
+
+/* may_follow: 0 for a command that already waited its turn. */
+static int prefetch(client *c, int may_follow)
 {
     if (c->headers)
         c->headers->n = 0;
     if (c->cmd->proc == cmd_object_tier)
         return 0; /* it reports where the key is: loading it would change the answer */
-    struct keyref refs[64];
-    int n = command_get_keys(c->cmd, c, c->argc, c->argv, refs, 64);
-    if (n > 64)
-        n = 64; /* the rest are loaded synchronously when used */
-    int want[64];
+    struct key_at keys[PREFETCH_MAX];
+    int n = prefetch_keys(c, keys);
+    if (may_follow && inflight && dict_size(inflight) && keys_busy(keys, n)) {
+        follow(c, keys, n);
+        return 1;
+    }
+    struct key_at want[PREFETCH_MAX];
     int nwant = 0;
     c->absent.n = 0;
     for (int i = 0; i < n; i++) {
-        int dbi = refs[i].dbindex < 0 ? c->dbindex : refs[i].dbindex;
-        struct db *db = keyspace_db(dbi);
+        struct db *db = keyspace_db(keys[i].dbindex);
         if (!db)
             continue;
-        str key = c->argv[refs[i].argi];
+        str key = keys[i].key;
         if (db_key_state(db, key) != KEY_UNKNOWN)
             continue;
         int dup = 0;
-        for (int j = 0; j < nwant && !dup; j++) {
-            int dj = refs[want[j]].dbindex < 0 ? c->dbindex : refs[want[j]].dbindex;
-            str kj = c->argv[refs[want[j]].argi];
-            dup = dj == dbi && str_len(kj) == str_len(key) && !memcmp(kj, key, str_len(key));
-        }
+        for (int j = 0; j < nwant && !dup; j++)
+            dup = want[j].dbindex == keys[i].dbindex && str_len(want[j].key) == str_len(key) &&
+                  !memcmp(want[j].key, key, str_len(key));
         if (!dup)
-            want[nwant++] = i;
+            want[nwant++] = keys[i];
     }
     if (nwant == 0)
         return 0;
@@ -179,17 +310,13 @@ int tier_prefetch(client *c)
      * must all be watched for writes while it waits. */
     if (nwant <= ABSENT_MAX) {
         int all_absent = 1;
-        for (int i = 0; i < nwant && all_absent; i++) {
-            struct keyref *r = &refs[want[i]];
-            struct db *db = keyspace_db(r->dbindex < 0 ? c->dbindex : r->dbindex);
-            all_absent = !db_may_exist_on_disk(db, c->argv[r->argi]);
-        }
+        for (int i = 0; i < nwant && all_absent; i++)
+            all_absent = !db_may_exist_on_disk(keyspace_db(want[i].dbindex), want[i].key);
         if (all_absent) {
             for (int i = 0; i < nwant; i++) {
-                struct keyref *r = &refs[want[i]];
-                c->absent.dbindex[i] = r->dbindex < 0 ? c->dbindex : r->dbindex;
-                c->absent.key[i] = c->argv[r->argi];
-                c->absent.len[i] = str_len(c->argv[r->argi]);
+                c->absent.dbindex[i] = want[i].dbindex;
+                c->absent.key[i] = want[i].key;
+                c->absent.len[i] = str_len(want[i].key);
             }
             c->absent.n = nwant;
             tier_stats.bloom_absent += nwant;
@@ -197,8 +324,6 @@ int tier_prefetch(client *c)
         }
     }
 
-    if (!inflight)
-        inflight = dict_create(&inflight_type);
     struct prefetch *pf = calloc(1, sizeof(*pf));
     pf->c = c;
     pf->n = nwant;
@@ -216,25 +341,15 @@ int tier_prefetch(client *c)
     pf->job.rc = calloc((size_t)nwant, sizeof(int));
     pf->job.header_only = prefetch_header_only(c->cmd);
     for (int i = 0; i < nwant; i++) {
-        struct keyref *r = &refs[want[i]];
-        int dbi = r->dbindex < 0 ? c->dbindex : r->dbindex;
-        struct db *db = keyspace_db(dbi);
-        str key = c->argv[r->argi];
+        struct db *db = keyspace_db(want[i].dbindex);
+        str key = want[i].key;
         size_t len = str_len(key);
         pf->dbid[i] = db->dbid;
         pf->ukeys[i] = str_new(key, len);
         pf->akeys[i] = key;
         pf->job.keys[i] = malloc(len + CODEC_KEY_PREFIX);
         pf->job.klens[i] = codec_key_encode(db->dbid, key, len, pf->job.keys[i]);
-        str ik = inflight_key(db->dbid, key, len);
-        int existed;
-        dict_entry *e = dict_add_or_find(inflight, ik, &existed);
-        if (existed) {
-            str_hot_free(ik);
-        } else {
-            struct inflight *f = hot_calloc(sizeof(*f));
-            e->v.val = f;
-        }
+        dict_entry *e = inflight_hold(db->dbid, key, len);
         ((struct inflight *)e->v.val)->refs++;
         pf->ikeys[i] = e->key;
     }
@@ -255,6 +370,9 @@ void tier_client_freed(client *c)
     for (struct prefetch *p = pending; p; p = p->next)
         if (p->c == c)
             p->c = NULL;
+    for (struct follower *f = fhead; f; f = f->next)
+        if (f->c == c)
+            f->c = NULL;
     c->pf = NULL;
 }
 
@@ -270,8 +388,8 @@ static int prefetch_release(struct prefetch *pf)
         struct inflight *f = e->v.val;
         if (f->last_write > pf->submit_seq)
             stale = 1;
-        if (--f->refs == 0)
-            dict_delete(inflight, pf->ikeys[i]);
+        f->refs--;
+        inflight_drop_if_unused(pf->ikeys[i]);
     }
     if (pf->prev)
         pf->prev->next = pf->next;
@@ -325,7 +443,7 @@ void tier_on_reads_done(void)
             /* look at the keys again: some are hot now, others re-read */
             c->pf = NULL;
             prefetch_free(pf);
-            if (tier_prefetch(c) == 0)
+            if (prefetch(c, 0) == 0)
                 client_resume(c);
         } else {
             c->pf = NULL;
@@ -334,6 +452,7 @@ void tier_on_reads_done(void)
         }
         j = next;
     }
+    followers_run();
 }
 
 /* ---- LRU / LFU ----------------------------------------------------------- */

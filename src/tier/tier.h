@@ -45,6 +45,7 @@ struct tier_stats {
     long long stale_reads;          /* reads discarded (key written in flight) */
     long long bloom_absent;         /* keys known absent from the bloom filters, no read */
     long long header_reads;         /* split values read as their header alone */
+    long long followed;             /* commands that waited for reads of their keys by others */
 };
 extern struct tier_stats tier_stats;
 

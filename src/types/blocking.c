@@ -94,7 +94,7 @@ static void bmove_generic(client *c, int wherefrom, int whereto, const str timeo
     if (rc < 0)
         return;
     if (rc == 0) {
-        blocked_wait(c, c->argv + 1, 1, deadline, BLOCK_LIST);
+        blocked_wait(c, c->argv + 1, 1, deadline, BLOCK_LIST | BLOCK_NULL_BULK);
         return;
     }
     obj *dobj = db_lookup(c->db, c->argv[2], LOOKUP_WRITE);

@@ -12,6 +12,7 @@
 #include "keyspace/db.h"
 #include "net/reply.h"
 #include "server/blocked.h"
+#include "server/multi.h"
 #include "server/server.h"
 
 void cmd_ping(client *c)
@@ -171,6 +172,7 @@ void cmd_reset(client *c)
     c->name = NULL;
     c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT | CLIENT_NO_EVICT);
     c->authenticated = server.requirepass[0] == 0;
+    multi_reset(c);
     reply_status(c, "RESET");
 }
 

@@ -1,0 +1,58 @@
+/*
+ * multi.h: transactions (MULTI, EXEC, DISCARD) and optimistic locking
+ * (WATCH, UNWATCH).
+ *
+ * After MULTI a client's commands are checked (known, arity, allowed in a
+ * transaction) and queued instead of run; a command refused while queueing
+ * makes the EXEC that follows fail with EXECABORT. EXEC reads the keys of
+ * every queued command and of every WATCHed key before running any of them
+ * (one prefetch, so the transaction never waits halfway), then runs them
+ * back to back with nothing in between: no other client's command, no
+ * blocked client served (that waits for the end of EXEC), and no command
+ * of the queue blocks (blocking commands answer as on a timeout).
+ *
+ * WATCH records keys by name and db index. Any change of a watched key
+ * (keyspace's changed hook: set, modify, delete, expire; FLUSHDB,
+ * FLUSHALL and SWAPDB when they change what the key is) marks its watchers
+ * dirty, and their EXEC answers the null array. A key that was already
+ * logically expired when watched is not "changed" by being deleted; one
+ * that expires after it was watched fails the EXEC.
+ */
+#ifndef LT_SERVER_MULTI_H
+#define LT_SERVER_MULTI_H
+
+#include "ds/str.h"
+#include "net/client.h"
+
+struct db;
+
+/* A key to read before a command runs (prefetch): the db index and the
+ * key (owned by the client: valid while the command runs). */
+struct key_at {
+    int dbindex;
+    str key;
+};
+
+/* Queues c's current command (takes its argv) and replies +QUEUED. */
+void multi_queue(client *c);
+/* A command was refused while c is in MULTI: EXEC will abort. */
+void multi_flag_error(client *c);
+/* The keys EXEC will read: WATCHed keys, then every queued command's (in
+ * the db each runs in). Returns how many were found (may exceed max: only
+ * max were stored). */
+int multi_exec_keys(client *c, struct key_at *out, int max);
+/* RESET and client free: leaves MULTI and unwatches everything. */
+void multi_reset(client *c);
+/* Number of queued commands, or -1 when not in MULTI (CLIENT LIST). */
+int multi_queued(const client *c);
+/* Bytes held by the queued commands (CLIENT LIST multi-mem). */
+size_t multi_mem(const client *c);
+
+/* keyspace's changed hook: marks the watchers of key dirty. */
+void multi_touch_key(struct db *db, const str key);
+/* FLUSHDB/FLUSHALL (replaced -1) or SWAPDB (both ways): watchers of keys
+ * in db index emptied whose value changes are marked dirty. Called before
+ * the data changes. */
+void multi_touch_db(int emptied, int replaced);
+
+#endif
