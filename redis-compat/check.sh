@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The compatibility gate: runs Redis's suite through run.sh for the given modes, then compares the
 # passed count of every file with baseline.txt. A file that passes fewer tests than its baseline
-# is a regression (exit 1); one that passes more asks for the baseline to be raised.
+# is run once more alone, and is a regression (exit 1) if it still does; one that passes more asks
+# for the baseline to be raised.
 #
 # Usage: check.sh [--mode hot|cold|both] [--update] [--no-run] [other run.sh options...]
 #   --update   after the run, rewrite the baseline lines of the modes that ran (other modes kept)
@@ -70,10 +71,26 @@ if [ -f "$BASELINE" ]; then
         BASE["$m $f"]=$p
     done < "$BASELINE"
 fi
+# A file below its baseline runs once more, alone (no second file sharing
+# the 2 cores): some of Redis's tests are timing-sensitive, and one slow
+# moment must not fail the gate. A real regression fails both times.
+rerun() {
+    local m=$1 f=$2 dir
+    dir=$(mktemp -d)
+    "$HERE/run.sh" "${RUN_ARGS[@]}" --mode "$m" --jobs 1 --only "$f" --out "$dir" >/dev/null 2>&1
+    awk -v f="$f" 'NF == 8 && $1 == f && $3 ~ /^[0-9]+$/ { print $3; exit }' "$dir/$m.txt" 2>/dev/null
+    rm -rf "$dir"
+}
 while read -r m f status p; do
     [ -n "$m" ] || continue
     b=${BASE["$m $f"]:-0}
     compared=$((compared + 1))
+    if [ "$p" -lt "$b" ] && [ $NO_RUN -eq 0 ] && [ $UPDATE -eq 0 ]; then
+        p2=$(rerun "$m" "$f")
+        printf '  retried    %-5s %-36s %4d passed, then %s alone (baseline %d)\n' "$m" "$f" "$p" \
+            "${p2:-none}" "$b"
+        [ -n "$p2" ] && [ "$p2" -gt "$p" ] && p=$p2
+    fi
     if [ "$p" -lt "$b" ]; then
         printf '  REGRESSION %-5s %-36s %4d passed, baseline %d (%s)\n' "$m" "$f" "$p" "$b" "$status"
         regressions=$((regressions + 1))
