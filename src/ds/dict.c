@@ -18,11 +18,17 @@
  * - growth starts when used >= size (load factor 1); shrinking is left to
  *   dict_maybe_shrink (cron), when less than 10% of buckets would be used.
  *
+ * - in an embed_str_key dict, an entry is the bytes up to its key field
+ *   followed by the key's str block; the key never moves or changes while
+ *   the entry lives (other tables may point at it, as the keyspace's
+ *   expires table does).
+ *
  * All memory (tables, entries, the dict) comes from the hot tier.
  */
 #include "ds/dict.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -64,9 +70,19 @@ static inline uint64_t dict_hash(const dict *d, const void *key)
     return d->type->hash(key);
 }
 
+/* Where an embedded key's str block starts: where the key field would be. */
+#define DICT_EMBED_OFFSET offsetof(dict_entry, key)
+
+static inline void *dict_entry_key(const dict *d, const dict_entry *e)
+{
+    if (d->type->embed_str_key)
+        return (char *)e + DICT_EMBED_OFFSET + sizeof(struct str_hdr);
+    return e->key;
+}
+
 static void dict_free_entry(dict *d, dict_entry *e)
 {
-    if (d->type->key_free)
+    if (d->type->key_free && !d->type->embed_str_key)
         d->type->key_free(e->key);
     if (d->type->val_free)
         d->type->val_free(e->v.val);
@@ -118,7 +134,7 @@ static int dict_rehash(dict *d, int n)
         dict_entry *e = from->buckets[d->rehash_idx];
         while (e) {
             dict_entry *next = e->next;
-            size_t idx = dict_hash(d, e->key) & (to->size - 1);
+            size_t idx = dict_hash(d, dict_entry_key(d, e)) & (to->size - 1);
             e->next = to->buckets[idx];
             to->buckets[idx] = e;
             from->used--;
@@ -171,7 +187,8 @@ static dict_entry *dict_lookup(dict *d, const void *key, uint64_t h, dict_entry 
             continue;
         dict_entry **link = &tb->buckets[idx];
         for (dict_entry *e = *link; e; link = &e->next, e = e->next) {
-            if (e->key == key || d->type->key_eq(e->key, key)) {
+            const void *k = dict_entry_key(d, e);
+            if (k == key || d->type->key_eq(k, key)) {
                 if (linkp) {
                     *linkp = link;
                     *tablep = tb;
@@ -229,8 +246,14 @@ size_t dict_size(const dict *d)
 
 size_t dict_mem_usage(const dict *d)
 {
-    return sizeof(*d) + (d->t[0].size + d->t[1].size) * sizeof(dict_entry *) +
-           dict_size(d) * sizeof(dict_entry);
+    /* embedded keys are counted with their entries by whoever sums keys */
+    size_t entry = d->type->embed_str_key ? DICT_EMBED_OFFSET : sizeof(dict_entry);
+    return sizeof(*d) + (d->t[0].size + d->t[1].size) * sizeof(dict_entry *) + dict_size(d) * entry;
+}
+
+void *dict_key(const dict *d, const dict_entry *e)
+{
+    return dict_entry_key(d, e);
 }
 
 dict_entry *dict_find(dict *d, const void *key)
@@ -245,8 +268,19 @@ static dict_entry *dict_insert(dict *d, void *key, uint64_t h)
 {
     struct dict_table *tb = dict_rehashing(d) ? &d->t[1] : &d->t[0];
     size_t idx = h & (tb->size - 1);
-    dict_entry *e = hot_malloc(sizeof(*e));
-    e->key = key;
+    dict_entry *e;
+    if (d->type->embed_str_key) {
+        size_t len = str_len(key);
+        e = hot_malloc(DICT_EMBED_OFFSET + sizeof(struct str_hdr) + len + 1);
+        struct str_hdr *h = (struct str_hdr *)((char *)e + DICT_EMBED_OFFSET);
+        h->len = h->cap = (uint32_t)len;
+        char *k = (char *)(h + 1);
+        memcpy(k, key, len);
+        k[len] = '\0';
+    } else {
+        e = hot_malloc(sizeof(*e));
+        e->key = key;
+    }
     e->v.val = NULL;
     e->next = tb->buckets[idx];
     tb->buckets[idx] = e;

@@ -8,8 +8,9 @@
  * u32 header), s[len] == '\0' always. Heap strs come from malloc and may
  * grow (str_cat, str_grow: capacity doubles up to 1 MiB of need, then grows
  * by 1 MiB steps, so appends are amortised O(1) without doubling huge
- * values). Hot-tier strs come from hot_malloc, are sized exactly and never
- * grow: keys are immutable once stored.
+ * values). Hot-tier strs come from hot_malloc and are sized exactly (keys
+ * never change once stored); only a RAW string value reserves room to grow
+ * (str_hot_reserve), with its own growth policy.
  */
 #include "ds/str.h"
 
@@ -138,6 +139,16 @@ str str_hot_new(const void *ptr, size_t len)
 str str_hot_dup(const str s)
 {
     return str_hot_new(s, str_len(s));
+}
+
+str str_hot_reserve(str s, size_t cap)
+{
+    struct str_hdr *h = STR_HDR(s);
+    if (cap <= h->cap)
+        return s;
+    h = hot_realloc(h, str_block_size(cap));
+    h->cap = (uint32_t)cap;
+    return (char *)h + sizeof(*h);
 }
 
 void str_hot_free(str s)

@@ -41,6 +41,8 @@ str str_hot_new(const void *ptr, size_t len); /* hot tier */
 str str_hot_dup(const str s);                 /* hot tier */
 void str_hot_free(str s);                     /* hot tier; NULL is a no-op */
 size_t str_hot_alloc_size(const str s);       /* bytes the hot tier accounts for s */
+/* Hot tier: room for at least cap bytes (length unchanged); may move s. */
+str str_hot_reserve(str s, size_t cap);
 
 /* memcmp-style comparison of two strs, then by length. */
 int str_cmp(const str a, const str b);

@@ -48,7 +48,8 @@ static void val_free(void *v)
     obj_free(v);
 }
 
-static const dict_type keys_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, val_free};
+/* keys embed their str in the entry; expires entries point at it */
+static const dict_type keys_type = {dict_str_hash, dict_str_eq, NULL, val_free, 1};
 static const dict_type expires_type = {dict_str_hash, dict_str_eq, NULL, NULL};
 static const dict_type dirty_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, NULL};
 
@@ -289,13 +290,13 @@ static obj *value_decode(const char *val, size_t vlen, int64_t *expire,
 
 static dict_entry *db_install(struct db *db, const str key, obj *o, int64_t expire)
 {
-    dict_entry *e = dict_add(db->keys, str_hot_new(key, str_len(key)), o);
+    dict_entry *e = dict_add(db->keys, key, o);
     tier_init_obj(o);
     uint32_t lru;
     if (tier_recall(db->dbid, key, str_len(key), &lru))
         o->lru = lru;
     if (expire >= 0) {
-        dict_entry *x = dict_add(db->expires, e->key, NULL);
+        dict_entry *x = dict_add(db->expires, dict_key(db->keys, e), NULL);
         x->v.s64 = expire;
     }
     ks_stats.promotions++;
@@ -646,7 +647,7 @@ int db_exists(struct db *db, const str key)
 void db_add(struct db *db, const str key, obj *val)
 {
     tier_init_obj(val);
-    dict_entry *e = dict_add(db->keys, str_hot_new(key, str_len(key)), val);
+    dict_entry *e = dict_add(db->keys, key, val);
     if (!e) {
         log_warning("db_add on an existing key");
         abort();
@@ -704,7 +705,7 @@ void db_set_expire(struct db *db, const str key, int64_t when_ms)
     if (!e)
         return;
     int existed;
-    dict_entry *x = dict_add_or_find(db->expires, e->key, &existed);
+    dict_entry *x = dict_add_or_find(db->expires, dict_key(db->keys, e), &existed);
     if (!existed)
         db->nexpires++;
     x->v.s64 = when_ms;
@@ -987,10 +988,11 @@ long long keyspace_demote_all_clean(void)
             obj *o = e->v.val;
             if (o->flags & OBJ_F_DIRTY)
                 continue;
-            tier_remember(db->dbid, e->key, str_len(e->key), o->lru);
+            str k = dict_key(db->keys, e);
+            tier_remember(db->dbid, k, str_len(k), o->lru);
             split_forget(o);
-            dict_delete(db->expires, e->key);
-            dict_delete(db->keys, e->key);
+            dict_delete(db->expires, k);
+            dict_delete(db->keys, k);
             n++;
         }
         dict_iter_done(&it);

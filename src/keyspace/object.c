@@ -29,8 +29,7 @@ obj *obj_new_collection(int type, int encoding, void *ptr)
     obj *o = obj_alloc(0);
     o->type = (uint8_t)type;
     o->encoding = (uint8_t)encoding;
-    o->u.c.ptr = ptr;
-    o->u.c.split = NULL;
+    o->u.ptr = ptr;
     return o;
 }
 
@@ -46,7 +45,9 @@ obj *obj_string_from_ll(long long v)
 /* EMBSTR layout: the 8-byte header, a u32 length at offset 8, then the
  * bytes and a NUL, in one allocation of at least sizeof(obj) (so that
  * obj_string_make_raw can turn it into a RAW string in place). 12 bytes of
- * overhead, as close to Redis's 19 as a u32 length allows. */
+ * overhead, as close to Redis's 19 as a u32 length allows.
+ * RAW layout: u.s is a hot str whose capacity may exceed its length
+ * (APPEND and SETRANGE grow it geometrically). */
 #define EMB_HDR 12
 
 static uint32_t emb_len(const obj *o)
@@ -80,14 +81,7 @@ obj *obj_string_raw(const void *ptr, size_t len)
     obj *o = obj_alloc(0);
     o->type = OBJ_STRING;
     o->encoding = OBJ_ENC_RAW;
-    o->u.s.ptr = hot_malloc(len + 1);
-    o->u.s.len = (uint32_t)len;
-    o->u.s.cap = (uint32_t)len;
-    if (ptr && len)
-        memcpy(o->u.s.ptr, ptr, len);
-    else if (len)
-        memset(o->u.s.ptr, 0, len);
-    o->u.s.ptr[len] = 0;
+    o->u.s = str_hot_new(ptr, len); /* zeroed when ptr is NULL */
     return o;
 }
 
@@ -131,7 +125,7 @@ void obj_free(obj *o)
         return;
     }
     if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
-        hot_free(o->u.s.ptr);
+        str_hot_free(o->u.s);
     else if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_LISTPACK)
         lp_free(o->u.ptr);
     else if (o->type == OBJ_HASH)
@@ -180,7 +174,7 @@ obj *obj_dup(const obj *o)
     case OBJ_ENC_EMBSTR:
         return obj_string_embstr(emb_data(o), emb_len(o));
     default:
-        return obj_string_raw(o->u.s.ptr, o->u.s.len);
+        return obj_string_raw(o->u.s, str_len(o->u.s));
     }
 }
 
@@ -194,8 +188,8 @@ const char *obj_string_bytes(const obj *o, char *buf, size_t *len)
         *len = emb_len(o);
         return emb_data(o);
     }
-    *len = o->u.s.len;
-    return o->u.s.ptr;
+    *len = str_len(o->u.s);
+    return o->u.s;
 }
 
 size_t obj_string_len(const obj *o)
@@ -204,7 +198,7 @@ size_t obj_string_len(const obj *o)
         return (size_t)util_ll_digits(o->u.i);
     if (o->encoding == OBJ_ENC_EMBSTR)
         return emb_len(o);
-    return o->u.s.len;
+    return str_len(o->u.s);
 }
 
 int obj_string_ll(const obj *o, long long *out)
@@ -222,17 +216,17 @@ int obj_string_ll(const obj *o, long long *out)
 obj *obj_string_make_raw(obj *o, size_t min_len)
 {
     if (o->encoding == OBJ_ENC_RAW) {
-        if (min_len > o->u.s.len) {
-            if (min_len > o->u.s.cap) {
+        size_t len = str_len(o->u.s);
+        if (min_len > len) {
+            if (min_len > STR_HDR(o->u.s)->cap) {
                 size_t cap = min_len < 1024 * 1024 ? min_len * 2 : min_len + 1024 * 1024;
                 if (cap > UINT32_MAX - 1)
                     cap = min_len;
-                o->u.s.ptr = hot_realloc(o->u.s.ptr, cap + 1);
-                o->u.s.cap = (uint32_t)cap;
+                o->u.s = str_hot_reserve(o->u.s, cap);
             }
-            memset(o->u.s.ptr + o->u.s.len, 0, min_len - o->u.s.len);
-            o->u.s.len = (uint32_t)min_len;
-            o->u.s.ptr[min_len] = 0;
+            memset(o->u.s + len, 0, min_len - len);
+            STR_HDR(o->u.s)->len = (uint32_t)min_len;
+            o->u.s[min_len] = 0;
         }
         return o;
     }
@@ -240,15 +234,12 @@ obj *obj_string_make_raw(obj *o, size_t min_len)
     size_t len;
     const char *p = obj_string_bytes(o, buf, &len);
     size_t nlen = len > min_len ? len : min_len;
-    char *np = hot_malloc(nlen + 1);
+    str np = str_hot_new(NULL, nlen);
     memcpy(np, p, len);
-    memset(np + len, 0, nlen - len + 1);
     /* an EMBSTR's bytes live inside o: o stays the same object, the bytes
      * move to their own buffer (the tail of o's allocation is unused) */
     o->encoding = OBJ_ENC_RAW;
-    o->u.s.ptr = np;
-    o->u.s.len = (uint32_t)nlen;
-    o->u.s.cap = (uint32_t)nlen;
+    o->u.s = np;
     return o;
 }
 
@@ -256,36 +247,31 @@ void obj_string_append(obj *o, const void *ptr, size_t len)
 {
     size_t old = obj_string_len(o);
     obj_string_make_raw(o, old + len);
-    memcpy(o->u.s.ptr + old, ptr, len);
+    memcpy(o->u.s + old, ptr, len);
 }
 
 unsigned char *obj_string_writable(obj *o, size_t min_len)
 {
     obj_string_make_raw(o, min_len);
-    return (unsigned char *)o->u.s.ptr;
+    return (unsigned char *)o->u.s;
 }
 
 void obj_string_set(obj *o, const void *ptr, size_t len)
 {
     if (o->encoding != OBJ_ENC_RAW) {
         /* ptr may be an EMBSTR's own bytes: copy before converting */
-        char *np = hot_malloc(len + 1);
-        memcpy(np, ptr, len);
-        np[len] = 0;
+        str np = str_hot_new(ptr, len);
         o->encoding = OBJ_ENC_RAW;
-        o->u.s.ptr = np;
-        o->u.s.len = (uint32_t)len;
-        o->u.s.cap = (uint32_t)len;
+        o->u.s = np;
         return;
     }
-    if (len > o->u.s.cap) {
+    if (len > STR_HDR(o->u.s)->cap) {
         /* ptr is not inside the buffer: bytes from it would fit */
-        o->u.s.ptr = hot_realloc(o->u.s.ptr, len + 1);
-        o->u.s.cap = (uint32_t)len;
+        o->u.s = str_hot_reserve(o->u.s, len);
     }
-    memmove(o->u.s.ptr, ptr, len);
-    o->u.s.len = (uint32_t)len;
-    o->u.s.ptr[len] = 0;
+    memmove(o->u.s, ptr, len);
+    STR_HDR(o->u.s)->len = (uint32_t)len;
+    o->u.s[len] = 0;
 }
 
 size_t obj_mem(const obj *o)
@@ -296,7 +282,7 @@ size_t obj_mem(const obj *o)
     if (o->type == OBJ_LIST)
         return n + list_mem(o);
     if (o->type == OBJ_STRING && o->encoding == OBJ_ENC_RAW)
-        n += hot_usable(o->u.s.ptr);
+        n += str_hot_alloc_size(o->u.s);
     if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_LISTPACK)
         n += hot_usable(o->u.ptr);
     if (o->type == OBJ_HASH && o->encoding == OBJ_ENC_HT) {

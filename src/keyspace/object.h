@@ -46,9 +46,11 @@
 
 #define OBJ_F_DIRTY    (1u << 0) /* changed since the last commit: may not be demoted */
 #define OBJ_F_UNSTORED (1u << 1) /* its last commit could not store it: stays dirty in memory */
+#define OBJ_F_SPLIT    (1u << 2) /* has a split_state (keyspace/split.h) */
 
-struct split_state;
-
+/* 16 bytes, as small as Redis's robj: the hot tier holds one per key. A
+ * stored split's state lives in a side table (keyspace/split.h), found
+ * through OBJ_F_SPLIT, since only big collections have one. */
 typedef struct obj {
     uint8_t type;
     uint8_t encoding;
@@ -57,16 +59,9 @@ typedef struct obj {
     uint32_t lru; /* LRU clock (s) or LFU: 16 bits of minutes, 8 bits of log counter */
     union {
         long long i; /* OBJ_ENC_INT */
-        struct {
-            char *ptr; /* RAW only: its own buffer (EMBSTR layout: object.c) */
-            uint32_t len;
-            uint32_t cap;
-        } s;
-        void *ptr; /* other types */
-        struct {
-            void *ptr;                 /* the same as u.ptr */
-            struct split_state *split; /* stored split: keyspace/split.h; NULL otherwise */
-        } c;                           /* collections */
+        str s;       /* RAW: a hot str (its header holds length and capacity); EMBSTR:
+                        object.c */
+        void *ptr;   /* other types */
     } u;
 } obj;
 

@@ -749,7 +749,7 @@ unsigned long zset_delete_range_by_rank(obj *o, unsigned long start, unsigned lo
         return skiplist_delete_range_by_rank(z->sl, start + 1, end + 1, zsl_forget, o);
     }
     unsigned long n = end - start + 1;
-    if (o->u.c.split) {
+    if (o->flags & OBJ_F_SPLIT) {
         struct zset_iter it;
         const char *m;
         size_t len;

@@ -68,6 +68,49 @@ static void inflight_remove(obj *o)
 
 static const dict_type changed_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, NULL};
 
+/* ---- the side table: obj -> its split_state ------------------------------ */
+
+static uint64_t state_key_hash(const void *key)
+{
+    /* objs are 16-byte aligned: mix the pointer's bits so buckets spread */
+    uint64_t x = (uint64_t)(uintptr_t)key;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+}
+
+static int state_key_eq(const void *a, const void *b)
+{
+    return a == b;
+}
+
+static const dict_type states_type = {state_key_hash, state_key_eq, NULL, NULL};
+static dict *states; /* obj * -> struct split_state *, for objs with OBJ_F_SPLIT */
+
+struct split_state *split_state_of(const obj *o)
+{
+    if (!(o->flags & OBJ_F_SPLIT))
+        return NULL;
+    dict_entry *e = dict_find(states, o);
+    return e->v.val;
+}
+
+/* Gives o the state st, or takes its state away (st NULL; not freed). */
+static void state_set(obj *o, struct split_state *st)
+{
+    if (st) {
+        int existed;
+        if (!states)
+            states = dict_create(&states_type);
+        dict_add_or_find(states, o, &existed)->v.val = st;
+        o->flags |= OBJ_F_SPLIT;
+    } else if (o->flags & OBJ_F_SPLIT) {
+        dict_delete(states, o);
+        o->flags &= (uint8_t)~OBJ_F_SPLIT;
+    }
+}
+
 void split_open(uint64_t next)
 {
     next_version = next ? next : 1;
@@ -77,7 +120,7 @@ void split_open(uint64_t next)
 
 void split_touch_slow(obj *o, const void *sub, size_t len)
 {
-    struct split_state *st = o->u.c.split;
+    struct split_state *st = split_state_of(o);
     if (!st->changed)
         st->changed = dict_create(&changed_type);
     str k = str_new(sub, len);
@@ -110,7 +153,7 @@ static void garbage_add(uint16_t dbid, uint64_t version)
 
 void split_release(obj *o)
 {
-    struct split_state *st = o->u.c.split;
+    struct split_state *st = split_state_of(o);
     if (!st)
         return;
     inflight_remove(o);
@@ -119,7 +162,7 @@ void split_release(obj *o)
     if (st->next) /* being written by the commit in flight */
         garbage_add(st->next_dbid, st->next);
     state_free(st);
-    o->u.c.split = NULL;
+    state_set(o, NULL);
 }
 
 void split_release_stored(uint16_t dbid, uint64_t version)
@@ -130,9 +173,10 @@ void split_release_stored(uint16_t dbid, uint64_t version)
 
 void split_forget(obj *o)
 {
-    if (obj_is_collection(o) && o->u.c.split) {
-        state_free(o->u.c.split);
-        o->u.c.split = NULL;
+    struct split_state *st = split_state_of(o);
+    if (st) {
+        state_free(st);
+        state_set(o, NULL);
     }
 }
 
@@ -169,7 +213,7 @@ static void list_mark(struct split_state *st, int64_t lo, int64_t hi)
 
 void split_list_pushed_slow(obj *o, int where)
 {
-    struct split_state *st = o->u.c.split;
+    struct split_state *st = split_state_of(o);
     if (where == LIST_HEAD) {
         st->head--;
         list_mark(st, st->head, st->head + 1);
@@ -181,7 +225,7 @@ void split_list_pushed_slow(obj *o, int where)
 
 void split_list_removed_slow(obj *o, size_t start, size_t n)
 {
-    struct split_state *st = o->u.c.split;
+    struct split_state *st = split_state_of(o);
     size_t len = list_len(o);
     if (start == 0) {
         list_mark(st, st->head, st->head + (int64_t)n);
@@ -195,7 +239,7 @@ void split_list_removed_slow(obj *o, size_t start, size_t n)
 
 void split_list_set_slow(obj *o, size_t index)
 {
-    struct split_state *st = o->u.c.split;
+    struct split_state *st = split_state_of(o);
     list_mark(st, st->head + (int64_t)index, st->head + (int64_t)index + 1);
 }
 
@@ -323,7 +367,7 @@ static void write_all(store_batch *b, uint16_t dbid, uint64_t version, obj *o)
             write_elem(b, dbid, version, m, ml, sc, 8);
         }
     } else if (o->type == OBJ_LIST) {
-        o->u.c.split->head = LIST_BASE;
+        split_state_of(o)->head = LIST_BASE;
         put_list_run(b, dbid, version, o, LIST_BASE, 0, list_len(o));
     }
 }
@@ -399,7 +443,7 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
 {
     if (!obj_is_collection(o))
         return 0;
-    struct split_state *st = o->u.c.split;
+    struct split_state *st = split_state_of(o);
     size_t n = coll_len(o);
     long long threshold = server.storage_split_threshold;
     uint64_t version;
@@ -416,7 +460,7 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
     } else if (split_encodable(o) && threshold > 0 && n >= (size_t)threshold) {
         if (!st) {
             st = calloc(1, sizeof(*st));
-            o->u.c.split = st;
+            state_set(o, st);
         }
         if (st->version)
             delete_version(b, st->dbid, st->version);
@@ -476,10 +520,10 @@ void split_commit_succeeded(void)
 {
     for (size_t i = 0; i < ninflight; i++) {
         obj *o = inflight[i];
-        struct split_state *st = o->u.c.split;
+        struct split_state *st = split_state_of(o);
         if (st->drop) {
             state_free(st);
-            o->u.c.split = NULL;
+            state_set(o, NULL);
         } else if (st->next) {
             st->version = st->next;
             st->dbid = st->next_dbid;
@@ -494,7 +538,7 @@ void split_commit_failed(void)
 {
     /* what those values' changes were is gone: each is written whole next */
     for (size_t i = 0; i < ninflight; i++) {
-        struct split_state *st = inflight[i]->u.c.split;
+        struct split_state *st = split_state_of(inflight[i]);
         st->next = 0;
         st->drop = 0;
         st->rewrite = 1;
@@ -558,5 +602,5 @@ void split_attach(obj *o, uint16_t dbid, const struct codec_split_meta *meta)
     st->version = meta->version;
     st->dbid = dbid;
     st->head = (int64_t)meta->aux;
-    o->u.c.split = st;
+    state_set(o, st);
 }

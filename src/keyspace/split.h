@@ -5,9 +5,11 @@
  * A collection with at least storage-split-threshold elements, in its big
  * encoding (hashtable hash or set, any list), is committed split: the keys-CF value holds
  * its metadata and each element is an elements-CF key under a version. Once
- * stored split, its obj carries a split_state (o->u.c.split) that records
- * which subkeys changed since the last commit, so the next commit writes
- * just those elements. The state belongs to the stored copy:
+ * stored split, its obj carries a split_state (split_state_of; kept in a
+ * side table keyed by the obj, flagged by OBJ_F_SPLIT, so that the small
+ * obj of every other value has no room for it) that records which subkeys
+ * changed since the last commit, so the next commit writes just those
+ * elements. The state belongs to the stored copy:
  * - freeing the obj (delete, overwrite, expiry) queues its version's
  *   elements for one DeleteRange in the next commit (split_release, from
  *   obj_free); demoting it drops the state without touching storage
@@ -51,11 +53,14 @@ static inline int obj_is_collection(const obj *o)
     return o->type == OBJ_HASH || o->type == OBJ_SET || o->type == OBJ_ZSET || o->type == OBJ_LIST;
 }
 
+/* The state of an obj flagged OBJ_F_SPLIT. */
+struct split_state *split_state_of(const obj *o);
+
 void split_touch_slow(obj *o, const void *sub, size_t len);
 /* A mutator changed (set or removed) subkey sub of o. */
 static inline void split_touch(obj *o, const void *sub, size_t len)
 {
-    if (o->u.c.split)
+    if (o->flags & OBJ_F_SPLIT)
         split_touch_slow(o, sub, len);
 }
 
@@ -66,23 +71,23 @@ void split_list_removed_slow(obj *o, size_t start, size_t n);
 void split_list_set_slow(obj *o, size_t index);
 static inline void split_list_pushed(obj *o, int where)
 {
-    if (o->u.c.split)
+    if (o->flags & OBJ_F_SPLIT)
         split_list_pushed_slow(o, where);
 }
 static inline void split_list_removed(obj *o, size_t start, size_t n)
 {
-    if (o->u.c.split)
+    if (o->flags & OBJ_F_SPLIT)
         split_list_removed_slow(o, start, n);
 }
 static inline void split_list_set(obj *o, size_t index)
 {
-    if (o->u.c.split)
+    if (o->flags & OBJ_F_SPLIT)
         split_list_set_slow(o, index);
 }
 static inline void split_list_rewrite(obj *o)
 {
-    if (o->u.c.split)
-        o->u.c.split->rewrite = 1;
+    if (o->flags & OBJ_F_SPLIT)
+        split_state_of(o)->rewrite = 1;
 }
 
 /* obj_free: the stored elements are garbage. */

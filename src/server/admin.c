@@ -503,9 +503,9 @@ static void debug_populate(client *c)
             obj *o;
             if (c->argc == 5) {
                 o = obj_string_raw(NULL, (size_t)size);
-                memcpy(o->u.s.ptr, val, (size_t)(vl < size ? vl : size));
+                memcpy(o->u.s, val, (size_t)(vl < size ? vl : size));
                 if (size <= OBJ_EMBSTR_MAX) {
-                    obj *e = obj_string_with_encoding(o->u.s.ptr, (size_t)size, OBJ_ENC_EMBSTR);
+                    obj *e = obj_string_with_encoding(o->u.s, (size_t)size, OBJ_ENC_EMBSTR);
                     obj_free(o);
                     o = e;
                 }
@@ -662,9 +662,10 @@ void cmd_memory_usage(client *c)
         reply_null(c);
         return;
     }
-    /* value + key string + the table entry that holds them */
+    /* value + the table entry that holds it, with the key string in it
+     * (value and next pointers, then the key's str) */
     size_t bytes =
-        obj_mem(o) + str_len(c->argv[2]) + sizeof(struct str_hdr) + 1 + 3 * sizeof(void *);
+        obj_mem(o) + 2 * sizeof(void *) + sizeof(struct str_hdr) + str_len(c->argv[2]) + 1;
     reply_long(c, (long long)bytes);
 }
 

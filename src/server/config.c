@@ -378,6 +378,36 @@ void config_init_defaults(void)
     server.obuf_hard = server.obuf_soft = server.obuf_soft_secs = 0;
 }
 
+/* RocksDB's name of a STORE_COMPRESS_* algorithm, or of none when
+ * storage-compression is off. */
+static const char *config_compression_name(int algorithm)
+{
+    if (!server.storage_compression)
+        return "kNoCompression";
+    return algorithm == STORE_COMPRESS_ZSTD ? "kZSTD" : "kLZ4Compression";
+}
+
+/* The three compression configs set two RocksDB options together. */
+static int config_apply_compression(const char **err)
+{
+    static char errbuf[256];
+    const char *names[2] = {"compression", "bottommost_compression"};
+    const char *values[2] = {
+        config_compression_name(server.storage_compression_algorithm),
+        config_compression_name(server.storage_bottommost_compression_algorithm)};
+    for (int i = 0; i < 2; i++) {
+        char *e = NULL;
+        if (store_set_cf_option(server.store, names[i], values[i], &e) != 0) {
+            snprintf(errbuf, sizeof(errbuf), "RocksDB refused %s=%s: %s", names[i], values[i],
+                     e ? e : "?");
+            free(e);
+            *err = errbuf;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Storage options RocksDB can change while open. */
 static int config_apply_storage(const struct conf *c, const char **err)
 {
@@ -399,10 +429,10 @@ static int config_apply_storage(const struct conf *c, const char **err)
     char value[32];
     const char *name = NULL;
     int db = 0;
-    if (!strcmp(c->name, "storage-compression")) {
-        name = "compression";
-        snprintf(value, sizeof(value), "%s",
-                 server.storage_compression ? "kLZ4Compression" : "kNoCompression");
+    if (!strcmp(c->name, "storage-compression") ||
+        !strcmp(c->name, "storage-compression-algorithm") ||
+        !strcmp(c->name, "storage-bottommost-compression-algorithm")) {
+        return config_apply_compression(err);
     } else {
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
             if (!strcmp(map[i].conf, c->name)) {

@@ -342,7 +342,14 @@ int server_init(void)
     so.level0_slowdown_writes_trigger = server.storage_level0_slowdown_writes_trigger;
     so.level0_stop_writes_trigger = server.storage_level0_stop_writes_trigger;
     so.rate_limit_bytes_per_sec = (uint64_t)server.storage_rate_limit;
-    so.lz4 = server.storage_compression;
+    so.compression =
+        server.storage_compression ? server.storage_compression_algorithm : STORE_COMPRESS_NONE;
+    so.bottommost_compression = server.storage_compression
+                                    ? server.storage_bottommost_compression_algorithm
+                                    : STORE_COMPRESS_NONE;
+    so.zstd_level = server.storage_zstd_level;
+    so.compression_dict_bytes = (uint64_t)server.storage_compression_dict_size;
+    so.block_size = (uint64_t)server.storage_block_size;
     char *err = NULL;
     if (store_open(&so, &server.store, &err) != 0) {
         log_warning("Can't open the storage: %s", err ? err : "unknown error");

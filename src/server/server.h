@@ -98,6 +98,11 @@ struct server {
     int storage_level0_stop_writes_trigger;
     long long storage_rate_limit;
     int storage_compression;
+    int storage_compression_algorithm;            /* STORE_COMPRESS_LZ4 or _ZSTD */
+    int storage_bottommost_compression_algorithm; /* same */
+    int storage_zstd_level;
+    long long storage_compression_dict_size;
+    long long storage_block_size;
     long long storage_split_threshold;
     int latency_tracking;
     char *latency_percentiles; /* "50 99 99.9" */

@@ -17,6 +17,10 @@
  * - whole-key bloom filters on "keys" and "meta", where point reads of
  *   absent keys are common; "expiry" is only ever walked in order, so it
  *   carries no filter;
+ * - ZSTD block compression on every level (store_set_compression), 8 KB
+ *   blocks: small values such as profile hashes take about half the
+ *   room they took with LZ4 in 4 KB blocks, at no measurable cost in load
+ *   rate;
  * - statistics at RocksDB's default level (7.8's C API cannot choose one;
  *   the default, except-detailed-timers, is the cheap one).
  *
@@ -35,8 +39,9 @@
 
 #include <rocksdb/c.h>
 
-#define STORE_NCF    (STORE_CF_COUNT + 1) /* with "default" at index 0 */
-#define STORE_ERRLEN 512
+#define STORE_NCF              (STORE_CF_COUNT + 1) /* with "default" at index 0 */
+#define STORE_ERRLEN           512
+#define STORE_ZSTD_UPPER_LEVEL 1 /* ZSTD's level above the last level */
 
 static const char *const store_cf_names[STORE_NCF] = {"default", "keys", "expiry", "meta",
                                                       "elements"};
@@ -87,7 +92,11 @@ void store_options_default(struct store_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->bloom_bits_per_key = 10;
-    o->lz4 = 1;
+    o->compression = STORE_COMPRESS_ZSTD;
+    o->bottommost_compression = STORE_COMPRESS_ZSTD;
+    o->zstd_level = 1;
+    o->compression_dict_bytes = 0;
+    o->block_size = 8 * 1024;
 }
 
 /* ---- open / close ------------------------------------------------------- */
@@ -114,11 +123,14 @@ static char *store_strdupf(const char *fmt, ...)
     return out;
 }
 
-static rocksdb_block_based_table_options_t *store_table_options(store *s, int bloom_bits)
+static rocksdb_block_based_table_options_t *store_table_options(store *s, int bloom_bits,
+                                                                uint64_t block_size)
 {
     rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
 
     rocksdb_block_based_options_set_block_cache(t, s->cache);
+    if (block_size > 0)
+        rocksdb_block_based_options_set_block_size(t, (size_t)block_size);
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(t, 1);
     rocksdb_block_based_options_set_cache_index_and_filter_blocks_with_high_priority(t, 1);
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(t, 1);
@@ -129,6 +141,36 @@ static rocksdb_block_based_table_options_t *store_table_options(store *s, int bl
         rocksdb_block_based_options_set_whole_key_filtering(t, 1);
     }
     return t;
+}
+
+/* Compression per level: the upper levels are rewritten soon (flushes, L0
+ * and intermediate compactions), so they always get ZSTD's fastest level
+ * (or LZ4); the last level holds most of the data for long, so its ZSTD
+ * level is a config, and it may have a dictionary per SST file trained on
+ * samples of its blocks (field names and key prefixes repeat across values,
+ * which a dictionary captures even in small blocks; the training costs
+ * every compaction into the last level CPU, hence off by default). ZSTD
+ * rather than LZ4 above the last level by default: a store smaller than a
+ * few memtables keeps its data in L0 until more writes come, and LZ4 there
+ * leaves it about 1.6 times as large. */
+static void store_set_compression(rocksdb_options_t *opts, const struct store_options *o)
+{
+    int max_dict =
+        (int)(o->compression_dict_bytes < (1u << 30) ? o->compression_dict_bytes : (1u << 30));
+
+    rocksdb_options_set_compression(opts, o->compression);
+    /* window bits -14 and strategy 0 are RocksDB's defaults */
+    rocksdb_options_set_compression_options(opts, -14, STORE_ZSTD_UPPER_LEVEL, 0, 0);
+    rocksdb_options_set_bottommost_compression(opts, o->bottommost_compression);
+    if (o->bottommost_compression == STORE_COMPRESS_ZSTD && max_dict > 0) {
+        rocksdb_options_set_bottommost_compression_options(opts, -14, o->zstd_level, 0, max_dict,
+                                                           1);
+        /* RocksDB's advice: train on about 100 times the dictionary size */
+        rocksdb_options_set_bottommost_compression_options_zstd_max_train_bytes(
+            opts, max_dict <= INT32_MAX / 100 ? max_dict * 100 : INT32_MAX, 1);
+    } else {
+        rocksdb_options_set_bottommost_compression_options(opts, -14, o->zstd_level, 0, 0, 1);
+    }
 }
 
 static void store_build_options(store *s, const struct store_options *o)
@@ -143,8 +185,7 @@ static void store_build_options(store *s, const struct store_options *o)
     rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
     /* write SST data back in 1 MB steps rather than in one burst at close */
     rocksdb_options_set_bytes_per_sync(opts, 1 << 20);
-    rocksdb_options_set_compression(opts,
-                                    o->lz4 ? rocksdb_lz4_compression : rocksdb_no_compression);
+    store_set_compression(opts, o);
     if (o->max_background_jobs > 0)
         rocksdb_options_set_max_background_jobs(opts, o->max_background_jobs);
     rocksdb_options_set_use_direct_reads(opts, o->direct_reads ? 1 : 0);
@@ -170,7 +211,8 @@ static void store_build_options(store *s, const struct store_options *o)
                                                             : (size_t)8 << 20);
 
     /* the table factory copies the table options (and shares the policy) */
-    rocksdb_block_based_table_options_t *t = store_table_options(s, o->bloom_bits_per_key);
+    rocksdb_block_based_table_options_t *t =
+        store_table_options(s, o->bloom_bits_per_key, o->block_size);
     rocksdb_options_set_block_based_table_factory(opts, t);
     rocksdb_block_based_options_destroy(t);
 
@@ -183,7 +225,7 @@ static void store_build_options(store *s, const struct store_options *o)
     }
 
     s->expiry_opts = rocksdb_options_create_copy(opts);
-    t = store_table_options(s, 0);
+    t = store_table_options(s, 0, o->block_size);
     rocksdb_options_set_block_based_table_factory(s->expiry_opts, t);
     rocksdb_block_based_options_destroy(t);
 

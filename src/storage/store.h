@@ -42,8 +42,17 @@ struct store_options {
     int level0_stop_writes_trigger;     /* 0 = default */
     uint64_t rate_limit_bytes_per_sec;  /* 0 = none */
     int bloom_bits_per_key;             /* whole-key bloom filter; 0 = off, default 10 */
-    int lz4;                            /* LZ4 block compression */
+    int compression;                    /* STORE_COMPRESS_*: levels above the last */
+    int bottommost_compression;         /* STORE_COMPRESS_*: the last level (most data) */
+    int zstd_level;                     /* ZSTD's level, where ZSTD is used */
+    uint64_t compression_dict_bytes;    /* ZSTD dictionary per SST of the last level; 0 = none */
+    uint64_t block_size;                /* data block size (uncompressed); 0 = RocksDB's 4 KB */
 };
+/* Block compression algorithms: the values are RocksDB's own
+ * CompressionType numbers, also used in the config table. */
+#define STORE_COMPRESS_NONE 0
+#define STORE_COMPRESS_LZ4  4
+#define STORE_COMPRESS_ZSTD 7
 void store_options_default(struct store_options *o);
 
 typedef struct store store;

@@ -574,7 +574,7 @@ static double demote_score(struct db *db, dict_entry *e)
     case MAXMEMORY_RANDOM:
         return (double)(util_rand64() & 0xffff);
     case MAXMEMORY_TTL: {
-        dict_entry *x = dict_find(db->expires, e->key);
+        dict_entry *x = dict_find(db->expires, dict_key(db->keys, e));
         return x ? 1e18 - (double)x->v.s64 : 0;
     }
     default:
@@ -610,7 +610,7 @@ void tier_enforce_maxmemory(void)
                 if (score > best) {
                     best = score;
                     best_db = db;
-                    best_key = sample[s]->key;
+                    best_key = dict_key(db->keys, sample[s]);
                 }
             }
         }

@@ -483,7 +483,7 @@ void cmd_setrange(client *c)
         if (check_string_length_or_reply(c, offset, (long long)vlen) < 0)
             return;
         o = obj_string_raw(NULL, (size_t)offset + vlen);
-        memcpy(o->u.s.ptr + offset, c->argv[3], vlen);
+        memcpy(o->u.s + offset, c->argv[3], vlen);
         db_add(c->db, c->argv[1], o);
         reply_long(c, (long long)obj_string_len(o));
         return;
@@ -496,7 +496,7 @@ void cmd_setrange(client *c)
     if (check_string_length_or_reply(c, offset, (long long)vlen) < 0)
         return;
     obj_string_make_raw(o, (size_t)offset + vlen);
-    memcpy(o->u.s.ptr + offset, c->argv[3], vlen);
+    memcpy(o->u.s + offset, c->argv[3], vlen);
     db_modified(c->db, c->argv[1]);
     reply_long(c, (long long)obj_string_len(o));
 }

@@ -302,6 +302,14 @@ TEST(str_hot)
     CHECK_EQ_INT(str_cmp(s, t), 0);
     str z = str_hot_new(NULL, 3);
     CHECK_EQ_MEM(z, str_len(z), "\0\0\0", 3);
+    /* reserving keeps length and bytes, and is a no-op when it fits */
+    t = str_hot_reserve(t, 100);
+    CHECK_EQ_INT(str_len(t), 5);
+    CHECK_EQ_STR(t, "key:1");
+    CHECK_EQ_INT(STR_HDR(t)->cap, 100);
+    CHECK(str_hot_alloc_size(t) >= sizeof(struct str_hdr) + 101);
+    CHECK(str_hot_reserve(t, 50) == t);
+    CHECK_EQ_INT(STR_HDR(t)->cap, 100);
     str_hot_free(s);
     str_hot_free(t);
     str_hot_free(z);
@@ -418,6 +426,57 @@ TEST(dict_basic)
     CHECK_EQ_INT(dict_size(d), 1);
     dict_release(d);
     CHECK_EQ_INT(hot_used(), base); /* every key, entry and table freed */
+}
+
+/* Embedded keys: the dict copies the caller's str into the entry, finds it
+ * through every rehash, hands it out with dict_key, and frees it with the
+ * entry; the entry and key take one allocation of the key's size. */
+static const dict_type embed_type = {dict_str_hash, dict_str_eq, NULL, NULL, 1};
+
+TEST(dict_embedded_keys)
+{
+    size_t base = hot_used();
+    dict *d = dict_create(&embed_type);
+    enum { N = 3000 };
+    char buf[32];
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(buf, sizeof(buf), "key:%012d", i);
+        str k = str_new(buf, (size_t)n);
+        dict_entry *e = dict_add(d, k, (void *)(uintptr_t)(i + 1));
+        CHECK(e != NULL);
+        /* a copy: the caller's key is still its own */
+        CHECK(dict_key(d, e) != (void *)k);
+        CHECK(str_eq(dict_key(d, e), buf, (size_t)n));
+        CHECK_EQ_INT(str_len(dict_key(d, e)), n);
+        CHECK(dict_add(d, k, NULL) == NULL);
+        str_free(k);
+    }
+    CHECK_EQ_INT(dict_size(d), N);
+    /* 16 bytes of entry, the str header, 16 key bytes and a NUL: one
+     * 48-byte block per key (plus the buckets) */
+    CHECK(hot_used() - base <= (size_t)N * 48 + 4096 * sizeof(void *) + 256);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(buf, sizeof(buf), "key:%012d", i);
+        str k = str_new(buf, (size_t)n);
+        dict_entry *e = dict_find(d, k);
+        bad += e == NULL || e->v.val != (void *)(uintptr_t)(i + 1) ||
+               !str_eq(dict_key(d, e), buf, (size_t)n);
+        if (i % 2 == 0)
+            bad += dict_delete(d, k) != 0;
+        str_free(k);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(dict_size(d), N / 2);
+    /* the embedded key may be the lookup key itself */
+    dict_iter it;
+    dict_iter_init(&it, d);
+    for (dict_entry *e; (e = dict_iter_next(&it));)
+        bad += dict_find(d, dict_key(d, e)) != e;
+    dict_iter_done(&it);
+    CHECK_EQ_INT(bad, 0);
+    dict_release(d);
+    CHECK_EQ_INT(hot_used(), base);
 }
 
 TEST(dict_rehash_in_progress)
@@ -1333,6 +1392,7 @@ int main(void)
     RUN(str_heap);
     RUN(str_hot);
     RUN(dict_basic);
+    RUN(dict_embedded_keys);
     RUN(dict_rehash_in_progress);
     RUN(dict_iter_delete);
     RUN(dict_scan_guarantee);
