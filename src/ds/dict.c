@@ -256,6 +256,27 @@ void *dict_key(const dict *d, const dict_entry *e)
     return dict_entry_key(d, e);
 }
 
+dict_entry *dict_find_tagged(dict *d, unsigned tag, const void *key, size_t len)
+{
+    union {
+        struct str_hdr h;
+        char bytes[256];
+    } buf;
+    if (len + 2 + sizeof(struct str_hdr) + 1 > sizeof(buf)) {
+        str k = str_new_tagged(tag, key, len);
+        dict_entry *e = dict_find(d, k);
+        str_free(k);
+        return e;
+    }
+    buf.h.len = buf.h.cap = (uint32_t)(len + 2);
+    char *k = buf.bytes + sizeof(buf.h);
+    k[0] = (char)(tag >> 8);
+    k[1] = (char)tag;
+    memcpy(k + 2, key, len);
+    k[len + 2] = 0;
+    return dict_find(d, k);
+}
+
 dict_entry *dict_find(dict *d, const void *key)
 {
     if (dict_size(d) == 0)

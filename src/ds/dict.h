@@ -52,6 +52,9 @@ size_t dict_size(const dict *d);
 size_t dict_mem_usage(const dict *d);
 
 dict_entry *dict_find(dict *d, const void *key);
+/* dict_find of the tagged str (str_new_tagged) of tag and key[0..len),
+ * built on the stack when short: no allocation per lookup. */
+dict_entry *dict_find_tagged(dict *d, unsigned tag, const void *key, size_t len);
 /* The key of an entry of d (for every dict; the only way for embed_str_key
  * dicts). Valid as long as the entry. */
 void *dict_key(const dict *d, const dict_entry *e);

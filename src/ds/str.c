@@ -61,6 +61,15 @@ str str_new(const void *ptr, size_t len)
     return str_init_block(block, ptr, len, len);
 }
 
+str str_new_tagged(unsigned tag, const void *ptr, size_t len)
+{
+    str s = str_new(NULL, len + 2);
+    s[0] = (char)(tag >> 8);
+    s[1] = (char)tag;
+    memcpy(s + 2, ptr, len);
+    return s;
+}
+
 str str_from_cstr(const char *cstr)
 {
     return str_new(cstr, strlen(cstr));

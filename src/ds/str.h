@@ -36,6 +36,14 @@ void str_free(str s);                            /* heap; NULL is a no-op */
 str str_cat(str s, const void *ptr, size_t len); /* heap; may move s; returns new pointer */
 str str_grow(str s, size_t len); /* heap; set length to len, zero-filling new bytes */
 str str_fromll(long long v);     /* heap */
+/* Tagged strings: a 2-byte big-endian tag (a db index or id) before the
+ * bytes; the keys of tables that span every db (blocked clients, WATCH,
+ * reads in flight). */
+str str_new_tagged(unsigned tag, const void *ptr, size_t len); /* heap */
+static inline unsigned str_tag(const str s)
+{
+    return (unsigned)((unsigned char)s[0] << 8 | (unsigned char)s[1]);
+}
 
 str str_hot_new(const void *ptr, size_t len); /* hot tier */
 str str_hot_dup(const str s);                 /* hot tier */

@@ -409,19 +409,27 @@ static int absent_known(struct db *db, const str key)
     return 0;
 }
 
+/* The stored (keys-CF) value of key, read synchronously: store_get's
+ * return (0, STORE_NOTFOUND or an error); *v is the caller's to free. */
+static int stored_get(struct db *db, const str key, char **v, size_t *vlen)
+{
+    size_t klen = str_len(key);
+    char *k = malloc(klen + CODEC_KEY_PREFIX);
+    size_t kl = codec_key_encode(db->dbid, key, klen, k);
+    int rc = store_get(server.store, STORE_CF_KEYS, k, kl, v, vlen);
+    free(k);
+    return rc;
+}
+
 /* Reads a key that is not hot from RocksDB, synchronously, and installs it.
  * Returns its entry or NULL when absent. With hdr, a split value is not
  * loaded: its header goes in *hdr, *got_header is set and NULL returned. */
 static dict_entry *db_sync_load_ex(struct db *db, const str key, struct key_header *hdr,
                                    int *got_header)
 {
-    size_t klen = str_len(key);
-    char *k = malloc(klen + CODEC_KEY_PREFIX);
-    size_t kl = codec_key_encode(db->dbid, key, klen, k);
     char *v = NULL;
     size_t vlen = 0;
-    int rc = store_get(server.store, STORE_CF_KEYS, k, kl, &v, &vlen);
-    free(k);
+    int rc = stored_get(db, key, &v, &vlen);
     ks_stats.sync_loads++;
     if (rc == 0 && hdr && header_parse(v, vlen, hdr) == 1) {
         free(v);
@@ -492,14 +500,9 @@ int db_peek(struct db *db, const str key, int64_t *expire_ms)
     }
     if (db_changed_unstored(db, key))
         return 0;
-    size_t klen = str_len(key);
-    char *k = malloc(klen + CODEC_KEY_PREFIX);
-    size_t kl = codec_key_encode(db->dbid, key, klen, k);
     char *v = NULL;
     size_t vlen = 0;
-    int rc = store_get(server.store, STORE_CF_KEYS, k, kl, &v, &vlen);
-    free(k);
-    if (rc != 0)
+    if (stored_get(db, key, &v, &vlen) != 0)
         return 0;
     struct codec_header h;
     const char *payload;

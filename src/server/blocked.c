@@ -64,15 +64,6 @@ static long long nblocked, ntimeout;
 static int handling;
 static uint64_t frees; /* clients freed so far: a pass checks liveness only if it moved */
 
-static str wkey_new(int dbindex, const void *key, size_t klen)
-{
-    str w = str_new(NULL, klen + 2);
-    w[0] = (char)((unsigned)dbindex >> 8);
-    w[1] = (char)dbindex;
-    memcpy(w + 2, key, klen);
-    return w;
-}
-
 static void ensure_init(void)
 {
     if (!waiting) {
@@ -192,7 +183,7 @@ void blocked_wait(client *c, const str *keys, int nkeys, int64_t deadline_ms, in
     b->btype = btype;
     b->deadline_ms = deadline_ms;
     for (int i = 0; i < nkeys; i++) {
-        str w = wkey_new(c->dbindex, keys[i], str_len(keys[i]));
+        str w = str_new_tagged((unsigned)c->dbindex, keys[i], str_len(keys[i]));
         dict_entry *e = dict_find(waiting, w);
         int dup = 0;
         for (int j = 0; j < b->n && !dup; j++)
@@ -245,9 +236,10 @@ int blocked_is_rerun(const client *c)
 
 /* ---- ready keys ------------------------------------------------------------ */
 
+/* w: a key of `waiting` (some client waits on it). */
 static void signal_wkey(const str w)
 {
-    if (!waiting || !dict_find(waiting, w) || dict_find(ready_set, w))
+    if (dict_find(ready_set, w))
         return;
     if (nready == ready_cap) {
         ready_cap = ready_cap ? ready_cap * 2 : 16;
@@ -261,9 +253,9 @@ void blocked_signal_key(struct db *db, const str key)
 {
     if (!waiting || !dict_size(waiting))
         return;
-    str w = wkey_new(db->index, key, str_len(key));
-    signal_wkey(w);
-    str_free(w);
+    dict_entry *e = dict_find_tagged(waiting, (unsigned)db->index, key, str_len(key));
+    if (e)
+        signal_wkey(e->key);
 }
 
 void blocked_signal_db(int dbindex)
@@ -274,8 +266,7 @@ void blocked_signal_db(int dbindex)
     dict_iter_init(&it, waiting);
     dict_entry *e;
     while ((e = dict_iter_next(&it))) {
-        const unsigned char *w = (const unsigned char *)e->key;
-        if ((w[0] << 8 | w[1]) == dbindex)
+        if (str_tag(e->key) == (unsigned)dbindex)
             signal_wkey(e->key);
     }
     dict_iter_done(&it);

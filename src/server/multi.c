@@ -58,15 +58,6 @@ static void watchers_free(void *v)
 static const dict_type watchers_type = {dict_str_hash, dict_str_eq, dict_str_free, watchers_free};
 static dict *watchers; /* wkey -> struct watchers */
 
-static str wkey_new(int dbindex, const char *key, size_t len)
-{
-    str w = str_new(NULL, len + 2);
-    w[0] = (char)((unsigned)dbindex >> 8);
-    w[1] = (char)dbindex;
-    memcpy(w + 2, key, len);
-    return w;
-}
-
 static struct multi_state *state_of(client *c)
 {
     if (!c->mstate)
@@ -165,7 +156,7 @@ static void watch_key(client *c, const str key)
             return;
     if (!watchers)
         watchers = dict_create(&watchers_type);
-    str wk = wkey_new(c->dbindex, key, len);
+    str wk = str_new_tagged((unsigned)c->dbindex, key, len);
     int existed;
     dict_entry *e = dict_add_or_find(watchers, wk, &existed);
     if (existed)
@@ -213,9 +204,7 @@ void multi_touch_key(struct db *db, const str key)
 {
     if (!watchers || dict_size(watchers) == 0)
         return;
-    str wk = wkey_new(db->index, key, str_len(key));
-    dict_entry *e = dict_find(watchers, wk);
-    str_free(wk);
+    dict_entry *e = dict_find_tagged(watchers, (unsigned)db->index, key, str_len(key));
     if (!e)
         return;
     struct watched *w = ((struct watchers *)e->v.val)->head;
@@ -261,9 +250,7 @@ void multi_touch_db(int emptied, int replaced)
     dict_iter_init(&it, watchers);
     dict_entry *e;
     while ((e = dict_iter_next(&it))) {
-        str wk = e->key;
-        int dbi = ((unsigned char)wk[0] << 8) | (unsigned char)wk[1];
-        if (dbi != emptied)
+        if (str_tag(e->key) != (unsigned)emptied)
             continue;
         struct watchers *ws = e->v.val;
         str key = ws->head->key;

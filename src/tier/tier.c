@@ -91,29 +91,12 @@ static str inflight_key(uint16_t dbid, const char *key, size_t len)
     return k;
 }
 
-/* The inflight entry of (dbid, key), or NULL; no allocation for the usual
- * short key. */
+/* The inflight entry of (dbid, key), or NULL. */
 static dict_entry *inflight_find(uint16_t dbid, const char *key, size_t len)
 {
     if (!inflight || dict_size(inflight) == 0)
         return NULL;
-    char buf[256];
-    if (len + 2 > sizeof(buf) - sizeof(struct str_hdr) - 1) {
-        str k = inflight_key(dbid, key, len);
-        dict_entry *e = dict_find(inflight, k);
-        str_hot_free(k);
-        return e;
-    }
-    /* a str on the stack */
-    struct str_hdr *h = (struct str_hdr *)buf;
-    h->len = (uint32_t)(len + 2);
-    h->cap = (uint32_t)(len + 2);
-    char *k = buf + sizeof(*h);
-    k[0] = (char)(dbid >> 8);
-    k[1] = (char)dbid;
-    memcpy(k + 2, key, len);
-    k[len + 2] = 0;
-    return dict_find(inflight, k);
+    return dict_find_tagged(inflight, dbid, key, len);
 }
 
 /* Adds a hold on (dbid, key): the entry, created if needed. */
