@@ -38,6 +38,7 @@ static size_t flight_bytes;
 static void (*commit_done_hook)(int ok);
 static void (*key_set_hook)(struct db *db, const str key);     /* blocked clients (server/) */
 static void (*key_changed_hook)(struct db *db, const str key); /* WATCH (server/) */
+static void (*db_replaced_hook)(int emptied, int replaced);    /* WATCH (server/) */
 
 const struct absent_keys *keyspace_absent;
 const struct key_headers *keyspace_headers;
@@ -908,6 +909,11 @@ void keyspace_set_key_changed_hook(void (*fn)(struct db *db, const str key))
     key_changed_hook = fn;
 }
 
+void keyspace_set_db_replaced_hook(void (*fn)(int emptied, int replaced))
+{
+    db_replaced_hook = fn;
+}
+
 void keyspace_set_key_set_hook(void (*fn)(struct db *db, const str key))
 {
     key_set_hook = fn;
@@ -1021,6 +1027,8 @@ static void batch_delete_db_range(uint16_t dbid)
 /* Forgets every key of db: memory now, storage in the commit batch. */
 static long long db_empty(struct db *db)
 {
+    if (db_replaced_hook)
+        db_replaced_hook(db->index, -1);
     long long removed = db->nkeys;
     dict_clear(db->dirty);
     dict_clear(db->expires);
@@ -1059,6 +1067,10 @@ int keyspace_swap(int a, int b)
 {
     if (a == b)
         return 0;
+    if (db_replaced_hook) {
+        db_replaced_hook(a, b);
+        db_replaced_hook(b, a);
+    }
     keyspace_commit();
     struct db tmp = dbs[a];
     dbs[a] = dbs[b];

@@ -50,9 +50,9 @@ size_t multi_mem(const client *c);
 
 /* keyspace's changed hook: marks the watchers of key dirty. */
 void multi_touch_key(struct db *db, const str key);
-/* FLUSHDB/FLUSHALL (replaced -1) or SWAPDB (both ways): watchers of keys
- * in db index emptied whose value changes are marked dirty. Called before
- * the data changes. */
+/* keyspace's db replaced hook, before FLUSHDB/FLUSHALL (replaced -1) or
+ * SWAPDB (both ways): watchers of keys in db index emptied whose value
+ * changes are marked dirty. */
 void multi_touch_db(int emptied, int replaced);
 
 #endif

@@ -376,6 +376,7 @@ int server_init(void)
     keyspace_set_commit_hook(clients_commit_done);
     keyspace_set_key_set_hook(blocked_signal_key);
     keyspace_set_key_changed_hook(multi_touch_key);
+    keyspace_set_db_replaced_hook(multi_touch_db);
     if (listen_start() < 0)
         return -1;
     server_apply_fsync_policy();

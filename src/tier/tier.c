@@ -214,6 +214,8 @@ static void follow(client *c, const struct key_at *keys, int n)
  * waiting already. */
 static int keys_busy(const struct key_at *keys, int n)
 {
+    if (!inflight || dict_size(inflight) == 0)
+        return 0; /* the usual case: nothing read, nobody waiting */
     for (int i = 0; i < n; i++) {
         struct db *db = keyspace_db(keys[i].dbindex);
         if (db && inflight_find(db->dbid, keys[i].key, str_len(keys[i].key)))
@@ -265,7 +267,7 @@ static int prefetch(client *c, int may_follow)
         return 0; /* it reports where the key is: loading it would change the answer */
     struct key_at keys[PREFETCH_MAX];
     int n = prefetch_keys(c, keys);
-    if (may_follow && inflight && dict_size(inflight) && keys_busy(keys, n)) {
+    if (may_follow && keys_busy(keys, n)) {
         follow(c, keys, n);
         return 1;
     }

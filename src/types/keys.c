@@ -14,7 +14,6 @@
 #include "keyspace/db.h"
 #include "net/reply.h"
 #include "server/blocked.h"
-#include "server/multi.h"
 #include "server/server.h"
 #include "tier/tier.h"
 #include "types/types.h"
@@ -443,7 +442,6 @@ void cmd_flushdb(client *c)
 {
     if (flush_option_or_reply(c) < 0)
         return;
-    multi_touch_db(c->dbindex, -1);
     db_flush(c->db);
     reply_ok(c);
 }
@@ -452,8 +450,6 @@ void cmd_flushall(client *c)
 {
     if (flush_option_or_reply(c) < 0)
         return;
-    for (int i = 0; i < keyspace_count(); i++)
-        multi_touch_db(i, -1);
     keyspace_flush_all();
     reply_ok(c);
 }
@@ -472,10 +468,6 @@ void cmd_swapdb(client *c)
     if (!keyspace_db((int)a) || !keyspace_db((int)b)) {
         reply_error(c, "ERR DB index is out of range");
         return;
-    }
-    if (a != b) {
-        multi_touch_db((int)a, (int)b);
-        multi_touch_db((int)b, (int)a);
     }
     if (keyspace_swap((int)a, (int)b) < 0) {
         reply_error(c, "ERR storage write failed");
