@@ -15,7 +15,7 @@
 #
 # Usage: run.sh [--server PATH | --reference] [--mode hot|cold|both] [--only FILE...]
 #               [--jobs N] [--out DIR] [--file-timeout SECS] [--no-exclude]
-#               [--server-args "ARGS"] [--keep] [--fetch-only]
+#               [--server-args "ARGS"] [--read-delay US] [--keep] [--fetch-only]
 
 set -uo pipefail
 
@@ -33,6 +33,7 @@ OUT="$HERE/results"
 FILE_TIMEOUT=900
 NO_EXCLUDE=0
 EXTRA_ARGS=""
+READ_DELAY=0
 KEEP=0
 FETCH_ONLY=0
 EXCLUDE_FILE="$HERE/exclude.txt"
@@ -50,6 +51,8 @@ Options:
   --file-timeout S    wall-clock limit per file in seconds (default 900)
   --no-exclude        ignore exclude.txt
   --server-args "A"   extra arguments for every server started
+  --read-delay US     longtail only: every storage read waits US microseconds, as on a
+                      slow disk (DEBUG STORAGE-READ-DELAY); commands wait longer for cold keys
   --keep              keep the temp dirs (server dirs, runtest trees)
   --fetch-only        only fetch the Redis source and tcl, then exit
 EOF
@@ -71,6 +74,7 @@ while [ $# -gt 0 ]; do
         --file-timeout) [ $# -ge 2 ] || die "--file-timeout needs seconds"; FILE_TIMEOUT=$2; shift 2 ;;
         --no-exclude) NO_EXCLUDE=1; shift ;;
         --server-args) [ $# -ge 2 ] || die "--server-args needs a value"; EXTRA_ARGS=$2; shift 2 ;;
+        --read-delay) [ $# -ge 2 ] || die "--read-delay needs microseconds"; READ_DELAY=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --fetch-only) FETCH_ONLY=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -80,6 +84,8 @@ done
 
 case "$JOBS" in 1|2) ;; *) die "--jobs must be 1 or 2 on this machine" ;; esac
 case "$FILE_TIMEOUT" in ''|*[!0-9]*) die "--file-timeout must be a number of seconds" ;; esac
+case "$READ_DELAY" in ''|*[!0-9]*) die "--read-delay must be a number of microseconds" ;; esac
+[ "$READ_DELAY" = 0 ] || [ $REFERENCE -eq 0 ] || die "--read-delay is for longtail only"
 if [ $REFERENCE -eq 1 ]; then
     MODES=(reference)
     SERVER=$(command -v redis-server) || die "redis-server is not installed (apt-get install redis-server)"
@@ -198,15 +204,18 @@ pick_port() {
     return 1
 }
 
-# Sends PING over bash's /dev/tcp and waits for +PONG: no client binary needed.
-server_ready() {
+# Sends an inline command (port, command, expected status reply) over bash's
+# /dev/tcp and waits for the reply: no client binary needed.
+server_says() {
     (
         exec 7<>"/dev/tcp/127.0.0.1/$1" || exit 1
-        printf 'PING\r\n' >&7
+        printf '%s\r\n' "$2" >&7
         IFS= read -r -t 2 reply <&7 || exit 1
-        [ "${reply%$'\r'}" = "+PONG" ]
+        [ "${reply%$'\r'}" = "$3" ]
     ) 2>/dev/null
 }
+
+server_ready() { server_says "$1" PING +PONG; }
 
 # Starts a server for (mode, job dir); sets SRV_PID and SRV_PORT. Returns nonzero if no server
 # answered PING (its log stays in the job dir).
@@ -232,7 +241,13 @@ start_server() {
         deadline=$((SECONDS + 30))
         while [ $SECONDS -lt $deadline ]; do
             kill -0 "$SRV_PID" 2>/dev/null || break
-            server_ready "$SRV_PORT" && return 0
+            if server_ready "$SRV_PORT"; then
+                [ "$READ_DELAY" = 0 ] && return 0
+                server_says "$SRV_PORT" "DEBUG STORAGE-READ-DELAY $READ_DELAY" +OK && return 0
+                echo "run.sh: DEBUG STORAGE-READ-DELAY $READ_DELAY refused" >> "$job/server.log"
+                kill -KILL "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null
+                return 1
+            fi
             sleep 0.1
         done
         if kill -0 "$SRV_PID" 2>/dev/null; then

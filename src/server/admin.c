@@ -25,6 +25,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "storage/codec.h"
+#include "storage/readpool.h"
 #include "tier/arena.h"
 #include "tier/tier.h"
 
@@ -567,6 +568,9 @@ void cmd_debug(client *c)
             "    current node can be created in cluster mode.",
             "PAUSE-CRON <0|1>",
             "    Stop periodic cron job processing.",
+            "STORAGE-READ-DELAY <microseconds>",
+            "    Delay every read from RocksDB by <microseconds>, as on a slow disk (tests).",
+            "    0 (the default) removes the delay.",
             "QUICKLIST-PACKED-THRESHOLD <size>",
             "    Sets the threshold for elements to be inserted as plain vs packed nodes",
             "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
@@ -618,6 +622,14 @@ void cmd_debug(client *c)
         debug_populate(c);
     } else if (!strcasecmp(sub, "pause-cron") && c->argc == 3) {
         server.cron_paused = atoi(c->argv[2]) != 0;
+        reply_ok(c);
+    } else if (!strcasecmp(sub, "storage-read-delay") && c->argc == 3) {
+        long long us;
+        if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &us) || us < 0 || us > 10000000) {
+            reply_error(c, "ERR delay must be an integer between 0 and 10000000 microseconds");
+            return;
+        }
+        readpool_set_delay((unsigned)us);
         reply_ok(c);
     } else if (!strcasecmp(sub, "protocol") && c->argc == 3) {
         debug_protocol(c);

@@ -4,13 +4,19 @@
  * Structures: `waiting` maps a db-qualified key (u16 BE db index + user
  * key) to its FIFO of waiters; each blocked client has one waiter node per
  * distinct key it named (struct blocking), so unblocking is O(keys). Ready
- * keys are queued once each (`ready_set`) in signal order. A client served
- * or timed out is queued on `unblocked`; its remaining pipelined input runs
- * from before_sleep, never from inside another client's command.
+ * keys are queued once each (`ready_set`) in signal order, with the arrival
+ * number of the command that filled them. A waiter whose keys a command
+ * parked for a storage read names, one that arrived before that, is not
+ * served yet: the key stays ready and is tried again after each command and
+ * from before_sleep (the parked command runs first, as it would in Redis).
+ * A client served or timed out is queued on `unblocked`; its remaining
+ * pipelined input runs from before_sleep, never from inside another
+ * client's command.
  *
  * Invariants: CLIENT_BLOCKED <=> c->blk != NULL <=> c is in the waiter list
- * of each of its keys, lists ordered by the arrival of the commands; a re-run happens only from
- * blocked_handle_ready, with CLIENT_RERUN set, and never nests.
+ * of each of its keys, lists ordered by the arrival of the commands; a
+ * re-run happens only from blocked_handle_ready, with CLIENT_RERUN set, and
+ * never nests.
  */
 #include "server/blocked.h"
 
@@ -27,6 +33,7 @@
 #include "net/reply.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "tier/tier.h"
 
 struct waiter {
     client *c;
@@ -54,10 +61,20 @@ static void waitlist_free(void *v)
 static const dict_type waiting_type = {dict_str_hash, dict_str_eq, dict_str_free, waitlist_free};
 static const dict_type ready_type = {dict_str_hash, dict_str_eq, dict_str_free, NULL};
 
-static dict *waiting;   /* wkey -> struct waitlist */
-static dict *ready_set; /* wkeys queued in ready[] */
-static str *ready;      /* wkeys (heap copies) in signal order */
+/* A key that got a value, and the arrival number of the command that gave
+ * it: its waiters may not overtake parked commands that arrived before. */
+struct ready_key {
+    str w;            /* wkey (heap copy) */
+    uint64_t arrival; /* of the command that filled it */
+};
+
+static dict *waiting;           /* wkey -> struct waitlist */
+static dict *ready_set;         /* wkeys queued in ready[] */
+static struct ready_key *ready; /* in signal order */
 static size_t nready, ready_cap;
+static struct ready_key *deferred; /* ready keys whose next waiter must wait */
+static size_t ndeferred, deferred_cap;
+static uint64_t serving_arrival; /* the ready key's, while serving it */
 static client **unblocked;
 static size_t nunblocked, unblocked_cap;
 static long long nblocked, ntimeout;
@@ -236,16 +253,25 @@ int blocked_is_rerun(const client *c)
 
 /* ---- ready keys ------------------------------------------------------------ */
 
-/* w: a key of `waiting` (some client waits on it). */
+static void push_ready(struct ready_key **a, size_t *n, size_t *cap, struct ready_key k)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *a = realloc(*a, *cap * sizeof(**a));
+    }
+    (*a)[(*n)++] = k;
+}
+
+/* w: a key of `waiting` (some client waits on it). A key filled while
+ * serving another one (BLMOVE's push) takes that key's arrival. */
 static void signal_wkey(const str w)
 {
     if (dict_find(ready_set, w))
         return;
-    if (nready == ready_cap) {
-        ready_cap = ready_cap ? ready_cap * 2 : 16;
-        ready = realloc(ready, ready_cap * sizeof(*ready));
-    }
-    ready[nready++] = str_dup(w);
+    uint64_t at = handling         ? serving_arrival
+                  : server.current ? server.current->arrival
+                                   : server.arrivals + 1;
+    push_ready(&ready, &nready, &ready_cap, (struct ready_key){str_dup(w), at});
     dict_add(ready_set, str_dup(w), NULL);
 }
 
@@ -296,7 +322,8 @@ void blocked_handle_ready(void)
     /* Keys signalled while serving (BLMOVE pushing to a waited list) are
      * appended and served in the same pass. */
     for (size_t r = 0; r < nready; r++) {
-        str w = ready[r];
+        str w = ready[r].w;
+        serving_arrival = ready[r].arrival;
         dict_delete(ready_set, w);
         dict_entry *e = dict_find(waiting, w);
         if (e) {
@@ -320,6 +347,16 @@ void blocked_handle_ready(void)
                 if ((frees != frees_at_start && !client_is_live(c, ids[i])) ||
                     !(c->flags & CLIENT_BLOCKED) || (c->flags & CLIENT_CLOSE_ASAP))
                     continue;
+                /* a command parked for a read that arrived before the one
+                 * that filled the key, and names a key of this client's
+                 * command, runs first: this waiter and the ones after it
+                 * are served later (before_sleep tries again) */
+                if (tier_keys_wanted_before(c, serving_arrival)) {
+                    push_ready(&deferred, &ndeferred, &deferred_cap,
+                               (struct ready_key){w, serving_arrival});
+                    w = NULL;
+                    break;
+                }
                 if (rerun(c))
                     finish(c);
             }
@@ -327,10 +364,19 @@ void blocked_handle_ready(void)
             free(ids);
         }
         str_free(w);
-        ready[r] = NULL;
+        ready[r].w = NULL;
     }
     nready = 0;
     handling = 0;
+    for (size_t d = 0; d < ndeferred; d++) {
+        if (dict_find(ready_set, deferred[d].w)) { /* filled again meanwhile */
+            str_free(deferred[d].w);
+            continue;
+        }
+        dict_add(ready_set, str_dup(deferred[d].w), NULL);
+        push_ready(&ready, &nready, &ready_cap, deferred[d]);
+    }
+    ndeferred = 0;
 }
 
 void blocked_process_unblocked(void)

@@ -47,7 +47,10 @@ int blocked_is_rerun(const client *c);
 void blocked_signal_key(struct db *db, const str key);
 /* Every key waited on in db index (SWAPDB). */
 void blocked_signal_db(int dbindex);
-/* Serves the clients of ready keys (after each top-level command). */
+/* Serves the clients of ready keys (after each top-level command, and from
+ * before_sleep for keys whose next waiter had to wait: a command parked for
+ * a storage read, that arrived before the one that filled the key, names
+ * one of the waiter's keys). */
 void blocked_handle_ready(void);
 /* Runs the pipelined input of clients unblocked since (before_sleep). */
 void blocked_process_unblocked(void);

@@ -185,6 +185,7 @@ void server_before_sleep(ev_loop *l)
                     shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
         server_shutdown(0);
     }
+    blocked_handle_ready(); /* keys whose waiters had to let a parked command go first */
     blocked_process_unblocked();
     /* This iteration's writes go to the commit thread and its replies wait
      * for them (clients_commit_done); with a commit still in flight, they

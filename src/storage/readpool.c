@@ -36,6 +36,7 @@ static struct {
     struct read_job *qhead, *qtail; /* submitted, not yet taken by a worker */
     struct read_job *dhead, *dtail; /* completed, not yet drained */
     size_t pending;                 /* submitted and not yet drained */
+    _Atomic unsigned delay_us;      /* readpool_set_delay */
 } pool = {.efd = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static uint64_t readpool_now_us(void)
@@ -68,6 +69,11 @@ static void *readpool_worker(void *arg)
             pool.qtail = NULL;
         pthread_mutex_unlock(&pool.lock);
 
+        unsigned delay = pool.delay_us;
+        if (delay) {
+            struct timespec ts = {(time_t)(delay / 1000000u), (long)(delay % 1000000u) * 1000};
+            nanosleep(&ts, NULL);
+        }
         store_multi_get(pool.s, STORE_CF_KEYS, job->n, (const char *const *)job->keys, job->klens,
                         job->vals, job->vlens, job->rc);
         for (size_t i = 0; i < job->n && !job->header_only; i++) {
@@ -186,4 +192,9 @@ size_t readpool_pending(void)
     size_t n = pool.pending;
     pthread_mutex_unlock(&pool.lock);
     return n;
+}
+
+void readpool_set_delay(unsigned us)
+{
+    pool.delay_us = us;
 }

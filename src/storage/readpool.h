@@ -40,5 +40,8 @@ void readpool_submit(struct read_job *job);
 struct read_job *readpool_drain(void);
 /* Jobs submitted and not yet drained. */
 size_t readpool_pending(void);
+/* Tests: every job waits `us` microseconds before its read, as on a slow
+ * disk (DEBUG STORAGE-READ-DELAY); 0 (the default) for none. */
+void readpool_set_delay(unsigned us);
 
 #endif

@@ -10,11 +10,11 @@
  * EXISTS, TYPE, the TTL family) has big split values read as their header
  * alone: the keyspace answers from it (keyspace/header.h).
  *
- * Order: a command that arrives while a read of one of its keys is in
- * flight (or while an earlier such command waits) waits too, in a FIFO of
- * followers, and runs when the reads before it are done: commands on the
- * same key run in the order they arrived, as in Redis, even when the first
- * one had to wait for the disk.
+ * Order: a command that arrives while an earlier command naming one of its
+ * keys is parked (reading that key or another) or waiting waits too, in a
+ * FIFO of followers, and runs when the commands before it are done:
+ * commands on the same key run in the order they arrived, as in Redis, even
+ * when the first one had to wait for the disk.
  *
  * Staleness: every key in flight is in `inflight` with the sequence number
  * of the last write to it. A read submitted before a write of its key is
@@ -50,14 +50,17 @@ struct prefetch {
     int stale; /* the db was flushed or swapped meanwhile */
     int n;
     uint16_t *dbid;
-    str *ukeys;                   /* user keys (heap copies) */
-    str *akeys;                   /* the same keys as the client holds them (argv, WATCH) */
-    str *ikeys;                   /* inflight dict keys: dbid + user key (hot) */
+    str *ukeys; /* user keys (heap copies) */
+    str *akeys; /* the same keys as the client holds them (argv, WATCH) */
+    str *ikeys; /* inflight dict keys: dbid + user key (hot) */
+    int nheld;
+    str *hkeys; /* inflight dict keys of the command's other keys (held, not read) */
     struct prefetch *prev, *next; /* in flight */
 };
 
 struct inflight {
     long refs;      /* reads in flight of the key */
+    long held;      /* parked commands that name it without reading it */
     long followers; /* waiting commands that name it */
     uint64_t last_write;
 };
@@ -119,7 +122,7 @@ static void inflight_drop_if_unused(const str ikey)
 {
     dict_entry *e = dict_find(inflight, ikey);
     struct inflight *f = e->v.val;
-    if (f->refs == 0 && f->followers == 0)
+    if (f->refs == 0 && f->held == 0 && f->followers == 0)
         dict_delete(inflight, ikey);
 }
 
@@ -151,6 +154,7 @@ static void prefetch_free(struct prefetch *pf)
     free(pf->ukeys);
     free(pf->akeys);
     free(pf->ikeys);
+    free(pf->hkeys);
     free(pf->job.keys);
     free(pf->job.klens);
     free(pf->job.vals);
@@ -211,7 +215,7 @@ static void follow(client *c, const struct key_at *keys, int n)
 }
 
 /* Whether a key of the command is being read, or named by a command
- * waiting already. */
+ * parked or waiting already. */
 static int keys_busy(const struct key_at *keys, int n)
 {
     if (!inflight || dict_size(inflight) == 0)
@@ -226,15 +230,26 @@ static int keys_busy(const struct key_at *keys, int n)
 
 static int prefetch(client *c, int may_follow);
 
-/* Runs the followers whose reads before them are done, in arrival order;
+static int key_among(const struct key_at *set, int n, const struct key_at *k)
+{
+    for (int j = 0; j < n; j++)
+        if (set[j].dbindex == k->dbindex && str_len(set[j].key) == str_len(k->key) &&
+            !memcmp(set[j].key, k->key, str_len(k->key)))
+            return 1;
+    return 0;
+}
+
+/* Runs the followers whose earlier commands are done, in arrival order;
  * the first that still waits stops the rest. */
 static void followers_run(void)
 {
     while (fhead) {
         struct follower *f = fhead;
-        for (int i = 0; f->c && i < f->n; i++)
-            if (((struct inflight *)dict_find(inflight, f->ikeys[i])->v.val)->refs > 0)
+        for (int i = 0; f->c && i < f->n; i++) {
+            struct inflight *k = dict_find(inflight, f->ikeys[i])->v.val;
+            if (k->refs > 0 || k->held > 0)
                 return;
+        }
         fhead = f->next;
         if (!fhead)
             ftail = &fhead;
@@ -256,6 +271,51 @@ static void followers_run(void)
 int tier_prefetch(client *c)
 {
     return prefetch(c, 1);
+}
+
+/* Whether ik (an inflight dict key) is (dbid, key). */
+static int ikey_is(const str ik, uint16_t dbid, const str key)
+{
+    return str_len(ik) == str_len(key) + 2 &&
+           (uint16_t)(((uint8_t)ik[0] << 8) | (uint8_t)ik[1]) == dbid &&
+           !memcmp(ik + 2, key, str_len(key));
+}
+
+static int ikeys_name(const str *ikeys, int n, const struct key_at *keys, const uint16_t *dbids,
+                      int nkeys)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < nkeys; j++)
+            if (ikey_is(ikeys[i], dbids[j], keys[j].key))
+                return 1;
+    return 0;
+}
+
+int tier_keys_wanted_before(client *c, uint64_t before)
+{
+    if (!inflight || dict_size(inflight) == 0)
+        return 0;
+    struct key_at keys[PREFETCH_MAX];
+    uint16_t dbids[PREFETCH_MAX];
+    int n = prefetch_keys(c, keys), m = 0;
+    for (int i = 0; i < n; i++) {
+        struct db *db = keyspace_db(keys[i].dbindex);
+        if (db && inflight_find(db->dbid, keys[i].key, str_len(keys[i].key))) {
+            keys[m] = keys[i];
+            dbids[m++] = db->dbid;
+        }
+    }
+    if (m == 0)
+        return 0;
+    for (struct prefetch *p = pending; p; p = p->next)
+        if (p->c && p->c->arrival < before &&
+            (ikeys_name(p->ikeys, p->n, keys, dbids, m) ||
+             ikeys_name(p->hkeys, p->nheld, keys, dbids, m)))
+            return 1;
+    for (struct follower *f = fhead; f; f = f->next)
+        if (f->c && f->c->arrival < before && ikeys_name(f->ikeys, f->n, keys, dbids, m))
+            return 1;
+    return 0;
 }
 
 /* may_follow: 0 for a command that already waited its turn. */
@@ -281,11 +341,7 @@ static int prefetch(client *c, int may_follow)
         str key = keys[i].key;
         if (db_key_state(db, key) != KEY_UNKNOWN)
             continue;
-        int dup = 0;
-        for (int j = 0; j < nwant && !dup; j++)
-            dup = want[j].dbindex == keys[i].dbindex && str_len(want[j].key) == str_len(key) &&
-                  !memcmp(want[j].key, key, str_len(key));
-        if (!dup)
+        if (!key_among(want, nwant, &keys[i]))
             want[nwant++] = keys[i];
     }
     if (nwant == 0)
@@ -338,6 +394,19 @@ static int prefetch(client *c, int may_follow)
         ((struct inflight *)e->v.val)->refs++;
         pf->ikeys[i] = e->key;
     }
+    /* its other keys are held too: a later command naming one of them
+     * waits for this one, as a later command on a key being read does */
+    struct key_at held[PREFETCH_MAX];
+    pf->hkeys = calloc((size_t)n, sizeof(str));
+    for (int i = 0; i < n; i++) {
+        struct db *db = keyspace_db(keys[i].dbindex);
+        if (!db || key_among(want, nwant, &keys[i]) || key_among(held, pf->nheld, &keys[i]))
+            continue;
+        held[pf->nheld] = keys[i];
+        dict_entry *e = inflight_hold(db->dbid, keys[i].key, str_len(keys[i].key));
+        ((struct inflight *)e->v.val)->held++;
+        pf->hkeys[pf->nheld++] = e->key;
+    }
     pf->next = pending;
     if (pending)
         pending->prev = pf;
@@ -376,6 +445,11 @@ static int prefetch_release(struct prefetch *pf)
         f->refs--;
         inflight_drop_if_unused(pf->ikeys[i]);
     }
+    for (int i = 0; i < pf->nheld; i++) {
+        ((struct inflight *)dict_find(inflight, pf->hkeys[i])->v.val)->held--;
+        inflight_drop_if_unused(pf->hkeys[i]);
+    }
+    pf->nheld = 0;
     if (pf->prev)
         pf->prev->next = pf->next;
     else

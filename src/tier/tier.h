@@ -14,6 +14,11 @@
  * command can run now, 1 when the client was parked (client_resume() is
  * called when its keys are in). */
 int tier_prefetch(client *c);
+/* Whether a command that arrived before `before` (an arrival number) and
+ * is parked or waiting names one of the keys of c's command: a blocked
+ * client served because of the command of arrival `before` must not
+ * overtake it. */
+int tier_keys_wanted_before(client *c, uint64_t before);
 /* Drains the read pool's completions (eventfd readable). */
 void tier_on_reads_done(void);
 /* A key was written: any read of it still in flight is stale. */
