@@ -81,7 +81,8 @@ struct key_meta {
     uint64_t count;         /* cold: its number of elements */
 };
 /* db_lookup for commands that need only whether key exists, its type,
- * encoding or TTL (EXISTS, TYPE, TTL, OBJECT ENCODING, DEL): a split value
+ * encoding, TTL or element count (EXISTS, TYPE, TTL, OBJECT ENCODING, DEL,
+ * HLEN SCARD ZCARD LLEN): a split value
  * that is not in memory is not loaded; its stored header answers, from the
  * running command's prefetch (keyspace_headers) or read now (a sync load).
  * A smaller cold value is loaded as by db_lookup. An expired key is deleted

@@ -2,8 +2,9 @@
  * header.h: the stored headers of big cold keys, for the one command about
  * to run.
  *
- * Some commands need of a key only whether it exists, its type, encoding
- * and TTL, or to delete it (DEL, EXISTS, TYPE, TTL...). For such a command
+ * Some commands need of a key only whether it exists, its type, encoding,
+ * TTL and number of elements, or to delete it (DEL, EXISTS, TYPE, TTL,
+ * HLEN...). For such a command
  * prefetch (tier/) reads a split value's keys-CF record and not its
  * elements, and hands the header here instead of installing a value; the
  * keyspace (db_lookup_meta, db_delete) answers from it and deletes the key

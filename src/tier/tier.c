@@ -164,14 +164,16 @@ static void prefetch_free(struct prefetch *pf)
 }
 
 /* Commands that need of their keys only whether they exist, their type,
- * encoding or TTL, or to delete them: reading a big value's elements for
+ * encoding, TTL or number of elements, or to delete them: reading a big value's elements for
  * them would turn an O(1) command into O(N) disk reads. The EXPIRE family
  * writes the TTL into the value's header, so it loads the value. */
 static int prefetch_header_only(const struct command *cmd)
 {
     void (*p)(client *) = cmd->proc;
     return p == cmd_del || p == cmd_unlink || p == cmd_exists || p == cmd_type || p == cmd_ttl ||
-           p == cmd_pttl || p == cmd_expiretime || p == cmd_pexpiretime || p == cmd_object_encoding;
+           p == cmd_pttl || p == cmd_expiretime || p == cmd_pexpiretime ||
+           p == cmd_object_encoding || p == cmd_hlen || p == cmd_scard || p == cmd_zcard ||
+           p == cmd_llen;
 }
 
 #define PREFETCH_MAX 64

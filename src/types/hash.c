@@ -149,10 +149,7 @@ void cmd_hexists(client *c)
 
 void cmd_hlen(client *c)
 {
-    obj *o;
-    if (lookup_type_or_reply(c, c->argv[1], OBJ_HASH, &o, LOOKUP_NONE) < 0)
-        return;
-    reply_long(c, o ? (long long)hash_len(o) : 0);
+    reply_count(c, OBJ_HASH, hash_len);
 }
 
 void cmd_hstrlen(client *c)

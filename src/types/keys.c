@@ -261,6 +261,22 @@ int lookup_type_or_reply(client *c, const str key, int type, obj **o, int flags)
     return 0;
 }
 
+void reply_count(client *c, int type, size_t (*len)(const obj *))
+{
+    struct key_meta m;
+    if (!db_lookup_meta(c->db, c->argv[1], LOOKUP_NONE, &m)) {
+        reply_long(c, 0);
+    } else if (m.type != type) {
+        reply_error_wrongtype(c);
+    } else if (m.cold) {
+        reply_long(c, (long long)m.count);
+    } else {
+        /* in memory: the lookup above counted the hit and touched it */
+        obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+        reply_long(c, o ? (long long)len(o) : 0);
+    }
+}
+
 void remove_members(client *c, int type, int (*del)(obj *, const void *, size_t),
                     size_t (*len)(const obj *))
 {

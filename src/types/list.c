@@ -325,10 +325,7 @@ void cmd_lmpop(client *c)
 
 void cmd_llen(client *c)
 {
-    obj *o;
-    if (lookup_type_or_reply(c, c->argv[1], OBJ_LIST, &o, LOOKUP_NONE) < 0)
-        return;
-    reply_long(c, o ? (long long)list_len(o) : 0);
+    reply_count(c, OBJ_LIST, list_len);
 }
 
 void cmd_lindex(client *c)

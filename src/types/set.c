@@ -121,10 +121,7 @@ void cmd_smove(client *c)
 
 void cmd_scard(client *c)
 {
-    obj *o;
-    if (lookup_type_or_reply(c, c->argv[1], OBJ_SET, &o, LOOKUP_NONE) < 0)
-        return;
-    reply_long(c, o ? (long long)set_len(o) : 0);
+    reply_count(c, OBJ_SET, set_len);
 }
 
 void cmd_sismember(client *c)

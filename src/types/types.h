@@ -12,6 +12,11 @@
  * -1 when it holds another type than `type`. *o is NULL when absent. */
 int lookup_type_or_reply(client *c, const str key, int type, obj **o, int flags);
 
+/* HLEN, SCARD, ZCARD, LLEN key: the number of elements of the collection
+ * of `type` at argv[1] (len), 0 when absent. A cold split value answers
+ * from its stored header, its elements never read. */
+void reply_count(client *c, int type, size_t (*len)(const obj *));
+
 /* HDEL, SREM, ZREM key member [member ...]: removes the members from the
  * collection of `type` at argv[1] through del, deletes the key with its
  * last member, and replies the number removed. */

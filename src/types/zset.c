@@ -179,10 +179,7 @@ void cmd_zrem(client *c)
 
 void cmd_zcard(client *c)
 {
-    obj *o;
-    if (lookup_type_or_reply(c, c->argv[1], OBJ_ZSET, &o, LOOKUP_NONE) < 0)
-        return;
-    reply_long(c, o ? (long long)zset_len(o) : 0);
+    reply_count(c, OBJ_ZSET, zset_len);
 }
 
 void cmd_zscore(client *c)

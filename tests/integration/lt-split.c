@@ -18,10 +18,11 @@
  *    DeleteRange (split_garbage_ranges + 1), and with
  *    storage-split-threshold 0 nothing is split.
  * 3. longtail only: on a cold 100 000-field hash and a cold set, sorted set
- *    and list, EXISTS TYPE OBJECT ENCODING and the TTL family answer from the
- *    stored header and DEL/UNLINK delete from it: no promotion, no sync
- *    load, no element read (split_element_reads), one DeleteRange per key;
- *    the counters move when a command does need the value (HLEN).
+ *    and list, EXISTS TYPE OBJECT ENCODING, the TTL family and HLEN SCARD
+ *    ZCARD LLEN answer from the stored header and DEL/UNLINK delete from
+ *    it: no promotion, no sync load, no element read (split_element_reads),
+ *    one DeleteRange per key; the counters move when a command does need
+ *    the value (HSTRLEN).
  *
  * With --reference, redis-server runs part 1 (it proves the model); the
  * storage counters of part 2 are longtail's own.
@@ -577,13 +578,27 @@ static void cold_meta(void)
     lt_reply_free(r);
     expect_no_load(&k0, 4 + 4 * 3 + 2, "EXISTS TYPE OBJECT ENCODING TTL of cold split keys");
 
+    /* the element counts, from the header; a wrong type is still refused */
+    static const char *counts[] = {"HLEN", "SCARD", "ZCARD", "LLEN"};
+    counters_get(&k0);
+    for (int i = 0; i < 4; i++) {
+        expect_int(lt_conn_call(c0, counts[i], keys[i], NULL), i == 0 ? BIG : 2000, counts[i]);
+        r = lt_conn_call(c0, counts[i], keys[(i + 1) % 4], NULL);
+        lt_check(r && r->type == '-' && !strncmp(r->str, "WRONGTYPE", 9), "%s of a cold %s",
+                 counts[i], types[(i + 1) % 4]);
+        lt_reply_free(r);
+    }
+    expect_int(lt_conn_call(c0, "HLEN", "nokey", NULL), 0, "HLEN nokey");
+    expect_no_load(&k0, 8, "HLEN SCARD ZCARD LLEN of cold split keys");
+
     /* the counters do move when the value is needed */
     counters_get(&k0);
-    expect_int(lt_conn_call(c0, "HLEN", keys[0], NULL), BIG, "HLEN cold:hash");
+    expect_int(lt_conn_call(c0, "HSTRLEN", keys[0], "nofield", NULL), 0, "HSTRLEN cold:hash");
     counters_get(&k1);
     lt_check(k1.promotions - k0.promotions == 1 && k1.element_reads - k0.element_reads == BIG,
-             "HLEN of a cold hash loads it: 1 promotion, %d element reads (%lld)", BIG,
+             "HSTRLEN of a cold hash loads it: 1 promotion, %d element reads (%lld)", BIG,
              k1.element_reads - k0.element_reads);
+    expect_int(lt_conn_call(c0, "HLEN", keys[0], NULL), BIG, "HLEN of the hash now hot");
     expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
 
     counters_get(&k0);

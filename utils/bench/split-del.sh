@@ -1,5 +1,5 @@
 #!/bin/sh
-# utils/bench/split-del.sh [SERVER [REDIS]]: how long DEL, EXISTS and TTL
+# utils/bench/split-del.sh [SERVER [REDIS]]: how long DEL, EXISTS, TTL and HLEN
 # of a cold 100 000-field hash take, on one longtail started here on a free
 # port in a temp dir (and, for scale, DEL of the same hash in redis-server,
 # where it is in memory).
