@@ -155,7 +155,7 @@ void keyspace_set_key_set_hook(void (*fn)(struct db *db, const str key));
  * WATCH. */
 void keyspace_set_key_changed_hook(void (*fn)(struct db *db, const str key));
 /* Called before db index `emptied` is flushed (replaced -1) or swapped with
- * db index `replaced` (once each way): WATCH. */
+ * db index `replaced` (once each way): WATCH, blocked clients. */
 void keyspace_set_db_replaced_hook(void (*fn)(int emptied, int replaced));
 int keyspace_has_dirty(void);
 /* Drops every clean hot key (DEBUG RELOAD, cold mode). Returns how many. */

@@ -4,8 +4,9 @@
  * A blocking command that finds nothing to pop calls blocked_wait: the
  * client stops reading commands (its later pipelined commands wait, in
  * order) and waits on its keys, in its db, with a deadline. When a key gets
- * a value (db_add/db_set call blocked_signal_key; SWAPDB blocked_signal_db),
- * the key is queued as ready; after the command that made it ready (after
+ * a value (db_add/db_set call blocked_signal_key, a swapped db
+ * blocked_signal_db, both through keyspace hooks), the key is queued as
+ * ready; after the command that made it ready (after
  * EXEC for a transaction), blocked_handle_ready runs the waiting clients'
  * commands again, first come first served per key. A re-run
  * (blocked_is_rerun) that finds its key empty or of another type replies

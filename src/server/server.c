@@ -178,6 +178,16 @@ int server_apply_fsync_policy(void)
 
 /* ---- loop hooks ---------------------------------------------------------- */
 
+/* A db is about to be flushed, or swapped with another (keyspace hook):
+ * WATCHed keys there may change, and after a swap clients blocked in it
+ * may find their keys filled (served after the command). */
+static void db_replaced(int emptied, int replaced)
+{
+    multi_touch_db(emptied, replaced);
+    if (replaced >= 0)
+        blocked_signal_db(emptied);
+}
+
 void server_before_sleep(ev_loop *l)
 {
     if (shutdown_signal) {
@@ -377,7 +387,7 @@ int server_init(void)
     keyspace_set_commit_hook(clients_commit_done);
     keyspace_set_key_set_hook(blocked_signal_key);
     keyspace_set_key_changed_hook(multi_touch_key);
-    keyspace_set_db_replaced_hook(multi_touch_db);
+    keyspace_set_db_replaced_hook(db_replaced);
     if (listen_start() < 0)
         return -1;
     server_apply_fsync_policy();

@@ -13,7 +13,6 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
-#include "server/blocked.h"
 #include "server/server.h"
 #include "tier/tier.h"
 #include "types/types.h"
@@ -489,12 +488,10 @@ void cmd_swapdb(client *c)
         reply_error(c, "ERR storage write failed");
         return;
     }
-    /* clients keep their index: they now see the other dataset, and
-     * those blocked in either db may find their keys there */
+    /* clients keep their index: they now see the other dataset (those
+     * blocked in either db were signalled through the keyspace's hook) */
     for (client *x = server.clients; x; x = x->next)
         x->db = keyspace_db(x->dbindex);
-    blocked_signal_db((int)a);
-    blocked_signal_db((int)b);
     reply_ok(c);
 }
 
