@@ -38,7 +38,7 @@ static size_t flight_bytes;
 static void (*commit_done_hook)(int ok);
 static void (*key_set_hook)(struct db *db, const str key);     /* blocked clients (server/) */
 static void (*key_changed_hook)(struct db *db, const str key); /* WATCH (server/) */
-static void (*db_replaced_hook)(int emptied, int replaced);    /* WATCH (server/) */
+static void (*db_replaced_hook)(int emptied, int replaced);    /* WATCH, blocked (server/) */
 
 const struct absent_keys *keyspace_absent;
 const struct key_headers *keyspace_headers;
@@ -623,6 +623,7 @@ int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m)
         m->expire_ms = entry_expire(db, key);
         m->cold = 0;
         m->split_version = m->count = 0;
+        m->val = o;
         return 1;
     }
     if (h.expire_ms >= 0 && server.mstime_cached > h.expire_ms && !(flags & LOOKUP_EVEN_EXPIRED)) {
@@ -640,6 +641,7 @@ int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m)
     m->cold = 1;
     m->split_version = h.version;
     m->count = h.count;
+    m->val = NULL;
     return 1;
 }
 

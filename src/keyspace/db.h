@@ -79,14 +79,15 @@ struct key_meta {
     int cold;               /* from the stored header: the value is not in memory */
     uint64_t split_version; /* cold: the version of its stored elements */
     uint64_t count;         /* cold: its number of elements */
+    obj *val;               /* not cold: the value (valid while the command runs) */
 };
 /* db_lookup for commands that need only whether key exists, its type,
  * encoding, TTL or element count (EXISTS, TYPE, TTL, OBJECT ENCODING, DEL,
- * HLEN SCARD ZCARD LLEN): a split value
- * that is not in memory is not loaded; its stored header answers, from the
- * running command's prefetch (keyspace_headers) or read now (a sync load).
- * A smaller cold value is loaded as by db_lookup. An expired key is deleted
- * as by db_lookup. 1 when key exists (*m filled), else 0. */
+ * HLEN SCARD ZCARD LLEN): a split value that is not in memory is not
+ * loaded; its stored header answers, from the running command's prefetch
+ * (keyspace_headers) or read now (a sync load). A smaller cold value is
+ * loaded as by db_lookup. An expired key is deleted as by db_lookup. 1 when
+ * key exists (*m filled), else 0. */
 int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m);
 
 /* Adds a key that does not exist (the caller looked it up). Takes val. */

@@ -4,14 +4,13 @@
  *
  * Some commands need of a key only whether it exists, its type, encoding,
  * TTL and number of elements, or to delete it (DEL, EXISTS, TYPE, TTL,
- * HLEN...). For such a command
- * prefetch (tier/) reads a split value's keys-CF record and not its
- * elements, and hands the header here instead of installing a value; the
- * keyspace (db_lookup_meta, db_delete) answers from it and deletes the key
- * without ever building it. A record holds while the key is neither hot nor
- * changed in memory: db.c checks both before it looks here, so a record
- * never overrides a newer state. The key pointers are the command's own argv
- * strings, valid while it runs.
+ * HLEN...). For such a command prefetch (tier/) reads a split value's
+ * keys-CF record and not its elements, and hands the header here instead
+ * of installing a value; the keyspace (db_lookup_meta, db_delete) answers
+ * from it and deletes the key without ever building it. A record holds
+ * while the key is neither hot nor changed in memory: db.c checks both
+ * before it looks here, so a record never overrides a newer state. The key
+ * pointers are the command's own argv strings, valid while it runs.
  */
 #ifndef LT_KEYSPACE_HEADER_H
 #define LT_KEYSPACE_HEADER_H

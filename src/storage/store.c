@@ -16,8 +16,8 @@
  *   cache instead of growing with the number of keys on disk;
  * - whole-key bloom filters on "keys" and "meta", where point reads of
  *   absent keys are common, partitioned with a two-level index so that no
- *   filter or index block outgrows the block cache; "expiry" is only ever walked in order, so it
- *   carries no filter;
+ *   filter or index block outgrows the block cache; "expiry" is only ever
+ *   walked in order, so it carries no filter;
  * - ZSTD block compression on every level (store_set_compression), 8 KB
  *   blocks: small values such as profile hashes take about half the
  *   room they took with LZ4 in 4 KB blocks, at no measurable cost in load

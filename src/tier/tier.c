@@ -164,9 +164,10 @@ static void prefetch_free(struct prefetch *pf)
 }
 
 /* Commands that need of their keys only whether they exist, their type,
- * encoding, TTL or number of elements, or to delete them: reading a big value's elements for
- * them would turn an O(1) command into O(N) disk reads. The EXPIRE family
- * writes the TTL into the value's header, so it loads the value. */
+ * encoding, TTL or number of elements, or to delete them: reading a big
+ * value's elements for them would turn an O(1) command into O(N) disk
+ * reads. The EXPIRE family writes the TTL into the value's header, so it
+ * loads the value. */
 static int prefetch_header_only(const struct command *cmd)
 {
     void (*p)(client *) = cmd->proc;
@@ -278,8 +279,7 @@ int tier_prefetch(client *c)
 /* Whether ik (an inflight dict key) is (dbid, key). */
 static int ikey_is(const str ik, uint16_t dbid, const str key)
 {
-    return str_len(ik) == str_len(key) + 2 &&
-           (uint16_t)(((uint8_t)ik[0] << 8) | (uint8_t)ik[1]) == dbid &&
+    return str_len(ik) == str_len(key) + 2 && str_tag(ik) == dbid &&
            !memcmp(ik + 2, key, str_len(key));
 }
 
@@ -333,18 +333,19 @@ static int prefetch(client *c, int may_follow)
         follow(c, keys, n);
         return 1;
     }
-    struct key_at want[PREFETCH_MAX];
-    int nwant = 0;
+    /* the keys to read, and the others (hot or known absent), each once */
+    struct key_at want[PREFETCH_MAX], other[PREFETCH_MAX];
+    int nwant = 0, nother = 0;
     c->absent.n = 0;
     for (int i = 0; i < n; i++) {
-        struct db *db = keyspace_db(keys[i].dbindex);
-        if (!db)
+        if (!keyspace_db(keys[i].dbindex))
             continue;
-        str key = keys[i].key;
-        if (db_key_state(db, key) != KEY_UNKNOWN)
-            continue;
-        if (!key_among(want, nwant, &keys[i]))
-            want[nwant++] = keys[i];
+        if (db_key_state(keyspace_db(keys[i].dbindex), keys[i].key) == KEY_UNKNOWN) {
+            if (!key_among(want, nwant, &keys[i]))
+                want[nwant++] = keys[i];
+        } else if (!key_among(other, nother, &keys[i])) {
+            other[nother++] = keys[i];
+        }
     }
     if (nwant == 0)
         return 0;
@@ -398,16 +399,13 @@ static int prefetch(client *c, int may_follow)
     }
     /* its other keys are held too: a later command naming one of them
      * waits for this one, as a later command on a key being read does */
-    struct key_at held[PREFETCH_MAX];
-    pf->hkeys = calloc((size_t)n, sizeof(str));
-    for (int i = 0; i < n; i++) {
-        struct db *db = keyspace_db(keys[i].dbindex);
-        if (!db || key_among(want, nwant, &keys[i]) || key_among(held, pf->nheld, &keys[i]))
-            continue;
-        held[pf->nheld] = keys[i];
-        dict_entry *e = inflight_hold(db->dbid, keys[i].key, str_len(keys[i].key));
+    pf->nheld = nother;
+    pf->hkeys = calloc((size_t)(nother ? nother : 1), sizeof(str));
+    for (int i = 0; i < nother; i++) {
+        dict_entry *e =
+            inflight_hold(keyspace_db(other[i].dbindex)->dbid, other[i].key, str_len(other[i].key));
         ((struct inflight *)e->v.val)->held++;
-        pf->hkeys[pf->nheld++] = e->key;
+        pf->hkeys[i] = e->key;
     }
     pf->next = pending;
     if (pending)

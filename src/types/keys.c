@@ -267,12 +267,8 @@ void reply_count(client *c, int type, size_t (*len)(const obj *))
         reply_long(c, 0);
     } else if (m.type != type) {
         reply_error_wrongtype(c);
-    } else if (m.cold) {
-        reply_long(c, (long long)m.count);
     } else {
-        /* in memory: the lookup above counted the hit and touched it */
-        obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
-        reply_long(c, o ? (long long)len(o) : 0);
+        reply_long(c, (long long)(m.cold ? m.count : len(m.val)));
     }
 }
 
