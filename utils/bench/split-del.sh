@@ -1,8 +1,8 @@
 #!/bin/sh
 # utils/bench/split-del.sh [SERVER [REDIS]]: how long DEL, EXISTS, TTL and HLEN
 # of a cold 100 000-field hash take, on one longtail started here on a free
-# port in a temp dir (and, for scale, DEL of the same hash in redis-server,
-# where it is in memory).
+# port in a temp dir, and the same commands on the same hash in
+# redis-server, where it is in memory (the ratio is longtail / Redis).
 #
 # Each round fills the hash (pipelined HSETs, stored split), makes every
 # key cold (CONFIG SET maxmemory 1, then a PING so the commit and the
@@ -75,21 +75,26 @@ print("%.2f %.2f %s" % (times[len(times) // 2], times[-1], reads))
 PY
 }
 
+# run_cmds LABEL PORT COLD: one table row per command
+run_cmds() {
+    label=$1 cport=$2 cold=$3
+    for cmd in "DEL big" "EXISTS big" "TTL big" "HLEN big"; do
+        set -- $(rounds "$cport" "$cold" "$cmd")
+        echo "| $label | $cmd | $1 | $2 | $3 |"
+    done
+}
+
 echo "| server | command on a 100 000-field hash | median ms | worst ms | elements read |"
 echo "| --- | --- | --- | --- | --- |"
 port=$(free_port)
 "$SERVER" --port "$port" --dir "$work/d" --logfile "$work/lt.log" & pid=$!
 wait_ping "$port"
-for cmd in "DEL big" "EXISTS big" "TTL big" "HLEN big"; do
-    set -- $(rounds "$port" 1 "$cmd")
-    echo "| longtail (cold) | $cmd | $1 | $2 | $3 |"
-done
+run_cmds "longtail (cold)" "$port" 1
 kill $pid; wait $pid 2>/dev/null || true
 if command -v "$REDIS" >/dev/null 2>&1; then
     port=$(free_port)
     "$REDIS" --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/r.log" & pid=$!
     wait_ping "$port"
-    set -- $(rounds "$port" 0 "DEL big")
-    echo "| redis-server (in memory) | DEL big | $1 | $2 | |"
+    run_cmds "redis-server (in memory)" "$port" 0
     kill $pid; wait $pid 2>/dev/null || true
 fi
