@@ -173,6 +173,9 @@ fi
 # ---- code format (.clang-format, .editorconfig)
 run "format" 120 sh "$SRCDIR/tests/format-check.sh" "$SRCDIR"
 
+# ---- every #include of src/ points down the layers (docs/design.md)
+run "layers" 60 sh "$SRCDIR/tests/layers.sh" "$SRCDIR"
+
 # ---- the README's command table is generated, never edited by hand
 run "readme commands" 60 sh "$SRCDIR/tests/readme-commands.sh" "$SRCDIR/README.md" "$LT_SERVER"
 

@@ -1,10 +1,6 @@
 /*
- * command.c: the command table (built from commands.def), dispatch, key
- * extraction, and the COMMAND command.
- *
- * Dispatch order is Redis's: unknown command, arity, authentication; then
- * the command's cold keys are prefetched (tier/), which may park the
- * client; then the handler runs (command_call).
+ * command.c: the command table (built from commands.def), key extraction,
+ * and the COMMAND command. Running a command is dispatch.c's.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -14,15 +10,11 @@
 
 #include "cmd/command.h"
 #include "cmd/docs.h"
+#include "ds/alloc.h"
 #include "ds/dict.h"
-#include "ds/hist.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
-#include "server/blocked.h"
-#include "server/multi.h"
-#include "server/server.h"
-#include "tier/tier.h"
 
 static struct command table[] = {
 #define CMD_ROW(n, p, ar, fl, f, l, s, acl, ks, tips, grp, since, sum, cx, syn)                    \
@@ -69,6 +61,14 @@ static const char *flag_names[] = {
 };
 #define NFLAGS ((int)(sizeof(flag_names) / sizeof(flag_names[0])))
 
+/* longtail's own properties of commands, at bit CMD_LT_FIRST on (never in
+ * COMMAND INFO): the order matches the CMD_LT_* bits of command.h. */
+static const char *lt_flag_names[] = {
+    "lt_meta",   "lt_no_prefetch", "lt_in_multi",  "lt_exec",
+    "lt_select", "lt_keys_sort",   "lt_keys_move", "lt_keys_copy",
+};
+#define NLTFLAGS ((int)(sizeof(lt_flag_names) / sizeof(lt_flag_names[0])))
+
 static const char *acl_names[] = {
     "keyspace", "read",   "write",       "set",       "sortedset",  "list",        "hash",
     "string",   "bitmap", "hyperloglog", "geo",       "stream",     "pubsub",      "admin",
@@ -80,7 +80,8 @@ static dict *lookup_table;
 
 static const dict_type cmd_dict_type = {dict_cstr_nocase_hash, dict_cstr_nocase_eq, NULL, NULL};
 
-static uint64_t parse_words(const char *s, const char **names, int n, const char *what,
+/* The bits of the space-separated words of s: names[i] is bit shift + i. */
+static uint64_t parse_words(const char *s, const char **names, int n, int shift, const char *what,
                             const char *cmd)
 {
     uint64_t bits = 0;
@@ -93,11 +94,14 @@ static uint64_t parse_words(const char *s, const char **names, int n, const char
         int found = 0;
         for (int i = 0; i < n; i++) {
             if (strlen(names[i]) == len && !strncmp(names[i], s, len)) {
-                bits |= 1ull << i;
+                bits |= 1ull << (shift + i);
                 found = 1;
             }
         }
-        if (!found) {
+        /* the first pass (shift 0) leaves longtail's "lt_" words to the
+         * second, which leaves Redis's to the first */
+        int lt = strncmp(s, "lt_", 3) == 0;
+        if (!found && lt == (shift != 0)) {
             fprintf(stderr, "commands.def: unknown %s '%.*s' in %s\n", what, (int)len, s, cmd);
             abort();
         }
@@ -111,8 +115,12 @@ void command_table_init(void)
     lookup_table = dict_create(&cmd_dict_type);
     for (int i = 0; i < NCOMMANDS; i++) {
         struct command *c = &table[i];
-        c->flags = parse_words(c->flags_str, flag_names, NFLAGS, "flag", c->name);
-        c->acl = parse_words(c->acl_str, acl_names, NACLS, "acl category", c->name);
+        /* Redis's flags, then longtail's own (unknown words are errors in
+         * exactly one of the two passes) */
+        c->flags =
+            parse_words(c->flags_str, flag_names, NFLAGS, 0, "flag", c->name) |
+            parse_words(c->flags_str, lt_flag_names, NLTFLAGS, CMD_LT_FIRST, "flag", c->name);
+        c->acl = parse_words(c->acl_str, acl_names, NACLS, 0, "acl category", c->name);
         if (c->parent_name)
             continue;
         dict_add(lookup_table, (void *)c->name, c);
@@ -148,9 +156,7 @@ static const struct command *command_sub(const struct command *p, const char *na
     return NULL;
 }
 
-/* The command to run for argv given its top-level entry top (NULL when
- * unknown): a subcommand of a container, NULL for an unknown one. */
-static const struct command *command_resolve_from(const struct command *top, int argc, str *argv)
+const struct command *command_resolve_from(const struct command *top, int argc, str *argv)
 {
     if (!top || !top->nsubs || argc < 2)
         return top;
@@ -179,139 +185,6 @@ void command_reset_stats(void)
         free(table[i].latency);
         table[i].latency = NULL;
     }
-}
-
-/* ---- dispatch ------------------------------------------------------------ */
-
-static void reject_unknown(client *c)
-{
-    char args[512];
-    size_t off = 0;
-    args[0] = 0;
-    for (int i = 1; i < c->argc && off < 128; i++) {
-        int room = 128 - (int)off;
-        off += (size_t)snprintf(args + off, sizeof(args) - off, "'%.*s' ", room, c->argv[i]);
-        if (off >= sizeof(args))
-            off = sizeof(args) - 1;
-    }
-    reply_error_fmt(c, "ERR unknown command '%.128s', with args beginning with: %s", c->argv[0],
-                    args);
-}
-
-/* A command refused before it runs: counted, and a transaction being
- * queued will abort. */
-static void reject(client *c)
-{
-    if (c->cmd)
-        ((struct command *)c->cmd)->rejected_calls++;
-    multi_flag_error(c);
-}
-
-/* What runs at once inside MULTI instead of being queued. */
-static int runs_in_multi(const struct command *cmd)
-{
-    return cmd->proc == cmd_exec || cmd->proc == cmd_discard || cmd->proc == cmd_multi ||
-           cmd->proc == cmd_watch || cmd->proc == cmd_quit || cmd->proc == cmd_reset;
-}
-
-void command_process(client *c)
-{
-    /* before any parking: a command that waits for a storage read keeps
-     * its place among blocked clients (server/blocked.c) */
-    c->arrival = ++server.arrivals;
-    const struct command *top = command_lookup(c->argv[0]);
-    const struct command *cmd = command_resolve_from(top, c->argc, c->argv);
-    c->cmd = NULL;
-    if (!cmd) {
-        if (top && top->nsubs && c->argc >= 2) {
-            char name[64];
-            snprintf(name, sizeof(name), "%s", top->name);
-            for (char *p = name; *p; p++)
-                *p = (char)toupper((unsigned char)*p);
-            reply_error_fmt(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1], name);
-        } else {
-            reject_unknown(c);
-        }
-        reject(c);
-        return;
-    }
-    c->cmd = cmd;
-    if ((cmd->nsubs && !cmd->proc && c->argc < 2) || (cmd->arity > 0 && c->argc != cmd->arity) ||
-        c->argc < -cmd->arity) {
-        reply_error_arity(c);
-        reject(c);
-        return;
-    }
-    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
-        reply_error(c, "NOAUTH Authentication required.");
-        reject(c);
-        return;
-    }
-    if (c->flags & CLIENT_MULTI) {
-        if (cmd->flags & CMD_NO_MULTI) {
-            reply_error(c, "ERR Command not allowed inside a transaction");
-            reject(c);
-            return;
-        }
-        if (!runs_in_multi(cmd)) {
-            multi_queue(c);
-            return;
-        }
-    }
-    if (tier_prefetch(c))
-        return; /* parked: client_resume() runs it */
-    command_call(c);
-}
-
-/* Runs c->cmd and accounts for it: time, calls, latency, slowlog. */
-static void call(client *c)
-{
-    struct command *cmd = (struct command *)c->cmd;
-    server_update_cached_time();
-    uint64_t start = util_monotonic_us();
-    cmd->proc(c);
-    long long dur = (long long)(util_monotonic_us() - start);
-    cmd->calls++;
-    cmd->usec += dur;
-    if (server.latency_tracking) {
-        if (!cmd->latency) {
-            cmd->latency = malloc(sizeof(*cmd->latency));
-            hist_init(cmd->latency);
-        }
-        hist_record(cmd->latency, (uint64_t)dur);
-    }
-    server.stat_numcommands++;
-    c->commands++;
-    if (!(cmd->flags & CMD_SKIP_SLOWLOG))
-        slowlog_push(c, dur);
-}
-
-void command_call(client *c)
-{
-    server.current = c;
-    c->lastcmd = c->cmd; /* CLIENT LIST shows the running command as cmd= */
-    c->flags |= CLIENT_IN_CALL;
-    keyspace_absent = c->absent.n ? &c->absent : NULL;
-    keyspace_headers = c->headers && c->headers->n ? c->headers : NULL;
-    call(c);
-    keyspace_absent = NULL;
-    keyspace_headers = NULL;
-    c->absent.n = 0;
-    if (c->headers)
-        c->headers->n = 0;
-    c->flags &= ~CLIENT_IN_CALL;
-    blocked_handle_ready(); /* keys this command filled serve blocked clients now */
-    server.current = NULL;
-    c->flags &= ~CLIENT_REPLY_SKIP;
-    if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
-        c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
-        c->flags |= CLIENT_REPLY_SKIP;
-    }
-}
-
-void command_call_queued(client *c)
-{
-    call(c);
 }
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -475,40 +348,51 @@ static int sort_store_key(int argc, str *argv, struct keyref *refs, int max, int
     return n + 1;
 }
 
-int command_get_keys(const struct command *cmd, client *c, int argc, str *argv, struct keyref *refs,
-                     int max)
+/* MOVE key db: the key in the other db too. COPY src dst DB n: the
+ * destination in db n. Returns the new count n. */
+static int other_db_key(const struct command *cmd, int argc, str *argv, struct keyref *refs,
+                        int max, int n)
+{
+    long long other = -1;
+    int argi = 0;
+    if ((cmd->flags & CMD_LT_KEYS_MOVE) && argc == 3) {
+        if (util_str2ll(argv[2], str_len(argv[2]), &other))
+            argi = 1;
+    } else if (cmd->flags & CMD_LT_KEYS_COPY) {
+        for (int i = 3; i + 1 < argc; i++) {
+            if (!strcasecmp(argv[i], "db") &&
+                util_str2ll(argv[i + 1], str_len(argv[i + 1]), &other)) {
+                argi = 2;
+                break;
+            }
+        }
+    }
+    if (!argi || other < 0 || other >= keyspace_count())
+        return n;
+    if (n < max) {
+        refs[n].argi = argi;
+        refs[n].dbindex = (int)other;
+    }
+    return n + 1;
+}
+
+int command_get_keys(const struct command *cmd, int argc, str *argv, struct keyref *refs, int max)
 {
     int n = 0;
     const char *p = cmd->keyspecs;
     struct keyspec ks;
     while (keyspec_next(&p, &ks))
         n = keyspec_keys(&ks, argc, argv, refs, max, n);
-    if (cmd->proc == cmd_sort)
+    if (cmd->flags & CMD_LT_KEYS_SORT)
         n = sort_store_key(argc, argv, refs, max, n);
-    /* keys in another database: MOVE's key there, COPY ... DB n's destination */
-    long long other = -1;
-    int other_argi = 0;
-    if (cmd->proc == cmd_move && argc == 3) {
-        if (util_str2ll(argv[2], str_len(argv[2]), &other))
-            other_argi = 1;
-    } else if (cmd->proc == cmd_copy) {
-        for (int i = 3; i + 1 < argc; i++) {
-            if (!strcasecmp(argv[i], "db") &&
-                util_str2ll(argv[i + 1], str_len(argv[i + 1]), &other)) {
-                other_argi = 2;
-                break;
-            }
-        }
-    }
-    if (other_argi && other >= 0 && other < keyspace_count()) {
-        if (n < max) {
-            refs[n].argi = other_argi;
-            refs[n].dbindex = (int)other;
-        }
-        n++;
-    }
-    (void)c;
-    return n;
+    return other_db_key(cmd, argc, argv, refs, max, n);
+}
+
+int command_keys_alloc(const struct command *cmd, int argc, str *argv, struct keyref **refs)
+{
+    int n = command_get_keys(cmd, argc, argv, NULL, 0);
+    *refs = heap_malloc((size_t)(n ? n : 1) * sizeof(**refs));
+    return command_get_keys(cmd, argc, argv, *refs, n);
 }
 
 /* ---- COMMAND ------------------------------------------------------------- */
@@ -632,7 +516,7 @@ static void reply_command_info(client *c, const struct command *cmd)
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd->name);
     reply_long(c, cmd->arity);
-    reply_set(c, popcount64(cmd->flags));
+    reply_set(c, popcount64(cmd->flags & CMD_REDIS_FLAGS));
     for (int i = 0; i < NFLAGS; i++)
         if (cmd->flags & (1ull << i))
             reply_status(c, flag_names[i]);
@@ -820,20 +704,28 @@ void cmd_command_getkeys(client *c)
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return;
     }
-    struct keyref refs[256];
-    int n = command_get_keys(cmd, c, argc, argv, refs, 256);
+    struct keyref *refs;
+    int n = command_keys_alloc(cmd, argc, argv, &refs);
     /* other-db references are not part of the key spec */
     int shown = 0;
-    for (int i = 0; i < n && i < 256; i++)
+    for (int i = 0; i < n; i++)
         shown += refs[i].dbindex < 0;
     if (shown == 0) {
+        free(refs);
         reply_error(c, "ERR The command has no key arguments");
         return;
     }
     reply_array(c, shown);
-    for (int i = 0; i < n && i < 256; i++)
+    for (int i = 0; i < n; i++)
         if (refs[i].dbindex < 0)
             reply_bulk_str(c, argv[refs[i].argi]);
+    free(refs);
+}
+
+void reply_error_arity(client *c)
+{
+    reply_error_fmt(c, "ERR wrong number of arguments for '%s' command",
+                    c->cmd ? c->cmd->name : c->argv[0]);
 }
 
 void cmd_command_help(client *c)

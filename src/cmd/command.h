@@ -2,9 +2,12 @@
  * command.h: the command table and dispatch.
  *
  * Every command is one row of cmd/commands.def; the table drives lookup,
- * arity checks, key extraction for prefetch (first/last/step), COMMAND
+ * arity checks, key extraction for prefetch (key specs), COMMAND
  * COUNT/INFO/LIST/DOCS/GETKEYS and the README's command table. Container
  * commands (CLIENT, CONFIG, OBJECT...) have their subcommands as rows too.
+ * What longtail must know of a command beyond Redis's flags (how prefetch
+ * treats it, extra keys, its place in a transaction) is a flag of its row
+ * too (CMD_LT_*), never a comparison of handlers.
  */
 #ifndef LT_CMD_COMMAND_H
 #define LT_CMD_COMMAND_H
@@ -40,6 +43,26 @@ typedef void command_proc(client *c);
 #define CMD_NO_MULTI          (1ull << 24)
 #define CMD_MOVABLE_KEYS      (1ull << 25)
 #define CMD_ALLOW_BUSY        (1ull << 26)
+#define CMD_REDIS_FLAGS       ((1ull << 27) - 1) /* the bits COMMAND INFO shows */
+
+/* longtail's own flags ("lt_..." words of the flags column), never shown */
+#define CMD_LT_FIRST       40
+#define CMD_LT_META        (1ull << 40) /* needs only keys' metadata: split values read as headers */
+#define CMD_LT_NO_PREFETCH (1ull << 41) /* its keys are not read before it runs (OBJECT TIER) */
+#define CMD_LT_IN_MULTI    (1ull << 42) /* runs at once inside MULTI, never queued */
+#define CMD_LT_EXEC        (1ull << 43) /* its keys are the transaction's (EXEC) */
+#define CMD_LT_SELECT      (1ull << 44) /* changes the db of the commands queued after it */
+#define CMD_LT_KEYS_SORT   (1ull << 45) /* SORT's STORE destination is a key */
+#define CMD_LT_KEYS_MOVE   (1ull << 46) /* MOVE's key in the destination db is a key */
+#define CMD_LT_KEYS_COPY   (1ull << 47) /* COPY's destination in its DB option's db is a key */
+
+/* The layer's settings (config table: latency-tracking, slowlog-*). */
+struct cmd_settings {
+    int latency_tracking;
+    long long slowlog_log_slower_than;
+    long long slowlog_max_len;
+};
+extern struct cmd_settings cmd_settings;
 
 struct command {
     const char *name;    /* lower case; "parent|sub" full name for subcommands */
@@ -76,25 +99,22 @@ const struct command *command_lookup(const str name);
 /* Resolves argv to the command to run (descending into a container when
  * argv[1] names a subcommand). NULL when unknown. */
 const struct command *command_resolve(int argc, str *argv);
-/* Dispatch: lookup, arity, auth, prefetch, then call. */
-void command_process(client *c);
-/* Runs c->cmd now (keys are ready): timing, stats, slowlog; then serves
- * the blocked clients whose keys it filled. */
-void command_call(client *c);
-/* Runs one command of EXEC's queue (c->cmd, c->argv are the queued ones):
- * stats as for any command; blocked clients wait for the end of EXEC. */
-void command_call_queued(client *c);
+/* The same from argv[0]'s top-level entry top (NULL when unknown). */
+const struct command *command_resolve_from(const struct command *top, int argc, str *argv);
 
 /* Key positions of a command invocation. */
 struct keyref {
     int argi;    /* index in argv */
     int dbindex; /* -1: the client's db; otherwise the db named by the command */
 };
-#define COMMAND_MAX_KEYREFS 1024
 /* Fills refs (capacity max); returns the count (may exceed max: then only
  * max were stored). */
-int command_get_keys(const struct command *cmd, client *c, int argc, str *argv, struct keyref *refs,
-                     int max);
+int command_get_keys(const struct command *cmd, int argc, str *argv, struct keyref *refs, int max);
+/* Every key reference of an invocation, in *refs (heap, the caller frees);
+ * returns how many. */
+int command_keys_alloc(const struct command *cmd, int argc, str *argv, struct keyref **refs);
+/* "ERR wrong number of arguments for '<command>' command" */
+void reply_error_arity(client *c);
 
 /* All commands, for INFO commandstats and COMMAND LIST. */
 int command_count_all(void);

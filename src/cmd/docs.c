@@ -26,7 +26,7 @@
 
 #include "cmd/docs.h"
 #include "net/reply.h"
-#include "server/log.h"
+#include "ds/log.h"
 
 /* Where Redis's name or type is not the one derived from the syntax. The
  * match is on the derived name, which for a oneof or block is its members'

@@ -33,7 +33,7 @@
 #include <strings.h>
 
 #include "ds/alloc.h"
-#include "ds/hash.h"
+#include "ds/hashfn.h"
 #include "ds/str.h"
 #include "ds/util.h"
 
@@ -592,7 +592,7 @@ void dict_set_hash_seed(const uint8_t seed[16])
 uint64_t dict_str_hash(const void *key)
 {
     const str s = (const str)key;
-    return hash_siphash(s, str_len(s), dict_seed);
+    return hashfn_siphash(s, str_len(s), dict_seed);
 }
 
 int dict_str_eq(const void *a, const void *b)
@@ -615,7 +615,7 @@ void dict_str_free(void *key)
 uint64_t dict_cstr_nocase_hash(const void *key)
 {
     const char *s = key;
-    return hash_siphash_nocase(s, strlen(s), dict_seed);
+    return hashfn_siphash_nocase(s, strlen(s), dict_seed);
 }
 
 int dict_cstr_nocase_eq(const void *a, const void *b)

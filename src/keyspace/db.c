@@ -18,15 +18,15 @@
 
 #include "ds/alloc.h"
 #include "ds/util.h"
+#include "keyspace/access.h"
 #include "keyspace/db.h"
+#include "keyspace/settings.h"
 #include "keyspace/split.h"
-#include "server/log.h"
-#include "server/server.h"
+#include "ds/log.h"
 #include "storage/codec.h"
 #include "storage/committer.h"
-#include "storage/split.h"
+#include "storage/elements.h"
 #include "storage/store.h"
-#include "tier/tier.h"
 
 static struct db *dbs;
 static int ndbs;
@@ -35,13 +35,31 @@ static store_batch *flight; /* the commit the committer is writing, NULL if none
 static store_batch *spare;  /* the other batch, cleared, while none is in flight */
 static size_t flight_keys;  /* keys and bytes of the commit in flight */
 static size_t flight_bytes;
-static void (*commit_done_hook)(int ok);
-static void (*key_set_hook)(struct db *db, const str key);     /* blocked clients (server/) */
-static void (*key_changed_hook)(struct db *db, const str key); /* WATCH (server/) */
-static void (*db_replaced_hook)(int emptied, int replaced);    /* WATCH, blocked (server/) */
+static store *st; /* the storage every db lives in (keyspace_open) */
 
-const struct absent_keys *keyspace_absent;
-const struct key_headers *keyspace_headers;
+/* Listeners of the keyspace's events (keyspace_on_*), registered at
+ * start-up by the layers above, called in registration order. */
+#define LISTENERS_MAX 4
+#define LISTENERS(name, ...)                                                                       \
+    static void (*name[LISTENERS_MAX])(__VA_ARGS__);                                               \
+    static int n_##name
+LISTENERS(on_key_changed, struct db *, const str);
+LISTENERS(on_key_filled, struct db *, const str);
+LISTENERS(on_db_replaced, int, int);
+LISTENERS(on_commit_done, int);
+#define LISTEN(name, fn)                                                                           \
+    do {                                                                                           \
+        if (n_##name == LISTENERS_MAX)                                                             \
+            abort(); /* a start-up wiring error */                                                 \
+        name[n_##name++] = fn;                                                                     \
+    } while (0)
+#define NOTIFY(name, ...)                                                                          \
+    do {                                                                                           \
+        for (int l_ = 0; l_ < n_##name; l_++)                                                      \
+            name[l_](__VA_ARGS__);                                                                 \
+    } while (0)
+
+int64_t keyspace_mstime;
 struct keyspace_stats ks_stats;
 
 static void val_free(void *v)
@@ -87,7 +105,7 @@ static long long meta_read_u64(const char *name, size_t nlen, long long def)
 {
     char *v;
     size_t vlen;
-    if (store_get(server.store, STORE_CF_META, name, nlen, &v, &vlen) != 0)
+    if (store_get(st, STORE_CF_META, name, nlen, &v, &vlen) != 0)
         return def;
     long long r = vlen == 8 ? (long long)codec_get_u64(v) : def;
     free(v);
@@ -115,20 +133,21 @@ static void batch_put_dbmap(void)
                     (size_t)ndbs * 2);
 }
 
-int keyspace_open(int n)
+int keyspace_open(store *s, int n)
 {
+    st = s;
     ndbs = n;
     dbs = calloc((size_t)n, sizeof(*dbs));
     batch = store_batch_new();
     spare = store_batch_new();
     char *v = NULL;
     size_t vlen = 0;
-    int have_map = store_get(server.store, STORE_CF_META, CODEC_META_DBMAP,
-                             strlen(CODEC_META_DBMAP), &v, &vlen) == 0;
+    int have_map =
+        store_get(st, STORE_CF_META, CODEC_META_DBMAP, strlen(CODEC_META_DBMAP), &v, &vlen) == 0;
     long long version = meta_read_u64(CODEC_META_VERSION, strlen(CODEC_META_VERSION), -1);
     if (version > CODEC_FORMAT_VERSION) {
-        log_warning("The data in %s has storage format %lld; this longtail reads up to %d",
-                    server.dir, version, CODEC_FORMAT_VERSION);
+        log_warning("The stored data has storage format %lld; this longtail reads up to %d",
+                    version, CODEC_FORMAT_VERSION);
         free(v);
         return -1;
     }
@@ -173,8 +192,8 @@ int keyspace_open(int n)
         store_batch_put(batch, STORE_CF_META, CODEC_META_VERSION, strlen(CODEC_META_VERSION), ver,
                         8);
         batch_put_dbmap();
-        if (store_write(server.store, batch, 1) != 0) {
-            log_warning("Can't write the storage metadata: %s", store_last_error(server.store));
+        if (store_write(st, batch, 1) != 0) {
+            log_warning("Can't write the storage metadata: %s", store_last_error(st));
             return -1;
         }
         store_batch_clear(batch);
@@ -292,9 +311,9 @@ static obj *value_decode(const char *val, size_t vlen, int64_t *expire,
 static dict_entry *db_install(struct db *db, const str key, obj *o, int64_t expire)
 {
     dict_entry *e = dict_add(db->keys, key, o);
-    tier_init_obj(o);
+    access_init(o);
     uint32_t lru;
-    if (tier_recall(db->dbid, key, str_len(key), &lru))
+    if (access_recall(db->dbid, key, str_len(key), &lru))
         o->lru = lru;
     if (expire >= 0) {
         dict_entry *x = dict_add(db->expires, dict_key(db->keys, e), NULL);
@@ -363,7 +382,7 @@ static int header_parse(const char *val, size_t vlen, struct key_header *h)
 }
 
 int db_install_header(struct db *db, const str akey, const char *val, size_t vlen,
-                      struct key_headers *hdrs)
+                      struct known_keys *known)
 {
     if (dict_find(db->keys, akey) || db_changed_unstored(db, akey))
         return 0; /* newer in memory */
@@ -371,43 +390,25 @@ int db_install_header(struct db *db, const str akey, const char *val, size_t vle
     int p = header_parse(val, vlen, &h);
     if (p != 1)
         return db_install_loaded(db, akey, val, vlen);
-    if (hdrs->n == KEY_HEADERS_MAX)
-        return 0; /* the lookup reads the header again */
     h.dbid = db->dbid;
     h.key = akey;
     h.len = str_len(akey);
-    hdrs->h[hdrs->n++] = h;
+    known_add_header(known, &h);
     return 1;
 }
 
-/* The running command's prefetch read key's header (the caller checked
- * that key is neither hot nor changed since). */
-static int header_known(struct db *db, const str key, struct key_header *out)
+/* What the running command's prefetch learned of key (the caller checked
+ * that key is neither hot nor changed since), or NULL. */
+static const struct known_key *known_of(const struct known_keys *known, struct db *db,
+                                        const str key)
 {
-    const struct key_headers *hs = keyspace_headers;
-    if (!hs)
-        return 0;
-    size_t len = str_len(key);
-    for (int i = 0; i < hs->n; i++) {
-        const struct key_header *h = &hs->h[i];
-        if (h->dbid == db->dbid && h->len == len && !memcmp(h->key, key, len)) {
-            *out = *h;
-            return 1;
-        }
-    }
-    return 0;
+    return known_find(known, db->dbid, key, str_len(key));
 }
 
-static int absent_known(struct db *db, const str key)
+static int absent_known(const struct known_keys *known, struct db *db, const str key)
 {
-    const struct absent_keys *a = keyspace_absent;
-    if (!a)
-        return 0;
-    size_t len = str_len(key);
-    for (int i = 0; i < a->n; i++)
-        if (a->dbindex[i] == db->index && a->len[i] == len && !memcmp(a->key[i], key, len))
-            return 1;
-    return 0;
+    const struct known_key *k = known_of(known, db, key);
+    return k && k->absent;
 }
 
 /* The stored (keys-CF) value of key, read synchronously: store_get's
@@ -417,7 +418,7 @@ static int stored_get(struct db *db, const str key, char **v, size_t *vlen)
     size_t klen = str_len(key);
     char *k = malloc(klen + CODEC_KEY_PREFIX);
     size_t kl = codec_key_encode(db->dbid, key, klen, k);
-    int rc = store_get(server.store, STORE_CF_KEYS, k, kl, v, vlen);
+    int rc = store_get(st, STORE_CF_KEYS, k, kl, v, vlen);
     free(k);
     return rc;
 }
@@ -437,13 +438,13 @@ static dict_entry *db_sync_load_ex(struct db *db, const str key, struct key_head
         *got_header = 1;
         return NULL;
     }
-    if (rc == 0 && split_assemble(server.store, db->dbid, &v, &vlen) != 0) {
+    if (rc == 0 && elements_assemble(st, db->dbid, &v, &vlen) != 0) {
         free(v);
         rc = STORE_ERR;
     }
     if (rc != 0) {
         if (rc < 0)
-            log_warning("Storage read failed: %s", store_last_error(server.store));
+            log_warning("Storage read failed: %s", store_last_error(st));
         return NULL;
     }
     dict_entry *e = NULL;
@@ -471,7 +472,7 @@ int db_may_exist_on_disk(struct db *db, const str key)
     char buf[256];
     char *k = klen + CODEC_KEY_PREFIX <= sizeof(buf) ? buf : malloc(klen + CODEC_KEY_PREFIX);
     size_t kl = codec_key_encode(db->dbid, key, klen, k);
-    int may = store_key_may_exist(server.store, STORE_CF_KEYS, k, kl);
+    int may = store_key_may_exist(st, STORE_CF_KEYS, k, kl);
     if (k != buf)
         free(k);
     return may;
@@ -518,7 +519,7 @@ int db_peek(struct db *db, const str key, int64_t *expire_ms)
 int db_tier_of(struct db *db, const str key)
 {
     int64_t when;
-    if (!db_peek(db, key, &when) || (when >= 0 && server.mstime_cached > when))
+    if (!db_peek(db, key, &when) || (when >= 0 && keyspace_mstime > when))
         return -1;
     return dict_find(db->keys, key) ? KEY_HOT : KEY_UNKNOWN;
 }
@@ -529,10 +530,8 @@ static void db_mark_dirty(struct db *db, const str key, obj *o)
         dict_add(db->dirty, str_hot_new(key, str_len(key)), NULL);
     if (o)
         o->flags |= OBJ_F_DIRTY;
-    tier_key_written(db->dbid, key);
-    if (key_changed_hook)
-        key_changed_hook(db, key);
-    server.dirty_since_save++;
+    NOTIFY(on_key_changed, db, key);
+    ks_stats.changes++;
 }
 
 static void db_remove_entry(struct db *db, const str key)
@@ -544,9 +543,9 @@ static void db_remove_entry(struct db *db, const str key)
     db_mark_dirty(db, key, NULL);
 }
 
-obj *db_take(struct db *db, const str key)
+obj *db_take(struct db *db, const str key, const struct known_keys *known)
 {
-    if (!db_lookup(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH))
+    if (!db_lookup(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH, known))
         return NULL;
     if (dict_delete(db->expires, key) == 0)
         db->nexpires--;
@@ -569,15 +568,15 @@ static void lookup_count(int flags, int hit)
         ks_stats.keyspace_misses++;
 }
 
-obj *db_lookup(struct db *db, const str key, int flags)
+obj *db_lookup(struct db *db, const str key, int flags, const struct known_keys *known)
 {
     dict_entry *e = dict_find(db->keys, key);
-    if (!e && !db_changed_unstored(db, key) && !absent_known(db, key))
+    if (!e && !db_changed_unstored(db, key) && !absent_known(known, db, key))
         e = db_sync_load(db, key);
     obj *o = NULL;
     if (e) {
         int64_t when = entry_expire(db, key);
-        if (when >= 0 && server.mstime_cached > when && !(flags & LOOKUP_EVEN_EXPIRED)) {
+        if (when >= 0 && keyspace_mstime > when && !(flags & LOOKUP_EVEN_EXPIRED)) {
             if (!(flags & LOOKUP_NOEXPIRE)) {
                 db_remove_entry(db, key);
                 ks_stats.expired_keys++;
@@ -588,7 +587,7 @@ obj *db_lookup(struct db *db, const str key, int flags)
     }
     lookup_count(flags, o != NULL);
     if (o && !(flags & LOOKUP_NOTOUCH))
-        tier_touch(o);
+        access_touch(o);
     return o;
 }
 
@@ -603,19 +602,23 @@ static void header_delete(struct db *db, const str key, int64_t expire_ms, uint6
     db_mark_dirty(db, key, NULL);
 }
 
-int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m)
+int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m,
+                   const struct known_keys *known)
 {
     struct key_header h;
     int cold = 0;
-    if (!dict_find(db->keys, key) && !db_changed_unstored(db, key) && !absent_known(db, key)) {
-        cold = header_known(db, key, &h);
-        if (!cold && !db_sync_load_ex(db, key, &h, &cold) && !cold) {
+    if (!dict_find(db->keys, key) && !db_changed_unstored(db, key)) {
+        const struct known_key *k = known_of(known, db, key);
+        if (k && !k->absent) {
+            h = k->h;
+            cold = 1;
+        } else if (!k && !db_sync_load_ex(db, key, &h, &cold) && !cold) {
             lookup_count(flags, 0); /* absent: not read again */
             return 0;
         }
     }
     if (!cold) {
-        obj *o = db_lookup(db, key, flags);
+        obj *o = db_lookup(db, key, flags, known);
         if (!o)
             return 0;
         m->type = o->type;
@@ -626,7 +629,7 @@ int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m)
         m->val = o;
         return 1;
     }
-    if (h.expire_ms >= 0 && server.mstime_cached > h.expire_ms && !(flags & LOOKUP_EVEN_EXPIRED)) {
+    if (h.expire_ms >= 0 && keyspace_mstime > h.expire_ms && !(flags & LOOKUP_EVEN_EXPIRED)) {
         if (!(flags & LOOKUP_NOEXPIRE)) {
             header_delete(db, key, h.expire_ms, h.version);
             ks_stats.expired_keys++;
@@ -645,14 +648,14 @@ int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m)
     return 1;
 }
 
-int db_exists(struct db *db, const str key)
+int db_exists(struct db *db, const str key, const struct known_keys *known)
 {
-    return db_lookup(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS) != NULL;
+    return db_lookup(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS, known) != NULL;
 }
 
 void db_add(struct db *db, const str key, obj *val)
 {
-    tier_init_obj(val);
+    access_init(val);
     dict_entry *e = dict_add(db->keys, key, val);
     if (!e) {
         log_warning("db_add on an existing key");
@@ -660,13 +663,12 @@ void db_add(struct db *db, const str key, obj *val)
     }
     db->nkeys++;
     db_mark_dirty(db, key, val);
-    if (key_set_hook)
-        key_set_hook(db, key);
+    NOTIFY(on_key_filled, db, key);
 }
 
-void db_set(struct db *db, const str key, obj *val, int flags)
+void db_set(struct db *db, const str key, obj *val, int flags, const struct known_keys *known)
 {
-    if (!db_lookup(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH)) {
+    if (!db_lookup(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH, known)) {
         db_add(db, key, val);
         return;
     }
@@ -678,14 +680,13 @@ void db_set(struct db *db, const str key, obj *val, int flags)
     if (!(flags & SETKEY_KEEPTTL) && dict_delete(db->expires, key) == 0)
         db->nexpires--;
     db_mark_dirty(db, key, val);
-    if (key_set_hook)
-        key_set_hook(db, key);
+    NOTIFY(on_key_filled, db, key);
 }
 
-int db_delete(struct db *db, const str key)
+int db_delete(struct db *db, const str key, const struct known_keys *known)
 {
     struct key_meta m;
-    if (!db_lookup_meta(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH, &m))
+    if (!db_lookup_meta(db, key, LOOKUP_WRITE | LOOKUP_NOTOUCH, &m, known))
         return 0;
     if (m.cold)
         header_delete(db, key, m.expire_ms, m.split_version);
@@ -730,7 +731,7 @@ int db_remove_expire(struct db *db, const str key)
 int db_key_expired(struct db *db, const str key)
 {
     int64_t when = entry_expire(db, key);
-    return when >= 0 && server.mstime_cached > when;
+    return when >= 0 && keyspace_mstime > when;
 }
 
 /* ---- commit -------------------------------------------------------------- */
@@ -872,7 +873,7 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes)
     if (!ok) {
         split_commit_failed();
         ks_stats.commit_errors++;
-        log_warning("Commit to storage failed, will retry: %s", store_last_error(server.store));
+        log_warning("Commit to storage failed, will retry: %s", store_last_error(st));
         return;
     }
     split_commit_succeeded();
@@ -885,7 +886,7 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes)
 static int commit_write_built(size_t nkeys)
 {
     size_t bytes = store_batch_bytes(batch);
-    int rc = store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS);
+    int rc = store_write(st, batch, keyspace_settings.sync_commits);
     store_batch_clear(batch);
     commit_finish(rc == 0, nkeys, bytes);
     return rc == 0 ? 0 : -1;
@@ -897,28 +898,32 @@ static void flight_finish(int rc)
     spare = flight;
     flight = NULL;
     commit_finish(rc == 0, flight_keys, flight_bytes);
-    if (commit_done_hook)
-        commit_done_hook(rc == 0);
+    NOTIFY(on_commit_done, rc == 0);
 }
 
-void keyspace_set_commit_hook(void (*fn)(int ok))
+void keyspace_on_commit_done(void (*fn)(int ok))
 {
-    commit_done_hook = fn;
+    LISTEN(on_commit_done, fn);
 }
 
-void keyspace_set_key_changed_hook(void (*fn)(struct db *db, const str key))
+void keyspace_on_key_changed(void (*fn)(struct db *db, const str key))
 {
-    key_changed_hook = fn;
+    LISTEN(on_key_changed, fn);
 }
 
-void keyspace_set_db_replaced_hook(void (*fn)(int emptied, int replaced))
+void keyspace_on_db_replaced(void (*fn)(int emptied, int replaced))
 {
-    db_replaced_hook = fn;
+    LISTEN(on_db_replaced, fn);
 }
 
-void keyspace_set_key_set_hook(void (*fn)(struct db *db, const str key))
+void keyspace_on_key_filled(void (*fn)(struct db *db, const str key))
 {
-    key_set_hook = fn;
+    LISTEN(on_key_filled, fn);
+}
+
+void keyspace_clock_update(void)
+{
+    keyspace_mstime = util_mstime();
 }
 
 int keyspace_commit_in_flight(void)
@@ -939,8 +944,7 @@ int keyspace_commit_start(void)
     size_t nkeys = commit_build();
     if (nkeys < COMMIT_ASYNC_MIN_KEYS && store_batch_bytes(batch) < COMMIT_ASYNC_MIN_BYTES) {
         int rc = commit_write_built(nkeys);
-        if (commit_done_hook)
-            commit_done_hook(rc == 0);
+        NOTIFY(on_commit_done, rc == 0);
         return 1;
     }
     flight_keys = nkeys;
@@ -948,7 +952,7 @@ int keyspace_commit_start(void)
     flight = batch;
     batch = spare;
     spare = NULL;
-    committer_submit(flight, server.appendfsync == FSYNC_ALWAYS);
+    committer_submit(flight, keyspace_settings.sync_commits);
     return 1;
 }
 
@@ -977,7 +981,7 @@ int db_demote(struct db *db, const str key)
     dict_entry *e = dict_find(db->keys, key);
     if (!e || (((obj *)e->v.val)->flags & OBJ_F_DIRTY))
         return 0;
-    tier_remember(db->dbid, key, str_len(key), ((obj *)e->v.val)->lru);
+    access_remember(db->dbid, key, str_len(key), ((obj *)e->v.val)->lru);
     split_forget(e->v.val); /* the stored copy stays */
     dict_delete(db->expires, key);
     dict_delete(db->keys, key);
@@ -1000,7 +1004,7 @@ long long keyspace_demote_all_clean(void)
             if (o->flags & OBJ_F_DIRTY)
                 continue;
             str k = dict_key(db->keys, e);
-            tier_remember(db->dbid, k, str_len(k), o->lru);
+            access_remember(db->dbid, k, str_len(k), o->lru);
             split_forget(o);
             dict_delete(db->expires, k);
             dict_delete(db->keys, k);
@@ -1029,8 +1033,7 @@ static void batch_delete_db_range(uint16_t dbid)
 /* Forgets every key of db: memory now, storage in the commit batch. */
 static long long db_empty(struct db *db)
 {
-    if (db_replaced_hook)
-        db_replaced_hook(db->index, -1);
+    NOTIFY(on_db_replaced, db->index, -1);
     long long removed = db->nkeys;
     dict_clear(db->dirty);
     dict_clear(db->expires);
@@ -1040,14 +1043,13 @@ static long long db_empty(struct db *db)
     db->avg_ttl = 0;
     batch_delete_db_range(db->dbid);
     batch_put_counts(db);
-    tier_db_changed(db->dbid);
     return removed;
 }
 
 long long db_flush(struct db *db)
 {
     long long removed = db_empty(db);
-    server.dirty_since_save++;
+    ks_stats.changes++;
     keyspace_commit();
     return removed;
 }
@@ -1060,7 +1062,7 @@ long long keyspace_flush_all(void)
     /* The expiry index has nothing left to point at. */
     store_batch_delete_range(batch, STORE_CF_EXPIRY, "", 0, "\xff\xff\xff\xff\xff\xff\xff\xff\xff",
                              9);
-    server.dirty_since_save++;
+    ks_stats.changes++;
     keyspace_commit();
     return removed;
 }
@@ -1069,10 +1071,8 @@ int keyspace_swap(int a, int b)
 {
     if (a == b)
         return 0;
-    if (db_replaced_hook) {
-        db_replaced_hook(a, b);
-        db_replaced_hook(b, a);
-    }
+    NOTIFY(on_db_replaced, a, b);
+    NOTIFY(on_db_replaced, b, a);
     keyspace_commit();
     struct db tmp = dbs[a];
     dbs[a] = dbs[b];
@@ -1080,9 +1080,7 @@ int keyspace_swap(int a, int b)
     dbs[a].index = a;
     dbs[b].index = b;
     batch_put_dbmap();
-    tier_db_changed(dbs[a].dbid);
-    tier_db_changed(dbs[b].dbid);
-    if (store_write(server.store, batch, server.appendfsync == FSYNC_ALWAYS) != 0) {
+    if (store_write(st, batch, keyspace_settings.sync_commits) != 0) {
         store_batch_clear(batch);
         tmp = dbs[a];
         dbs[a] = dbs[b];
@@ -1108,7 +1106,7 @@ static void active_expire_hot(struct db *db, int64_t deadline_us)
         str keys[20];
         int expired = 0;
         for (size_t i = 0; i < got; i++)
-            keys[i] = sample[i]->v.s64 < server.mstime_cached ? sample[i]->key : NULL;
+            keys[i] = sample[i]->v.s64 < keyspace_mstime ? sample[i]->key : NULL;
         for (size_t i = 0; i < got; i++) {
             if (!keys[i])
                 continue;
@@ -1131,8 +1129,8 @@ static void active_expire_hot(struct db *db, int64_t deadline_us)
 static void active_expire_cold(int64_t deadline_us)
 {
     char upper[8];
-    codec_put_u64(upper, (uint64_t)server.mstime_cached);
-    store_iter *it = store_iter_new(server.store, STORE_CF_EXPIRY, NULL, 0, upper, sizeof(upper));
+    codec_put_u64(upper, (uint64_t)keyspace_mstime);
+    store_iter *it = store_iter_new(st, STORE_CF_EXPIRY, NULL, 0, upper, sizeof(upper));
     int n = 0;
     for (store_iter_seek_first(it); store_iter_valid(it); store_iter_next(it)) {
         size_t len;
@@ -1152,7 +1150,7 @@ static void active_expire_cold(int64_t deadline_us)
              * a live key keeps its newer index entry */
             str key = str_new(k, klen);
             struct key_meta m;
-            db_lookup_meta(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS, &m);
+            db_lookup_meta(db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS, &m, NULL);
             str_free(key);
         }
         store_batch_delete(batch, STORE_CF_EXPIRY, raw, len);
@@ -1181,7 +1179,7 @@ uint64_t keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, voi
     char lo[CODEC_KEY_PREFIX], hi[CODEC_KEY_PREFIX];
     codec_key_prefix(db->dbid, (unsigned)(cursor >> 32), (uint32_t)cursor, lo);
     codec_key_prefix((uint16_t)(db->dbid + 1), 0, 0, hi);
-    store_iter *it = store_iter_new(server.store, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
+    store_iter *it = store_iter_new(st, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
     uint64_t next = 0;
     int stop = 0;
     uint64_t stop_pos = 0;
@@ -1223,7 +1221,7 @@ int keyspace_random_key(struct db *db, str *out)
     char lo[CODEC_KEY_PREFIX], hi[CODEC_KEY_PREFIX];
     codec_key_prefix(db->dbid, 0, 0, lo);
     codec_key_prefix((uint16_t)(db->dbid + 1), 0, 0, hi);
-    store_iter *it = store_iter_new(server.store, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
+    store_iter *it = store_iter_new(st, STORE_CF_KEYS, lo, sizeof(lo), hi, sizeof(hi));
     int found = -1;
     for (int tries = 0; tries < 100 && found < 0; tries++) {
         uint64_t r = util_rand64();
@@ -1248,7 +1246,7 @@ int keyspace_random_key(struct db *db, str *out)
         if (codec_key_decode(raw, klen, &dbid, &slot, &h, &key, &ulen) != 0 ||
             codec_header_decode(val, vlen, &hd, &payload, &plen) != 0)
             continue;
-        if (hd.expire_ms >= 0 && server.mstime_cached > hd.expire_ms)
+        if (hd.expire_ms >= 0 && keyspace_mstime > hd.expire_ms)
             continue;
         *out = str_new(key, ulen);
         found = 0;

@@ -6,9 +6,11 @@
  * ms); every key, hot or cold, is in RocksDB under the db's physical id
  * (dbid). nkeys and nexpires count all keys, hot and cold, exactly.
  *
- * Lookups go: hot table -> changed-and-deleted in this tick (absent) -> keys
- * the current command's prefetch found absent -> a synchronous RocksDB read
- * (counted as a sync load; prefetch makes it rare). A cold key that is read
+ * Lookups go: hot table -> changed-and-deleted in this tick (absent) -> what
+ * the running command's prefetch learned (known.h: absent, or a stored
+ * header) -> a synchronous RocksDB read (counted as a sync load; prefetch
+ * makes it rare). The calls that may read storage take that knowledge, the
+ * command context, as their last argument (NULL: nothing known). A cold key that is read
  * back becomes hot (a promotion) and clean. Commands that need no value
  * (db_lookup_meta, db_delete) stop short of that for a big (split) value:
  * its stored header answers (keyspace/header.h) and it is never built.
@@ -27,9 +29,9 @@
 
 #include "ds/dict.h"
 #include "ds/str.h"
-#include "keyspace/absent.h"
-#include "keyspace/header.h"
+#include "keyspace/known.h"
 #include "keyspace/object.h"
+#include "storage/store.h"
 
 struct db {
     int index;          /* SELECT number */
@@ -55,22 +57,23 @@ struct db {
 /* db_set flags */
 #define SETKEY_KEEPTTL (1 << 0)
 
-int keyspace_open(int ndb); /* after storage is open: loads dbmap and counts */
+/* ndb databases in the storage s (open): loads the dbmap and the counts. */
+int keyspace_open(store *s, int ndb);
 void keyspace_close(void);
 struct db *keyspace_db(int index);
 int keyspace_count(void);
 
-obj *db_lookup(struct db *db, const str key, int flags);
-static inline obj *db_lookup_read(struct db *db, const str key)
-{
-    return db_lookup(db, key, LOOKUP_NONE);
-}
-static inline obj *db_lookup_write(struct db *db, const str key)
-{
-    return db_lookup(db, key, LOOKUP_WRITE);
-}
+/* A command's key, in the db (index) the command names it in. */
+struct key_at {
+    int dbindex;
+    str key; /* the command's own (argv), valid while it runs */
+};
+
+/* The value of key, or NULL when absent (an expired key is deleted, unless
+ * flags say otherwise). */
+obj *db_lookup(struct db *db, const str key, int flags, const struct known_keys *known);
 /* Whether key exists (loads it if needed), without touching LRU or stats. */
-int db_exists(struct db *db, const str key);
+int db_exists(struct db *db, const str key, const struct known_keys *known);
 
 /* What a command that needs no value sees of a key. */
 struct key_meta {
@@ -85,22 +88,23 @@ struct key_meta {
  * encoding, TTL or element count (EXISTS, TYPE, TTL, OBJECT ENCODING, DEL,
  * HLEN SCARD ZCARD LLEN): a split value that is not in memory is not
  * loaded; its stored header answers, from the running command's prefetch
- * (keyspace_headers) or read now (a sync load). A smaller cold value is
+ * (known) or read now (a sync load). A smaller cold value is
  * loaded as by db_lookup. An expired key is deleted as by db_lookup. 1 when
  * key exists (*m filled), else 0. */
-int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m);
+int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m,
+                   const struct known_keys *known);
 
 /* Adds a key that does not exist (the caller looked it up). Takes val. */
 void db_add(struct db *db, const str key, obj *val);
 /* Sets key to val, creating or replacing it; the TTL is removed unless
  * SETKEY_KEEPTTL. Takes val. */
-void db_set(struct db *db, const str key, obj *val, int flags);
+void db_set(struct db *db, const str key, obj *val, int flags, const struct known_keys *known);
 /* Removes key and hands its value to the caller (RENAME, MOVE: the value
  * moves instead of being copied); NULL when absent. The TTL is dropped. */
-obj *db_take(struct db *db, const str key);
+obj *db_take(struct db *db, const str key, const struct known_keys *known);
 /* Deletes key; 1 if it existed. A cold split value is deleted from its
  * header (db_lookup_meta): its elements go with one DeleteRange at commit. */
-int db_delete(struct db *db, const str key);
+int db_delete(struct db *db, const str key, const struct known_keys *known);
 /* The value of key changed in place (APPEND, INCR...): mark it dirty. */
 void db_modified(struct db *db, const str key);
 
@@ -148,16 +152,19 @@ int keyspace_commit(void);
 int keyspace_commit_start(void);
 void keyspace_commit_reap(void);
 int keyspace_commit_in_flight(void);
-void keyspace_set_commit_hook(void (*fn)(int ok));
-/* Called when a key gets a new value (db_add, db_set): blocked clients
- * waiting on it are served after the command. */
-void keyspace_set_key_set_hook(void (*fn)(struct db *db, const str key));
-/* Called after every change of a key (set, modified, deleted, expired):
- * WATCH. */
-void keyspace_set_key_changed_hook(void (*fn)(struct db *db, const str key));
-/* Called before db index `emptied` is flushed (replaced -1) or swapped with
- * db index `replaced` (once each way): WATCH, blocked clients. */
-void keyspace_set_db_replaced_hook(void (*fn)(int emptied, int replaced));
+/* Events, for the layers above (registered at start-up, each with up to
+ * four listeners, called in registration order):
+ * - commit_done: every commit's end, ok or refused (replies wait for it);
+ * - key_filled: a key got a new value (db_add, db_set): blocked clients;
+ * - key_changed: any change of a key (set, modified, deleted, expired):
+ *   WATCH, and tier/'s reads in flight of it are stale;
+ * - db_replaced: before db index `emptied` is flushed (replaced -1) or
+ *   swapped with db index `replaced` (once each way): WATCH, blocked
+ *   clients, tier/'s reads in flight of either db are stale. */
+void keyspace_on_commit_done(void (*fn)(int ok));
+void keyspace_on_key_filled(void (*fn)(struct db *db, const str key));
+void keyspace_on_key_changed(void (*fn)(struct db *db, const str key));
+void keyspace_on_db_replaced(void (*fn)(int emptied, int replaced));
 int keyspace_has_dirty(void);
 /* Drops every clean hot key (DEBUG RELOAD, cold mode). Returns how many. */
 long long keyspace_demote_all_clean(void);
@@ -171,19 +178,19 @@ int db_demote(struct db *db, const str key);
 int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen);
 /* The same for the prefetch of a command that needs no value, whose read
  * skipped the elements of split values: a split value's header is added to
- * hdrs under akey (the command's argv str; see header.h) and 1 returned;
- * any other value is installed by db_install_loaded (its result). */
+ * known under akey (the command's argv str) and 1 returned; any other value
+ * is installed by db_install_loaded (its result). */
 int db_install_header(struct db *db, const str akey, const char *val, size_t vlen,
-                      struct key_headers *hdrs);
+                      struct known_keys *known);
 /* Finds the db whose physical id is dbid (completions), or NULL. */
 struct db *keyspace_db_by_id(uint16_t dbid);
 
-/* Keys the running command's prefetch found absent (set by tier/ around
- * the execution of a prefetched command). */
-extern const struct absent_keys *keyspace_absent;
-/* Stored headers of split keys the running command's prefetch read instead
- * of their values (set by tier/ like keyspace_absent). */
-extern const struct key_headers *keyspace_headers;
+/* The time commands see, in unix ms: fixed while one command runs, as
+ * Redis's command time snapshot, so that every expiry decision of a command
+ * (and of every command of an EXEC) agrees. Read-only outside keyspace/;
+ * cmd/ updates it before each command runs. */
+extern int64_t keyspace_mstime;
+void keyspace_clock_update(void);
 
 /* Active expiry: one cycle of bounded work over hot TTL keys and the stored
  * expiry index. */
@@ -204,6 +211,7 @@ struct keyspace_stats {
     long long sync_loads, promotions, demotions;
     long long commits, commit_keys, commit_bytes;
     long long commit_errors;
+    long long changes; /* writes since start (server/ keeps its mark for `save`) */
 };
 extern struct keyspace_stats ks_stats;
 

@@ -7,7 +7,7 @@
  * and RAW (a separate buffer that can grow: APPEND, SETRANGE).
  * Hashes come in two encodings as in Redis: LISTPACK (field, value, field,
  * value... in one listpack, while small) and HT (a dict of hot strs to hot
- * strs); see object_hash.c for the conversion rule. Sets: INTSET or HT
+ * strs); see object_hash.h for the conversion rule. Sets: INTSET or HT
  * (object_set.h). Lists are always QUICKLIST (object_list.h).
  * Sorted sets: LISTPACK or SKIPLIST (object_zset.h).
  * Every obj lives in the hot tier (hot_malloc). An obj in the keyspace is
@@ -105,48 +105,7 @@ const char *obj_type_name(int type);
 const char *obj_encoding_name(const obj *o);
 const char *obj_encoding_name_of(int encoding); /* the same by number (a stored header's) */
 
-/* ---- hashes (object_hash.c) ----------------------------------------------
- * Fields and values are binary strings. Limits come from the
- * hash-max-listpack-entries/-value configs. Pointers returned by the
- * readers are valid until the next change of the hash. */
-
-/* Bytes of a field or value; numbers stored as integers in a listpack are
- * formatted into the caller's buf (LP_INTBUF_SIZE bytes). */
-#define OBJ_HASH_BUF 24
-
-obj *obj_hash_new(void);
-size_t hash_len(const obj *o);
-/* Finds field: returns its value bytes (and *vlen), or NULL. */
-const char *hash_get(obj *o, const void *f, size_t flen, size_t *vlen, char *buf);
-/* Sets field to value (creating it): 1 when the field is new, 0 when it
- * was updated. Converts to HT when a limit is crossed. */
-int hash_set(obj *o, const void *f, size_t flen, const void *v, size_t vlen);
-/* 1 when the field was there and is gone. */
-int hash_delete(obj *o, const void *f, size_t flen);
-/* Converts a LISTPACK hash when one of the lengths is above
- * hash-max-listpack-value (Redis checks the arguments before a write). */
-void hash_try_convert(obj *o, size_t len);
-void hash_convert_to_ht(obj *o);
-
-struct hash_iter {
-    obj *o;
-    unsigned char *p; /* listpack: the next field */
-    dict_iter di;     /* HT */
-    char fbuf[OBJ_HASH_BUF], vbuf[OBJ_HASH_BUF];
-};
-void hash_iter_init(struct hash_iter *it, obj *o);
-/* 1 and the next pair, or 0 at the end. No change to the hash meanwhile. */
-int hash_iter_next(struct hash_iter *it, const char **f, size_t *flen, const char **v,
-                   size_t *vlen);
-void hash_iter_done(struct hash_iter *it);
-
-/* Stored form: the pairs as one listpack blob (whatever the encoding).
- * Returns the blob; *must_free says it is a copy to free with hot_free. */
-const unsigned char *hash_blob(obj *o, size_t *len, int *must_free);
-/* Rebuilds a hash from untrusted bytes with the given encoding; NULL when
- * the bytes are not a valid listpack of pairs (with unique fields for HT). */
-obj *hash_from_blob(const void *buf, size_t len, int encoding);
-
+#include "keyspace/object_hash.h"
 #include "keyspace/object_set.h"
 #include "keyspace/object_list.h"
 #include "keyspace/object_zset.h"

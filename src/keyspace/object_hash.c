@@ -18,7 +18,7 @@
 #include "ds/listpack.h"
 #include "keyspace/object.h"
 #include "keyspace/split.h"
-#include "server/server.h"
+#include "keyspace/settings.h"
 
 static const dict_type hash_dict_type = {dict_str_hash, dict_str_eq, dict_str_hot_free,
                                          dict_str_hot_free};
@@ -86,7 +86,7 @@ void hash_convert_to_ht(obj *o)
 
 void hash_try_convert(obj *o, size_t len)
 {
-    if (o->encoding == OBJ_ENC_LISTPACK && len > (size_t)server.hash_max_listpack_value)
+    if (o->encoding == OBJ_ENC_LISTPACK && len > (size_t)keyspace_settings.hash_max_listpack_value)
         hash_convert_to_ht(o);
 }
 
@@ -110,7 +110,7 @@ int hash_set(obj *o, const void *f, size_t flen, const void *v, size_t vlen)
                 unsigned char *n2 = lp_append(nlp, v, vlen);
                 if (n2) {
                     o->u.ptr = n2;
-                    if (hash_len(o) > (size_t)server.hash_max_listpack_entries)
+                    if (hash_len(o) > (size_t)keyspace_settings.hash_max_listpack_entries)
                         hash_convert_to_ht(o);
                     return 1;
                 }

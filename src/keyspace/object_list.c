@@ -26,7 +26,7 @@
 #include "ds/listpack.h"
 #include "keyspace/object.h"
 #include "keyspace/split.h"
-#include "server/server.h"
+#include "keyspace/settings.h"
 
 struct ql_node {
     struct ql_node *prev, *next;
@@ -68,7 +68,7 @@ static int is_large(size_t len)
  * list-max-listpack-size. */
 static int node_fits(size_t new_sz, size_t new_count)
 {
-    long long fill = server.list_max_listpack_size;
+    long long fill = keyspace_settings.list_max_listpack_size;
     if (fill < 0) {
         size_t level = fill < -5 ? 4 : (size_t)(-fill - 1);
         return new_sz <= fill_bytes[level];

@@ -24,7 +24,7 @@
 #include "ds/util.h"
 #include "keyspace/object.h"
 #include "keyspace/split.h"
-#include "server/server.h"
+#include "keyspace/settings.h"
 
 static const dict_type set_dict_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, NULL};
 
@@ -61,7 +61,7 @@ static int member_ll(const void *m, size_t len, long long *v)
 
 static size_t intset_limit(void)
 {
-    long long max = server.set_max_intset_entries;
+    long long max = keyspace_settings.set_max_intset_entries;
     if (max > (1ll << 30))
         max = 1ll << 30;
     return (size_t)max;

@@ -32,7 +32,7 @@
 #include "ds/util.h"
 #include "keyspace/object.h"
 #include "keyspace/split.h"
-#include "server/server.h"
+#include "keyspace/settings.h"
 
 /* The SKIPLIST encoding: o->u.ptr points to one of these. */
 struct zsl {
@@ -77,7 +77,8 @@ obj *obj_zset_new(int encoding)
 
 obj *obj_zset_new_for(size_t first_len)
 {
-    if (server.zset_max_listpack_entries == 0 || first_len > (size_t)server.zset_max_listpack_value)
+    if (keyspace_settings.zset_max_listpack_entries == 0 ||
+        first_len > (size_t)keyspace_settings.zset_max_listpack_value)
         return obj_zset_new(OBJ_ENC_SKIPLIST);
     return obj_zset_new(OBJ_ENC_LISTPACK);
 }
@@ -327,8 +328,8 @@ void zset_shrink_if_fits(obj *o, size_t maxlen)
 {
     if (o->encoding != OBJ_ENC_SKIPLIST)
         return;
-    if (zset_len(o) <= (size_t)server.zset_max_listpack_entries &&
-        maxlen <= (size_t)server.zset_max_listpack_value)
+    if (zset_len(o) <= (size_t)keyspace_settings.zset_max_listpack_entries &&
+        maxlen <= (size_t)keyspace_settings.zset_max_listpack_value)
         zset_convert(o, OBJ_ENC_LISTPACK);
 }
 
@@ -380,8 +381,8 @@ int zset_add(obj *o, double score, const void *m, size_t len, int flags, int *ou
             return 0;
         }
         if (o->encoding == OBJ_ENC_LISTPACK) {
-            if (zset_len(o) + 1 > (size_t)server.zset_max_listpack_entries ||
-                len > (size_t)server.zset_max_listpack_value ||
+            if (zset_len(o) + 1 > (size_t)keyspace_settings.zset_max_listpack_entries ||
+                len > (size_t)keyspace_settings.zset_max_listpack_value ||
                 lp_bytes(o->u.ptr) + len > ZSET_LP_SAFE_BYTES)
                 zset_convert(o, OBJ_ENC_SKIPLIST);
             else

@@ -19,8 +19,8 @@
 
 #include "ds/alloc.h"
 #include "ds/str.h"
-#include "server/log.h"
-#include "server/server.h"
+#include "ds/log.h"
+#include "keyspace/settings.h"
 #include "storage/codec.h"
 
 struct split_stats split_stats;
@@ -445,7 +445,7 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
         return 0;
     struct split_state *st = split_state_of(o);
     size_t n = coll_len(o);
-    long long threshold = server.storage_split_threshold;
+    long long threshold = keyspace_settings.split_threshold;
     uint64_t version;
     if (st) {
         st->next = 0;

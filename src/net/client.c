@@ -1,9 +1,10 @@
 /*
  * client.c: client lifecycle, reading and parsing requests, writing replies.
  *
- * Reading never runs a command of a parked client: its bytes wait in the
- * query buffer until the parked command has run (order is kept). Replies are
- * written by clients_write_pending(), called after the commit.
+ * A complete request goes up through the request hook (net.h). Reading never
+ * hands up a request of a parked or blocked client: its bytes wait in the
+ * query buffer until the command before has run (order is kept). Replies
+ * are written by clients_write_pending(), called after the commit.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,18 +14,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "cmd/command.h"
+#include "ds/alloc.h"
+#include "ds/log.h"
 #include "ds/util.h"
-#include "keyspace/db.h"
 #include "net/client.h"
+#include "net/net.h"
 #include "net/reply.h"
-#include "server/blocked.h"
-#include "server/multi.h"
-#include "server/log.h"
-#include "server/server.h"
-#include "tier/tier.h"
 
 #define READ_CHUNK (16 * 1024)
+
+struct net_settings net_settings;
+struct net net;
+struct net_stats net_stats;
 
 static long long clients_closing; /* clients flagged CLIENT_CLOSE_ASAP */
 #define WRITE_MAX_PER_CALL (1024 * 1024)
@@ -39,30 +40,33 @@ static void client_write_handler(ev_loop *l, int fd, void *data, int mask)
     client_write(data);
 }
 
+void net_set_hooks(const struct net_hooks *h)
+{
+    net.hooks = *h;
+}
+
 client *client_create(int fd, unsigned flags)
 {
-    client *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->id = ++server.next_client_id;
+    client *c = heap_calloc(1, sizeof(*c));
+    c->id = ++net.next_client_id;
     c->fd = fd;
     c->flags = flags;
     c->resp = 2;
-    c->authenticated = server.requirepass[0] == 0;
-    c->dbindex = 0;
-    c->db = keyspace_db(0);
+    c->authenticated = net_settings.requirepass[0] == 0;
     c->ctime_ms = c->last_ms = util_mstime();
-    resp_init(&c->parser, server.proto_max_bulk_len);
+    resp_init(&c->parser, net_settings.proto_max_bulk_len);
     c->parser.authenticated = c->authenticated;
-    if (fd >= 0 && ev_add(server.loop, fd, EV_READ, client_read_handler, c) < 0) {
+    if (fd >= 0 && ev_add(net.loop, fd, EV_READ, client_read_handler, c) < 0) {
         free(c);
         return NULL;
     }
-    c->next = server.clients;
-    if (server.clients)
-        server.clients->prev = c;
-    server.clients = c;
-    server.nclients++;
+    c->next = net.clients;
+    if (net.clients)
+        net.clients->prev = c;
+    net.clients = c;
+    net.nclients++;
+    if (net.hooks.created)
+        net.hooks.created(c);
     return c;
 }
 
@@ -92,20 +96,17 @@ static void client_free_replies(client *c)
 
 void client_free(client *c)
 {
-    if (server.current == c)
-        server.current = NULL;
-    if (c->flags & CLIENT_PARKED)
-        tier_client_freed(c);
-    if (c->flags & (CLIENT_BLOCKED | CLIENT_UNBLOCKED))
-        blocked_client_freed(c);
-    multi_reset(c);
+    if (net.current == c)
+        net.current = NULL;
+    if (net.hooks.freed)
+        net.hooks.freed(c);
     if (c->fd >= 0) {
-        ev_del(server.loop, c->fd, EV_READ | EV_WRITE);
+        ev_del(net.loop, c->fd, EV_READ | EV_WRITE);
         close(c->fd);
         c->fd = -1;
     }
     if (c->flags & CLIENT_PENDING_WRITE) {
-        for (client **p = &server.pending_writes; *p; p = &(*p)->pw_next) {
+        for (client **p = &net.pending_writes; *p; p = &(*p)->pw_next) {
             if (*p == c) {
                 *p = c->pw_next;
                 break;
@@ -113,7 +114,7 @@ void client_free(client *c)
         }
     }
     if (c->flags & CLIENT_AWAITING_COMMIT) {
-        for (client **p = &server.awaiting_commit; *p; p = &(*p)->aw_next) {
+        for (client **p = &net.awaiting_commit; *p; p = &(*p)->aw_next) {
             if (*p == c) {
                 *p = c->aw_next;
                 break;
@@ -125,14 +126,13 @@ void client_free(client *c)
     if (c->prev)
         c->prev->next = c->next;
     else
-        server.clients = c->next;
+        net.clients = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    server.nclients--;
+    net.nclients--;
     client_reset_argv(c);
     resp_reset(&c->parser);
     client_free_replies(c);
-    free(c->headers);
     free(c->qbuf);
     str_free(c->name);
     str_free(c->lib_name);
@@ -148,14 +148,14 @@ void client_close_async(client *c)
     clients_closing++;
     /* stop reading now; the write side is gone too */
     if (c->fd >= 0)
-        ev_del(server.loop, c->fd, EV_READ | EV_WRITE);
+        ev_del(net.loop, c->fd, EV_READ | EV_WRITE);
 }
 
 void clients_free_closing(void)
 {
     if (!clients_closing)
         return;
-    client *c = server.clients;
+    client *c = net.clients;
     while (c) {
         client *next = c->next;
         if ((c->flags & CLIENT_CLOSE_ASAP) && !(c->flags & CLIENT_IN_CALL))
@@ -170,25 +170,15 @@ static void client_queue_close(client *c)
 {
     if (!(c->flags & CLIENT_PENDING_WRITE)) {
         c->flags |= CLIENT_PENDING_WRITE;
-        c->pw_next = server.pending_writes;
-        server.pending_writes = c;
+        c->pw_next = net.pending_writes;
+        net.pending_writes = c;
     }
-}
-
-int client_select(client *c, int index)
-{
-    struct db *db = keyspace_db(index);
-    if (!db)
-        return -1;
-    c->dbindex = index;
-    c->db = db;
-    return 0;
 }
 
 static void client_check_qbuf_limit(client *c)
 {
     size_t pending = c->qlen - c->qpos + resp_pending_bytes(&c->parser);
-    if ((long long)pending > server.client_query_buffer_limit) {
+    if ((long long)pending > net_settings.client_query_buffer_limit) {
         log_warning("Closing client that reached max query buffer length: id=%llu (qbuf "
                     "initial bytes: %zu bytes)",
                     (unsigned long long)c->id, pending);
@@ -204,7 +194,7 @@ void client_process_input(client *c)
         size_t consumed = 0;
         size_t start = c->qpos;
         c->parser.authenticated = c->authenticated;
-        c->parser.max_bulk_len = server.proto_max_bulk_len;
+        c->parser.max_bulk_len = net_settings.proto_max_bulk_len;
         enum resp_status st =
             resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos, &consumed);
         c->qpos += consumed;
@@ -226,7 +216,7 @@ void client_process_input(client *c)
             continue;
         }
         c->last_ms = util_mstime();
-        command_process(c);
+        net.hooks.request(c);
         if (!(c->flags & (CLIENT_PARKED | CLIENT_BLOCKED)))
             client_reset_argv(c);
     }
@@ -268,7 +258,7 @@ void client_read(client *c)
     /* At most 16 KiB per read, parsed before the next one, as Redis does:
      * the protocol's 64 KiB line limits depend on what is buffered. */
     ssize_t n = read(c->fd, c->qbuf + c->qlen, want);
-    server.stat_reads++;
+    net_stats.reads++;
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
@@ -281,20 +271,11 @@ void client_read(client *c)
         return;
     }
     c->qlen += (size_t)n;
-    server.stat_net_input_bytes += n;
+    net_stats.net_input_bytes += n;
     c->last_ms = util_mstime();
     client_check_qbuf_limit(c);
     if (c->flags & CLIENT_CLOSE_ASAP)
         return;
-    client_process_input(c);
-}
-
-void client_resume(client *c)
-{
-    command_call(c);
-    if (c->flags & CLIENT_BLOCKED)
-        return; /* the argv stays for the re-runs */
-    client_reset_argv(c);
     client_process_input(c);
 }
 
@@ -328,7 +309,7 @@ int client_write(client *c)
             break;
         }
         ssize_t w = writev(c->fd, iov, n);
-        server.stat_writes++;
+        net_stats.writes++;
         if (w < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
@@ -336,7 +317,7 @@ int client_write(client *c)
             client_free(c);
             return -1;
         }
-        server.stat_net_output_bytes += w;
+        net_stats.net_output_bytes += w;
         total += (size_t)w;
         c->reply_bytes -= (size_t)w;
         c->sent_total += (uint64_t)w;
@@ -370,31 +351,31 @@ int client_write(client *c)
     }
     if (!c->reply_head || c->reply_bytes == 0) {
         client_free_replies(c);
-        ev_del(server.loop, c->fd, EV_WRITE);
+        ev_del(net.loop, c->fd, EV_WRITE);
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
             client_free(c);
             return -1;
         }
     } else if (c->release_mark > c->sent_total) {
-        if (!(ev_mask(server.loop, c->fd) & EV_WRITE))
-            ev_add(server.loop, c->fd, EV_WRITE, client_write_handler, c);
+        if (!(ev_mask(net.loop, c->fd) & EV_WRITE))
+            ev_add(net.loop, c->fd, EV_WRITE, client_write_handler, c);
     } else {
-        ev_del(server.loop, c->fd, EV_WRITE); /* the rest waits for its commit */
+        ev_del(net.loop, c->fd, EV_WRITE); /* the rest waits for its commit */
     }
     return 0;
 }
 
 void clients_write_pending(void)
 {
-    client *c = server.pending_writes;
-    server.pending_writes = NULL;
+    client *c = net.pending_writes;
+    net.pending_writes = NULL;
     while (c) {
         client *next = c->pw_next;
         c->flags &= ~CLIENT_PENDING_WRITE;
         c->pw_next = NULL;
         c->release_mark = c->sent_total + c->reply_bytes;
         if (!(c->flags & CLIENT_CLOSE_ASAP) && c->fd >= 0) {
-            if (!(ev_mask(server.loop, c->fd) & EV_WRITE))
+            if (!(ev_mask(net.loop, c->fd) & EV_WRITE))
                 client_write(c);
         }
         c = next;
@@ -403,8 +384,8 @@ void clients_write_pending(void)
 
 void clients_await_commit(void)
 {
-    client *c = server.pending_writes;
-    server.pending_writes = NULL;
+    client *c = net.pending_writes;
+    net.pending_writes = NULL;
     while (c) {
         client *next = c->pw_next;
         c->flags &= ~CLIENT_PENDING_WRITE;
@@ -412,8 +393,8 @@ void clients_await_commit(void)
         c->commit_mark = c->sent_total + c->reply_bytes;
         if (!(c->flags & CLIENT_AWAITING_COMMIT)) {
             c->flags |= CLIENT_AWAITING_COMMIT;
-            c->aw_next = server.awaiting_commit;
-            server.awaiting_commit = c;
+            c->aw_next = net.awaiting_commit;
+            net.awaiting_commit = c;
         }
         c = next;
     }
@@ -421,8 +402,8 @@ void clients_await_commit(void)
 
 void clients_commit_done(int ok)
 {
-    client *c = server.awaiting_commit;
-    server.awaiting_commit = NULL;
+    client *c = net.awaiting_commit;
+    net.awaiting_commit = NULL;
     while (c) {
         client *next = c->aw_next;
         c->flags &= ~CLIENT_AWAITING_COMMIT;
@@ -431,18 +412,18 @@ void clients_commit_done(int ok)
             /* marked again by the next commit */
             if (!(c->flags & CLIENT_PENDING_WRITE)) {
                 c->flags |= CLIENT_PENDING_WRITE;
-                c->pw_next = server.pending_writes;
-                server.pending_writes = c;
+                c->pw_next = net.pending_writes;
+                net.pending_writes = c;
             }
         } else {
             c->release_mark = c->commit_mark;
             if (!(c->flags & CLIENT_CLOSE_ASAP) && c->fd >= 0 &&
-                !(ev_mask(server.loop, c->fd) & EV_WRITE)) {
+                !(ev_mask(net.loop, c->fd) & EV_WRITE)) {
                 /* inside a command (a synchronous commit: SCAN, FLUSHDB...)
                  * a failed write must not free a client under its feet: the
                  * loop writes it next */
-                if (server.current)
-                    ev_add(server.loop, c->fd, EV_WRITE, client_write_handler, c);
+                if (net.current)
+                    ev_add(net.loop, c->fd, EV_WRITE, client_write_handler, c);
                 else
                     client_write(c);
             }
@@ -453,12 +434,12 @@ void clients_commit_done(int ok)
 
 static int client_over_obuf_limit(client *c, int64_t now)
 {
-    if (server.obuf_hard && (long long)c->reply_bytes > server.obuf_hard)
+    if (net_settings.obuf_hard && (long long)c->reply_bytes > net_settings.obuf_hard)
         return 1;
-    if (server.obuf_soft && (long long)c->reply_bytes > server.obuf_soft) {
+    if (net_settings.obuf_soft && (long long)c->reply_bytes > net_settings.obuf_soft) {
         if (!c->obuf_soft_since)
             c->obuf_soft_since = now;
-        else if (now - c->obuf_soft_since >= server.obuf_soft_secs * 1000)
+        else if (now - c->obuf_soft_since >= net_settings.obuf_soft_secs * 1000)
             return 1;
     } else {
         c->obuf_soft_since = 0;
@@ -468,7 +449,7 @@ static int client_over_obuf_limit(client *c, int64_t now)
 
 int client_is_live(const client *c, uint64_t id)
 {
-    for (const client *x = server.clients; x; x = x->next)
+    for (const client *x = net.clients; x; x = x->next)
         if (x == c)
             return x->id == id;
     return 0;
@@ -477,13 +458,13 @@ int client_is_live(const client *c, uint64_t id)
 void clients_cron(void)
 {
     int64_t now = util_mstime();
-    client *c = server.clients;
+    client *c = net.clients;
     while (c) {
         client *next = c->next;
         if (c->flags & CLIENT_CLOSE_ASAP) {
             /* freed by clients_free_closing() */
-        } else if (server.timeout && !(c->flags & (CLIENT_PARKED | CLIENT_BLOCKED)) &&
-                   now / 1000 - c->last_ms / 1000 > server.timeout) {
+        } else if (net_settings.timeout && !(c->flags & (CLIENT_PARKED | CLIENT_BLOCKED)) &&
+                   now / 1000 - c->last_ms / 1000 > net_settings.timeout) {
             /* whole seconds, as Redis counts idle time */
             log_verbose("Closing idle client");
             client_free(c);
@@ -501,52 +482,4 @@ void clients_cron(void)
         }
         c = next;
     }
-}
-
-str client_info_line(client *c)
-{
-    char buf[1024];
-    int64_t now = util_mstime();
-    char flags[16];
-    int f = 0;
-    if (c->flags & CLIENT_MULTI)
-        flags[f++] = 'x';
-    if (c->flags & CLIENT_BLOCKED)
-        flags[f++] = 'b';
-    if (c->flags & CLIENT_DIRTY_CAS)
-        flags[f++] = 'd';
-    if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
-        flags[f++] = 'c';
-    if (c->flags & CLIENT_NO_EVICT)
-        flags[f++] = 'e';
-    if (c->flags & CLIENT_UNIX)
-        flags[f++] = 'U';
-    if (f == 0)
-        flags[f++] = 'N';
-    flags[f] = 0;
-    int ev = c->fd >= 0 ? ev_mask(server.loop, c->fd) : 0;
-    char events[3];
-    int e = 0;
-    if (ev & EV_READ)
-        events[e++] = 'r';
-    if (ev & EV_WRITE)
-        events[e++] = 'w';
-    events[e] = 0;
-    size_t oll = 0;
-    for (struct reply_block *b = c->reply_head; b; b = b->next)
-        oll++;
-    const char *cmdname = c->lastcmd ? c->lastcmd->name : "NULL";
-    snprintf(buf, sizeof(buf),
-             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
-             "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
-             "rbp=%zu obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
-             "redir=-1 resp=%d",
-             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-             (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000), flags,
-             c->dbindex, multi_queued(c),
-             c->qlen - c->qpos + (c->flags & CLIENT_IN_CALL ? c->req_bytes : 0), c->qcap - c->qlen,
-             c->argv_bytes, multi_mem(c), c->qcap, c->qcap, oll, c->reply_bytes,
-             sizeof(*c) + c->qcap + c->reply_bytes + c->argv_bytes + multi_mem(c), events, cmdname,
-             c->resp);
-    return str_from_cstr(buf);
 }

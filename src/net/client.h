@@ -1,6 +1,7 @@
 /*
  * client.h: a connected client: its socket, query buffer and parser, the
- * command being run, its reply buffers, and its state for prefetch parking.
+ * request being run, its reply buffers, and the state the layers above
+ * keep per client (opaque pointers here: net/ never looks inside them).
  *
  * Replies accumulate in the client's buffers and are written to the socket
  * only after the loop iteration's commit (server.c before_sleep), so no reply
@@ -13,17 +14,16 @@
 #include <stdint.h>
 
 #include "ds/str.h"
-#include "keyspace/absent.h"
-#include "keyspace/header.h"
 #include "net/resp.h"
 
 struct db;
 struct command;
-struct prefetch;
 struct blocking;
 struct multi_state;
+struct known_keys;
 
-/* Client flags */
+/* Client flags: net/'s own, and the ones the layers above set (net/ only
+ * stops reading a client's requests while it is PARKED or BLOCKED). */
 #define CLIENT_CLOSE_AFTER_REPLY (1u << 0) /* QUIT, protocol error */
 #define CLIENT_CLOSE_ASAP        (1u << 1) /* freed at the next before_sleep */
 #define CLIENT_PARKED            (1u << 2) /* waiting for storage reads */
@@ -54,7 +54,7 @@ struct reply_block {
 
 typedef struct client {
     uint64_t id;
-    uint64_t arrival; /* order in which its current command arrived (server.arrivals) */
+    uint64_t arrival; /* order in which its current command arrived (cmd/) */
     int fd;
     unsigned flags;
     int resp; /* 2 or 3 */
@@ -89,18 +89,20 @@ typedef struct client {
 
     /* timing */
     int64_t ctime_ms, last_ms;
-    long long commands; /* commands run (for CLIENT LIST tot-... not in 7.0) */
+    long long commands;      /* commands run (for CLIENT LIST tot-... not in 7.0) */
+    uint64_t errors_replied; /* error replies sent so far */
+    /* of a blocked command (cmd/): how long its runs took, and errors_replied
+     * when it blocked (it is counted as one call when it is over) */
+    long long block_run_us;
+    uint64_t block_errors;
 
     /* blocking commands (server/blocked.c) */
     struct blocking *blk;
     /* MULTI queue and WATCHed keys (server/multi.c), NULL until used */
     struct multi_state *mstate;
 
-    /* prefetch */
-    struct prefetch *pf;
-    struct absent_keys absent; /* keys of the next command known absent */
-    /* split keys of the next command read as their header alone (tier/) */
-    struct key_headers *headers;
+    /* what the prefetch of its command learned of the keys (cmd/, tier/) */
+    struct known_keys *known;
 
     struct client *prev, *next; /* all clients */
     struct client *pw_next;     /* pending writes list */
@@ -121,13 +123,8 @@ void client_read(client *c);
 void client_process_input(client *c);
 /* Writes queued replies; 0, or -1 if the client was freed. */
 int client_write(client *c);
-/* Called by tier/ when a parked client's keys are ready: runs the parked
- * command, then the rest of the query buffer. */
-void client_resume(client *c);
 /* Frees argv of the last command. */
 void client_reset_argv(client *c);
-/* CLIENT LIST / CLIENT INFO line for c into a heap str. */
-str client_info_line(client *c);
 /* Writes every pending reply (nothing is waiting to be committed). */
 void clients_write_pending(void);
 /* A commit is being handed to the committer: the pending replies wait for
@@ -140,7 +137,5 @@ void clients_commit_done(int ok);
 void clients_cron(void);
 /* 1 when c is still a connected client with that id (not freed). */
 int client_is_live(const client *c, uint64_t id);
-/* Select database index for c: 0, or -1 if out of range. */
-int client_select(client *c, int index);
 
 #endif

@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "net/client.h"
+#include "net/net.h"
 #include "net/event.h"
 #include "net/resp.h"
-#include "server/log.h"
-#include "server/server.h"
+#include "ds/log.h"
 
 static void format_addr(const struct sockaddr_storage *sa, char *out, size_t size)
 {
@@ -74,31 +74,31 @@ static void accept_handler(ev_loop *l, int lfd, void *data, int mask)
                 log_warning("Accepting client connection: %s", strerror(errno));
             return;
         }
-        server.stat_numconnections++;
+        net_stats.numconnections++;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (server.tcp_keepalive > 0) {
+        if (net_settings.tcp_keepalive > 0) {
             setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-            int idle = (int)server.tcp_keepalive;
+            int idle = (int)net_settings.tcp_keepalive;
             setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
             int intvl = idle / 3 ? idle / 3 : 1;
             setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
             int cnt = 3;
             setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
         }
-        if (server.nclients >= server.maxclients) {
+        if (net.nclients >= net_settings.maxclients) {
             static const char msg[] = "-ERR max number of clients reached\r\n";
             ssize_t w = write(fd, msg, sizeof(msg) - 1);
             (void)w;
             close(fd);
-            server.stat_rejected_conn++;
+            net_stats.rejected_conn++;
             continue;
         }
-        if (server.protected_mode && !server.requirepass[0] && !addr_is_loopback(&sa)) {
+        if (net_settings.protected_mode && !net_settings.requirepass[0] && !addr_is_loopback(&sa)) {
             ssize_t w = write(fd, protected_msg, sizeof(protected_msg) - 1);
             (void)w;
             close(fd);
-            server.stat_rejected_conn++;
+            net_stats.rejected_conn++;
             continue;
         }
         client *c = client_create(fd, 0);
@@ -121,7 +121,7 @@ static int listen_one(const char *addr, int optional)
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
     char port[16];
-    snprintf(port, sizeof(port), "%d", server.port);
+    snprintf(port, sizeof(port), "%d", net_settings.port);
     const char *host = addr;
     if (!strcmp(addr, "*"))
         host = NULL, hints.ai_family = AF_INET;
@@ -131,8 +131,8 @@ static int listen_one(const char *addr, int optional)
     if (rc != 0) {
         if (optional)
             return 0;
-        log_warning("Could not create server TCP listening socket %s:%d: %s", addr, server.port,
-                    gai_strerror(rc));
+        log_warning("Could not create server TCP listening socket %s:%d: %s", addr,
+                    net_settings.port, gai_strerror(rc));
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -143,33 +143,33 @@ static int listen_one(const char *addr, int optional)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }
     if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-        listen(fd, (int)server.tcp_backlog) < 0) {
+        listen(fd, (int)net_settings.tcp_backlog) < 0) {
         int err = errno;
         if (fd >= 0)
             close(fd);
         freeaddrinfo(res);
         if (optional && (err == EADDRNOTAVAIL || err == EAFNOSUPPORT || err == EPROTONOSUPPORT))
             return 0;
-        log_warning("Could not create server TCP listening socket %s:%d: %s", addr, server.port,
-                    strerror(err));
+        log_warning("Could not create server TCP listening socket %s:%d: %s", addr,
+                    net_settings.port, strerror(err));
         return -1;
     }
     freeaddrinfo(res);
-    if (server.nlisten >= (int)(sizeof(server.listen_fds) / sizeof(int))) {
+    if (net.nlisten >= (int)(sizeof(net.listen_fds) / sizeof(int))) {
         close(fd);
         return 0;
     }
-    server.listen_fds[server.nlisten++] = fd;
-    ev_add(server.loop, fd, EV_READ, accept_handler, NULL);
+    net.listen_fds[net.nlisten++] = fd;
+    ev_add(net.loop, fd, EV_READ, accept_handler, NULL);
     return 0;
 }
 
 int listen_start(void)
 {
-    if (server.port == 0)
+    if (net_settings.port == 0)
         return 0;
     int argc;
-    str *argv = resp_split_args(server.bind, strlen(server.bind), &argc);
+    str *argv = resp_split_args(net_settings.bind, strlen(net_settings.bind), &argc);
     if (!argv)
         return -1;
     int rc = 0;
@@ -179,7 +179,7 @@ int listen_start(void)
         rc = listen_one(optional ? a + 1 : a, optional);
     }
     resp_free_args(argv, argc);
-    if (rc == 0 && server.nlisten == 0) {
+    if (rc == 0 && net.nlisten == 0) {
         log_warning("Configured to not listen anywhere, exiting.");
         return -1;
     }
@@ -188,29 +188,29 @@ int listen_start(void)
 
 void listen_stop(void)
 {
-    for (int i = 0; i < server.nlisten; i++) {
-        ev_del(server.loop, server.listen_fds[i], EV_READ);
-        close(server.listen_fds[i]);
+    for (int i = 0; i < net.nlisten; i++) {
+        ev_del(net.loop, net.listen_fds[i], EV_READ);
+        close(net.listen_fds[i]);
     }
-    server.nlisten = 0;
+    net.nlisten = 0;
 }
 
 int listen_restart(void)
 {
-    int old[16], nold = server.nlisten;
-    memcpy(old, server.listen_fds, sizeof(int) * (size_t)nold);
-    server.nlisten = 0;
+    int old[16], nold = net.nlisten;
+    memcpy(old, net.listen_fds, sizeof(int) * (size_t)nold);
+    net.nlisten = 0;
     if (listen_start() < 0) {
-        for (int i = 0; i < server.nlisten; i++) {
-            ev_del(server.loop, server.listen_fds[i], EV_READ);
-            close(server.listen_fds[i]);
+        for (int i = 0; i < net.nlisten; i++) {
+            ev_del(net.loop, net.listen_fds[i], EV_READ);
+            close(net.listen_fds[i]);
         }
-        memcpy(server.listen_fds, old, sizeof(int) * (size_t)nold);
-        server.nlisten = nold;
+        memcpy(net.listen_fds, old, sizeof(int) * (size_t)nold);
+        net.nlisten = nold;
         return -1;
     }
     for (int i = 0; i < nold; i++) {
-        ev_del(server.loop, old[i], EV_READ);
+        ev_del(net.loop, old[i], EV_READ);
         close(old[i]);
     }
     return 0;

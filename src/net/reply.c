@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ds/alloc.h"
+#include "ds/log.h"
 #include "ds/util.h"
-#include "cmd/command.h"
+#include "net/net.h"
 #include "net/reply.h"
-#include "server/log.h"
-#include "server/server.h"
 
 static int reply_suppressed(client *c)
 {
@@ -26,16 +26,14 @@ static void reply_mark_pending(client *c)
 {
     if (!(c->flags & CLIENT_PENDING_WRITE)) {
         c->flags |= CLIENT_PENDING_WRITE;
-        c->pw_next = server.pending_writes;
-        server.pending_writes = c;
+        c->pw_next = net.pending_writes;
+        net.pending_writes = c;
     }
 }
 
 static struct reply_block *reply_block_new(size_t size)
 {
-    struct reply_block *b = malloc(sizeof(*b) + size);
-    if (!b)
-        abort();
+    struct reply_block *b = heap_malloc(sizeof(*b) + size);
     b->next = NULL;
     b->size = size;
     b->used = 0;
@@ -57,7 +55,7 @@ void reply_raw(client *c, const char *buf, size_t len)
         return;
     reply_mark_pending(c);
     c->reply_bytes += len;
-    if (server.obuf_hard && (long long)c->reply_bytes > server.obuf_hard) {
+    if (net_settings.obuf_hard && (long long)c->reply_bytes > net_settings.obuf_hard) {
         /* over the hard limit: the client goes now, as in Redis */
         log_warning("Client id=%llu addr=%s closed for overcoming of output buffer limits.",
                     (unsigned long long)c->id, c->addr);
@@ -116,13 +114,8 @@ void reply_error(client *c, const char *msg)
     for (const char *p = msg; has_code && p < sp; p++)
         if (!((*p >= 'A' && *p <= 'Z') || *p == '_' || (*p >= '0' && *p <= '9')))
             has_code = 0;
-    server_count_error(has_code ? msg : "ERR");
-    /* an error while the command runs is a failed call; one before it runs
-     * (arity, NOAUTH) is counted by dispatch as a rejected call */
-    if (c->cmd && (c->flags & CLIENT_IN_CALL)) {
-        struct command *cmd = (struct command *)c->cmd;
-        cmd->failed_calls++;
-    }
+    if (net.hooks.error_reply)
+        net.hooks.error_reply(c, has_code ? msg : "ERR", has_code ? (size_t)(sp - msg) : 3);
     reply_raw(c, "-", 1);
     if (!has_code)
         reply_raw(c, "ERR ", 4);
@@ -146,12 +139,6 @@ void reply_error_fmt(client *c, const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     reply_error(c, buf);
-}
-
-void reply_error_arity(client *c)
-{
-    reply_error_fmt(c, "ERR wrong number of arguments for '%s' command",
-                    c->cmd ? c->cmd->name : c->argv[0]);
 }
 
 void reply_error_syntax(client *c)

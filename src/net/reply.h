@@ -5,8 +5,8 @@
  * (c->resp): a map is a flat array in RESP2, a null is $-1 or *-1 in RESP2
  * and _ in RESP3, a double is a bulk string in RESP2 and , in RESP3.
  * Errors: reply_error(c, "ERR msg") sends "-ERR msg\r\n"; a message without
- * an error code gets "ERR " prepended as Redis does. Every error reply is
- * counted in INFO errorstats under its code.
+ * an error code gets "ERR " prepended as Redis does. Every error reply goes
+ * through net's error_reply hook first (INFO errorstats, failed calls).
  */
 #ifndef LT_NET_REPLY_H
 #define LT_NET_REPLY_H
@@ -21,7 +21,6 @@ void reply_status(client *c, const char *s);
 void reply_status_len(client *c, const char *s, size_t len);
 void reply_error(client *c, const char *msg);
 void reply_error_fmt(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void reply_error_arity(client *c);
 void reply_error_syntax(client *c);
 void reply_error_wrongtype(client *c);
 void reply_error_not_int(client *c);

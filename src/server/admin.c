@@ -16,17 +16,18 @@
 #include <unistd.h>
 
 #include "cmd/command.h"
-#include "ds/hash.h"
+#include "ds/hashfn.h"
 #include "ds/sha1.h"
 #include "ds/util.h"
+#include "keyspace/access.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
 #include "server/config.h"
-#include "server/log.h"
+#include "ds/log.h"
 #include "server/server.h"
 #include "storage/codec.h"
 #include "storage/readpool.h"
-#include "tier/arena.h"
+#include "ds/alloc.h"
 #include "tier/tier.h"
 
 void cmd_time(client *c)
@@ -72,7 +73,7 @@ int server_save_checkpoint(char **err)
     if (had_old)
         nftw(old, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     server.lastsave_s = time(NULL);
-    server.dirty_since_save = 0;
+    server.changes_at_save = ks_stats.changes;
     log_notice("DB saved on disk (checkpoint %s)", final);
     return 0;
 }
@@ -144,137 +145,6 @@ void cmd_shutdown(client *c)
     c->flags |= CLIENT_REPLY_OFF;
     server.shutdown_asap = 1;
     server.shutdown_exit_code = 0;
-}
-
-/* ---- SLOWLOG ------------------------------------------------------------- */
-
-static void slowlog_free_entry(struct slowlog_entry *e)
-{
-    for (int i = 0; i < e->argc; i++)
-        str_free(e->argv[i]);
-    free(e->argv);
-    str_free(e->peer);
-    str_free(e->name);
-    free(e);
-}
-
-void slowlog_push(client *c, long long duration_us)
-{
-    if (server.slowlog_log_slower_than < 0 || duration_us < server.slowlog_log_slower_than)
-        return;
-    if (server.slowlog_max_len == 0)
-        return;
-    struct slowlog_entry *e = calloc(1, sizeof(*e));
-    e->id = server.slowlog_next_id++;
-    e->time_s = time(NULL);
-    e->duration_us = duration_us;
-    int argc = c->argc > SLOWLOG_ENTRY_MAX_ARGC ? SLOWLOG_ENTRY_MAX_ARGC : c->argc;
-    e->argc = argc;
-    e->argv = calloc((size_t)argc, sizeof(str));
-    for (int i = 0; i < argc; i++) {
-        if (argc != c->argc && i == argc - 1) {
-            char buf[64];
-            snprintf(buf, sizeof(buf), "... (%d more arguments)", c->argc - argc + 1);
-            e->argv[i] = str_from_cstr(buf);
-        } else if (str_len(c->argv[i]) > SLOWLOG_ENTRY_MAX_STRING) {
-            char buf[64];
-            snprintf(buf, sizeof(buf), "... (%zu more bytes)",
-                     str_len(c->argv[i]) - SLOWLOG_ENTRY_MAX_STRING);
-            e->argv[i] = str_new(c->argv[i], SLOWLOG_ENTRY_MAX_STRING);
-            e->argv[i] = str_cat(e->argv[i], buf, strlen(buf));
-        } else {
-            e->argv[i] = str_dup(c->argv[i]);
-        }
-    }
-    e->peer = str_from_cstr(c->addr);
-    e->name = str_from_cstr(c->name ? c->name : "");
-    e->next = server.slowlog_head;
-    if (server.slowlog_head)
-        server.slowlog_head->prev = e;
-    server.slowlog_head = e;
-    if (!server.slowlog_tail)
-        server.slowlog_tail = e;
-    server.slowlog_len++;
-    while (server.slowlog_len > server.slowlog_max_len) {
-        struct slowlog_entry *t = server.slowlog_tail;
-        server.slowlog_tail = t->prev;
-        if (t->prev)
-            t->prev->next = NULL;
-        else
-            server.slowlog_head = NULL;
-        slowlog_free_entry(t);
-        server.slowlog_len--;
-    }
-}
-
-void slowlog_reset(void)
-{
-    while (server.slowlog_head) {
-        struct slowlog_entry *e = server.slowlog_head;
-        server.slowlog_head = e->next;
-        slowlog_free_entry(e);
-    }
-    server.slowlog_tail = NULL;
-    server.slowlog_len = 0;
-}
-
-void cmd_slowlog_get(client *c)
-{
-    long long count = 10;
-    if (c->argc == 3) {
-        if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &count) || count < -1) {
-            reply_error(c, "ERR count should be greater than or equal to -1");
-            return;
-        }
-        if (count == -1)
-            count = server.slowlog_len;
-    } else if (c->argc > 3) {
-        reply_error_arity(c);
-        return;
-    }
-    if (count > server.slowlog_len)
-        count = server.slowlog_len;
-    reply_array(c, count);
-    struct slowlog_entry *e = server.slowlog_head;
-    for (long long i = 0; i < count && e; i++, e = e->next) {
-        reply_array(c, 6);
-        reply_long(c, e->id);
-        reply_long(c, e->time_s);
-        reply_long(c, e->duration_us);
-        reply_array(c, e->argc);
-        for (int j = 0; j < e->argc; j++)
-            reply_bulk_str(c, e->argv[j]);
-        reply_bulk_str(c, e->peer);
-        reply_bulk_str(c, e->name);
-    }
-}
-
-void cmd_slowlog_len(client *c)
-{
-    reply_long(c, server.slowlog_len);
-}
-
-void cmd_slowlog_reset(client *c)
-{
-    slowlog_reset();
-    reply_ok(c);
-}
-
-void cmd_slowlog_help(client *c)
-{
-    static const char *lines[] = {
-        "GET [<count>]",
-        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-        "    Entries are made of:",
-        "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-        "    client name",
-        "LEN",
-        "    Return the length of the slowlog.",
-        "RESET",
-        "    Reset the slowlog.",
-        NULL,
-    };
-    reply_help(c, "SLOWLOG", lines);
 }
 
 /* ---- DEBUG --------------------------------------------------------------- */
@@ -375,7 +245,7 @@ static int digest_cb(void *ctx, const char *key, size_t klen, int type, int64_t 
 {
     struct digest_ctx *d = ctx;
     str k = str_new(key, klen);
-    obj *o = db_lookup(d->db, k, LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_EVEN_EXPIRED);
+    obj *o = db_lookup(d->db, k, LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_EVEN_EXPIRED, NULL);
     if (o) {
         uint8_t digest[20] = {0};
         mix_digest(digest, key, klen);
@@ -406,8 +276,8 @@ static void debug_digest_value(client *c)
 {
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++) {
-        obj *o =
-            db_lookup(c->db, c->argv[j], LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_EVEN_EXPIRED);
+        obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_EVEN_EXPIRED,
+                           c->known);
         uint8_t d[20] = {0};
         if (o)
             value_digest(d, o, db_get_expire(c->db, c->argv[j]));
@@ -499,7 +369,7 @@ static void debug_populate(client *c)
         str key = str_new(prefix, plen);
         key = str_cat(key, ":", 1);
         key = str_cat(key, num, (size_t)nl);
-        if (!db_exists(c->db, key)) {
+        if (!db_exists(c->db, key, c->known)) {
             int vl = snprintf(val, sizeof(val), "value:%lld", i);
             obj *o;
             if (c->argc == 5) {
@@ -601,7 +471,7 @@ void cmd_debug(client *c)
         server.active_expire_enabled = atoi(c->argv[2]) != 0;
         reply_ok(c);
     } else if (!strcasecmp(sub, "object") && c->argc == 3) {
-        obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+        obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, c->known);
         if (!o) {
             reply_error(c, "ERR no such key");
             return;
@@ -612,7 +482,7 @@ void cmd_debug(client *c)
                  "lru_seconds_idle:%lld",
                  (void *)o, obj_encoding_name(o),
                  o->type == OBJ_STRING ? obj_string_len(o) + 1 : obj_mem(o),
-                 o->lru & ((1u << 24) - 1), tier_idle_seconds(o));
+                 o->lru & ((1u << 24) - 1), access_idle_seconds(o));
         reply_status(c, buf);
     } else if (!strcasecmp(sub, "digest") && c->argc == 2) {
         debug_digest(c);
@@ -669,7 +539,7 @@ void cmd_memory_usage(client *c)
             return;
         }
     }
-    obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, c->known);
     if (!o) {
         reply_null(c);
         return;

@@ -17,11 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/command.h"
+#include "ds/alloc.h"
+#include "ds/log.h"
 #include "ds/util.h"
+#include "keyspace/settings.h"
+#include "net/net.h"
 #include "net/resp.h"
 #include "server/config.h"
-#include "server/log.h"
 #include "server/server.h"
+#include "tier/tier.h"
 
 enum conf_type { CT_BOOL, CT_INT, CT_LL, CT_MEM, CT_ENUM, CT_STR, CT_SPECIAL };
 
@@ -34,7 +39,7 @@ enum conf_type { CT_BOOL, CT_INT, CT_LL, CT_MEM, CT_ENUM, CT_STR, CT_SPECIAL };
 struct conf {
     const char *name;
     enum conf_type type;
-    size_t off;
+    void *field;
     long long def;
     const char *sdef;
     long long min, max;
@@ -43,16 +48,13 @@ struct conf {
 };
 
 static const struct conf confs[] = {
-#define CONF_BOOL(n, f, d, fl) {n, CT_BOOL, offsetof(struct server, f), d, NULL, 0, 1, NULL, fl},
-#define CONF_INT(n, f, d, mn, mx, fl)                                                              \
-    {n, CT_INT, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
-#define CONF_LL(n, f, d, mn, mx, fl)                                                               \
-    {n, CT_LL, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
-#define CONF_MEM(n, f, d, mn, mx, fl)                                                              \
-    {n, CT_MEM, offsetof(struct server, f), d, NULL, mn, mx, NULL, fl},
-#define CONF_ENUM(n, f, d, v, fl) {n, CT_ENUM, offsetof(struct server, f), d, NULL, 0, 0, v, fl},
-#define CONF_STR(n, f, d, fl)     {n, CT_STR, offsetof(struct server, f), 0, d, 0, 0, NULL, fl},
-#define CONF_SPECIAL(n, fl)       {n, CT_SPECIAL, 0, 0, NULL, 0, 0, NULL, fl},
+#define CONF_BOOL(n, f, d, fl)        {n, CT_BOOL, &(f), d, NULL, 0, 1, NULL, fl},
+#define CONF_INT(n, f, d, mn, mx, fl) {n, CT_INT, &(f), d, NULL, mn, mx, NULL, fl},
+#define CONF_LL(n, f, d, mn, mx, fl)  {n, CT_LL, &(f), d, NULL, mn, mx, NULL, fl},
+#define CONF_MEM(n, f, d, mn, mx, fl) {n, CT_MEM, &(f), d, NULL, mn, mx, NULL, fl},
+#define CONF_ENUM(n, f, d, v, fl)     {n, CT_ENUM, &(f), d, NULL, 0, 0, v, fl},
+#define CONF_STR(n, f, d, fl)         {n, CT_STR, &(f), 0, d, 0, 0, NULL, fl},
+#define CONF_SPECIAL(n, fl)           {n, CT_SPECIAL, NULL, 0, NULL, 0, 0, NULL, fl},
 #include "server/config.def"
 #undef CONF_BOOL
 #undef CONF_INT
@@ -74,7 +76,7 @@ static const struct conf *conf_find(const char *name)
 
 static void *conf_field(const struct conf *c)
 {
-    return (char *)&server + c->off;
+    return c->field;
 }
 
 /* ---- client-output-buffer-limit ------------------------------------------ */
@@ -123,9 +125,9 @@ static int obl_parse(str *vals, int n, const char **err)
     for (int j = 0; j < n / 4 && j < 16; j++) {
         long long *dst = classes[j] == 0 ? NULL : classes[j] == 1 ? obl_replica : obl_pubsub;
         if (!dst) {
-            server.obuf_hard = parsed[j][0];
-            server.obuf_soft = parsed[j][1];
-            server.obuf_soft_secs = parsed[j][2];
+            net_settings.obuf_hard = parsed[j][0];
+            net_settings.obuf_soft = parsed[j][1];
+            net_settings.obuf_soft_secs = parsed[j][2];
         } else {
             dst[0] = parsed[j][0];
             dst[1] = parsed[j][1];
@@ -139,8 +141,9 @@ static str obl_format(void)
 {
     char buf[256];
     snprintf(buf, sizeof(buf), "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld %lld %lld",
-             server.obuf_hard, server.obuf_soft, server.obuf_soft_secs, obl_replica[0],
-             obl_replica[1], obl_replica[2], obl_pubsub[0], obl_pubsub[1], obl_pubsub[2]);
+             net_settings.obuf_hard, net_settings.obuf_soft, net_settings.obuf_soft_secs,
+             obl_replica[0], obl_replica[1], obl_replica[2], obl_pubsub[0], obl_pubsub[1],
+             obl_pubsub[2]);
     return str_from_cstr(buf);
 }
 
@@ -375,7 +378,7 @@ void config_init_defaults(void)
             break;
         }
     }
-    server.obuf_hard = server.obuf_soft = server.obuf_soft_secs = 0;
+    net_settings.obuf_hard = net_settings.obuf_soft = net_settings.obuf_soft_secs = 0;
 }
 
 /* RocksDB's name of a STORE_COMPRESS_* algorithm, or of none when
@@ -513,15 +516,18 @@ static int config_apply(const struct conf *c, const char **err)
     } else if (!strcmp(c->name, "loglevel"))
         log_set_level(server.loglevel);
     else if (!strcmp(c->name, "port") || !strcmp(c->name, "bind")) {
-        if (server.loop && listen_restart() < 0) {
+        if (net.loop && listen_restart() < 0) {
             *err = !strcmp(c->name, "port") ? "Unable to listen on this port. Check server logs."
                                             : "Failed to bind to specified addresses.";
             return -1;
         }
     } else if (!strncmp(c->name, "storage-", 8) && server.store)
         return config_apply_storage(c, err);
-    else if (!strcmp(c->name, "appendfsync"))
+    else if (!strcmp(c->name, "appendfsync")) {
+        keyspace_settings.sync_commits = server.appendfsync == FSYNC_ALWAYS;
         server_apply_fsync_policy();
+    } else if (!strcmp(c->name, "maxmemory-policy"))
+        keyspace_settings.lfu = tier_settings.policy == MAXMEMORY_LFU;
     return 0;
 }
 
@@ -945,7 +951,7 @@ int config_rewrite(const char **err)
         if (confs[i].type == CT_STR)
             is_default = !strcmp(v, confs[i].sdef);
         else if (confs[i].type == CT_SPECIAL)
-            is_default = server.obuf_hard == 0 && server.obuf_soft == 0;
+            is_default = net_settings.obuf_hard == 0 && net_settings.obuf_soft == 0;
         else if (confs[i].type == CT_ENUM && !strcmp(confs[i].name, "maxmemory-policy"))
             is_default = !strcmp(v, "noeviction");
         else {

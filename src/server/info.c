@@ -11,18 +11,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/blocked.h"
 #include "cmd/command.h"
+#include "cmd/dispatch.h"
 #include "ds/alloc.h"
 #include "ds/dict.h"
 #include "ds/util.h"
+#include "keyspace/access.h"
 #include "keyspace/db.h"
 #include "keyspace/split.h"
-#include "server/blocked.h"
+#include "net/net.h"
 #include "net/reply.h"
 #include "server/config.h"
 #include "server/server.h"
-#include "storage/split.h"
-#include "tier/arena.h"
+#include "storage/elements.h"
 #include "tier/tier.h"
 
 static str cat_fmt(str s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -112,8 +114,8 @@ static str section_server(str s)
 #else
         0, 0, 0,
 #endif
-        (int)server.pid, server.runid, server.port, (long long)util_ustime(), (long long)up,
-        (long long)(up / 86400), server.hz, server.hz, server_lru_clock() & ((1u << 24) - 1),
+        (int)server.pid, server.runid, net_settings.port, (long long)util_ustime(), (long long)up,
+        (long long)(up / 86400), server.hz, server.hz, access_clock() & ((1u << 24) - 1),
         "longtail-server", server.configfile ? server.configfile : "");
     return s;
 }
@@ -122,7 +124,7 @@ static str section_clients(str s)
 {
     size_t maxin = 0, maxout = 0;
     long long parked = 0;
-    for (client *c = server.clients; c; c = c->next) {
+    for (client *c = net.clients; c; c = c->next) {
         if (c->qcap > maxin)
             maxin = c->qcap;
         if (c->reply_bytes > maxout)
@@ -140,7 +142,7 @@ static str section_clients(str s)
                    "tracking_clients:0\r\n"
                    "clients_in_timeout_table:%lld\r\n"
                    "parked_clients:%lld\r\n",
-                   server.nclients, server.maxclients, maxin, maxout, blocked_clients_count(),
+                   net.nclients, net_settings.maxclients, maxin, maxout, blocked_clients_count(),
                    blocked_timeout_count(), parked);
 }
 
@@ -156,7 +158,7 @@ static str section_memory(str s)
     char h1[32], h2[32], h3[32], h4[32];
     bytes_human(h1, sizeof(h1), used);
     bytes_human(h2, sizeof(h2), rss);
-    bytes_human(h3, sizeof(h3), (unsigned long long)server.maxmemory);
+    bytes_human(h3, sizeof(h3), (unsigned long long)tier_settings.maxmemory);
     bytes_human(h4, sizeof(h4), hot);
     const char *policy;
     int found;
@@ -179,7 +181,7 @@ static str section_memory(str s)
                 "mem_allocator:%s\r\n"
                 "lazyfree_pending_objects:0\r\n",
                 used, h1, rss, h2, server.stat_peak_memory, hot, h4, arena_jemalloc_allocated(),
-                server.maxmemory, h3, policy, used ? (double)rss / (double)used : 0.0,
+                tier_settings.maxmemory, h3, policy, used ? (double)rss / (double)used : 0.0,
                 arena_allocator_name());
     str_free(pol);
     return s;
@@ -199,7 +201,7 @@ static str section_persistence(str s)
                    "aof_rewrite_in_progress:0\r\n"
                    "aof_last_write_status:%s\r\n"
                    "storage_engine:rocksdb\r\n",
-                   server.dirty_since_save, (long long)server.lastsave_s,
+                   server_changes_since_save(), (long long)server.lastsave_s,
                    ks_stats.commit_errors ? "err" : "ok");
 }
 
@@ -225,14 +227,12 @@ static str section_stats(str s)
                    "unexpected_error_replies:%lld\r\n"
                    "total_reads_processed:%lld\r\n"
                    "total_writes_processed:%lld\r\n",
-                   server.stat_numconnections, server.stat_numcommands,
-                   server_instantaneous(INST_COMMANDS), server.stat_net_input_bytes,
-                   server.stat_net_output_bytes,
-                   (double)server_instantaneous(INST_NET_INPUT) / 1024,
-                   (double)server_instantaneous(INST_NET_OUTPUT) / 1024, server.stat_rejected_conn,
+                   net_stats.numconnections, cmd_stats.numcommands,
+                   server_instantaneous(INST_COMMANDS), net_stats.net_input_bytes,
+                   net_stats.net_output_bytes, (double)server_instantaneous(INST_NET_INPUT) / 1024,
+                   (double)server_instantaneous(INST_NET_OUTPUT) / 1024, net_stats.rejected_conn,
                    ks_stats.expired_keys, ks_stats.keyspace_hits, ks_stats.keyspace_misses,
-                   server.stat_total_error_replies, server.stat_unexpected_error_replies,
-                   server.stat_reads, server.stat_writes);
+                   cmd_stats.total_error_replies, 0ll, net_stats.reads, net_stats.writes);
 }
 
 static str section_replication(str s)
@@ -312,15 +312,16 @@ static str section_latencystats(str s)
     return s;
 }
 
+static void errorstat_line(void *ctx, const char *code, long long count)
+{
+    str *s = ctx;
+    *s = cat_fmt(*s, "errorstat_%s:count=%lld\r\n", code, count);
+}
+
 static str section_errorstats(str s)
 {
     s = cat_fmt(s, "# Errorstats\r\n");
-    dict_iter it;
-    dict_iter_init(&it, server.errorstats);
-    dict_entry *e;
-    while ((e = dict_iter_next(&it)))
-        s = cat_fmt(s, "errorstat_%s:count=%lld\r\n", (char *)e->key, (long long)e->v.s64);
-    dict_iter_done(&it);
+    dispatch_errorstats(errorstat_line, &s);
     return s;
 }
 
@@ -379,16 +380,16 @@ static str section_tiering(str s)
                    "rocksdb_write_stopped:%llu\r\n"
                    "rocksdb_delayed_write_rate:%llu\r\n"
                    "rocksdb_stall_micros:%llu\r\n",
-                   hot_keys, hot_used(), server.maxmemory, keys, tier_stats.prefetch_reads,
+                   hot_keys, hot_used(), tier_settings.maxmemory, keys, tier_stats.prefetch_reads,
                    tier_stats.prefetch_hits_absent, tier_stats.bloom_absent, tier_stats.parked,
                    tier_stats.stale_reads, tier_stats.header_reads, tier_stats.followed,
                    ks_stats.sync_loads, ks_stats.promotions, ks_stats.demotions, ks_stats.commits,
                    ks_stats.commit_keys, ks_stats.commit_bytes, ks_stats.commit_errors,
                    split_stats.whole_writes, split_stats.element_writes, split_stats.garbage_ranges,
-                   split_elements_read(),
-                   (unsigned long long)hist_percentile(&server.read_latency, 50),
-                   (unsigned long long)hist_percentile(&server.read_latency, 99),
-                   (unsigned long long)hist_percentile(&server.read_latency, 99.9),
+                   elements_read_total(),
+                   (unsigned long long)hist_percentile(&tier_stats.read_latency, 50),
+                   (unsigned long long)hist_percentile(&tier_stats.read_latency, 99),
+                   (unsigned long long)hist_percentile(&tier_stats.read_latency, 99.9),
                    (unsigned long long)prop("rocksdb.live-sst-files-size"),
                    (unsigned long long)prop("rocksdb.cur-size-all-mem-tables"),
                    (unsigned long long)prop("rocksdb.block-cache-usage"),

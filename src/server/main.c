@@ -12,7 +12,7 @@
 
 #include "cmd/command.h"
 #include "server/config.h"
-#include "server/log.h"
+#include "ds/log.h"
 #include "server/server.h"
 
 static void usage(void)

@@ -19,87 +19,37 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/blocked.h"
 #include "cmd/command.h"
+#include "cmd/dispatch.h"
 #include "ds/alloc.h"
 #include "ds/dict.h"
+#include "ds/log.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/client.h"
-#include "server/blocked.h"
-#include "server/multi.h"
-#include "server/log.h"
+#include "net/net.h"
 #include "server/server.h"
 #include "storage/committer.h"
 #include "storage/readpool.h"
-#include "tier/arena.h"
 #include "tier/tier.h"
 
 struct server server;
 
 static volatile sig_atomic_t shutdown_signal;
 
-/* ---- time ---------------------------------------------------------------- */
-
-void server_update_cached_time(void)
-{
-    server.mstime_cached = util_mstime();
-}
-
-uint32_t server_lru_clock(void)
-{
-    return (uint32_t)(util_mstime() / 1000);
-}
-
-/* ---- error statistics ---------------------------------------------------- */
-
-static uint64_t errname_hash(const void *k)
-{
-    return dict_cstr_nocase_hash(k);
-}
-static int errname_eq(const void *a, const void *b)
-{
-    return strcmp(a, b) == 0;
-}
-static void errname_free(void *k)
-{
-    free(k);
-}
-static const dict_type errstats_type = {errname_hash, errname_eq, errname_free, NULL};
-
-void server_count_error(const char *msg)
-{
-    char code[64];
-    size_t n = strcspn(msg, " ");
-    if (n >= sizeof(code))
-        n = sizeof(code) - 1;
-    memcpy(code, msg, n);
-    code[n] = 0;
-    server.stat_total_error_replies++;
-    dict *d = server.errorstats;
-    dict_entry *e = dict_find(d, code);
-    if (!e) {
-        if (dict_size(d) >= 128) /* as Redis: a flood of distinct codes is not tracked */
-            return;
-        e = dict_add(d, strdup(code), NULL);
-        e->v.s64 = 0;
-    }
-    e->v.s64++;
-}
-
 void server_reset_stats(void)
 {
-    server.stat_numcommands = 0;
-    server.stat_numconnections = 0;
-    server.stat_rejected_conn = 0;
-    server.stat_net_input_bytes = server.stat_net_output_bytes = 0;
-    server.stat_total_error_replies = 0;
-    server.stat_reads = server.stat_writes = 0;
+    memset(&net_stats, 0, sizeof(net_stats));
     server.stat_peak_memory = 0;
-    dict_clear(server.errorstats);
     memset(&ks_stats, 0, sizeof(ks_stats));
-    memset(&tier_stats, 0, sizeof(tier_stats));
-    hist_init(&server.read_latency);
-    command_reset_stats();
+    tier_reset_stats();
+    dispatch_reset_stats();
+}
+
+long long server_changes_since_save(void)
+{
+    return ks_stats.changes - server.changes_at_save;
 }
 
 /* ---- instantaneous metrics ------------------------------------------------ */
@@ -178,16 +128,6 @@ int server_apply_fsync_policy(void)
 
 /* ---- loop hooks ---------------------------------------------------------- */
 
-/* A db is about to be flushed, or swapped with another (keyspace hook):
- * WATCHed keys there may change, and after a swap clients blocked in it
- * may find their keys filled (served after the command). */
-static void db_replaced(int emptied, int replaced)
-{
-    multi_touch_db(emptied, replaced);
-    if (replaced >= 0)
-        blocked_signal_db(emptied);
-}
-
 void server_before_sleep(ev_loop *l)
 {
     if (shutdown_signal) {
@@ -220,13 +160,13 @@ int64_t server_cron(ev_loop *l, long long id, void *data)
     if (server.cron_paused)
         return 1000 / server.hz;
     server.cronloops++;
-    server_update_cached_time();
+    keyspace_clock_update();
     static int64_t last_sample;
-    if (server.mstime_cached - last_sample >= 100) {
-        last_sample = server.mstime_cached;
-        inst_sample(INST_COMMANDS, server.stat_numcommands, last_sample);
-        inst_sample(INST_NET_INPUT, server.stat_net_input_bytes, last_sample);
-        inst_sample(INST_NET_OUTPUT, server.stat_net_output_bytes, last_sample);
+    if (keyspace_mstime - last_sample >= 100) {
+        last_sample = keyspace_mstime;
+        inst_sample(INST_COMMANDS, cmd_stats.numcommands, last_sample);
+        inst_sample(INST_NET_INPUT, net_stats.net_input_bytes, last_sample);
+        inst_sample(INST_NET_OUTPUT, net_stats.net_output_bytes, last_sample);
     }
     clients_cron();
     /* Every ten seconds: the running count of hot-tier bytes against
@@ -241,9 +181,9 @@ int64_t server_cron(ev_loop *l, long long id, void *data)
                         mine, jem);
     }
     for (int i = 0; i < server.nsave; i++) {
-        if (server.dirty_since_save >= server.save_params[i][1] &&
-            time(NULL) - server.lastsave_s >= server.save_params[i][0] &&
-            server.dirty_since_save > 0) {
+        long long changes = server_changes_since_save();
+        if (changes >= server.save_params[i][1] &&
+            time(NULL) - server.lastsave_s >= server.save_params[i][0] && changes > 0) {
             char *err = NULL;
             log_notice("%lld changes in %lld seconds. Saving...", server.save_params[i][1],
                        server.save_params[i][0]);
@@ -330,9 +270,7 @@ int server_init(void)
     uint8_t seed[16];
     util_random_bytes(seed, sizeof(seed));
     dict_set_hash_seed(seed);
-    hist_init(&server.read_latency);
-    server.errorstats = dict_create(&errstats_type);
-    server_update_cached_time();
+    keyspace_clock_update();
     install_signals();
     command_table_init();
 
@@ -367,38 +305,39 @@ int server_init(void)
         free(err);
         return -1;
     }
-    if (keyspace_open(server.databases) != 0)
+    if (keyspace_open(server.store, server.databases) != 0) {
+        log_warning("Can't open the keyspace in %s", server.dir);
         return -1;
-    server.loop = ev_create();
-    if (!server.loop)
+    }
+    tier_init();
+    dispatch_init();
+    net.loop = ev_create();
+    if (!net.loop)
         return -1;
     server.readpool_fd = readpool_start(server.store, server.storage_threads);
     if (server.readpool_fd < 0) {
         log_warning("Can't start the storage read pool");
         return -1;
     }
-    ev_add(server.loop, server.readpool_fd, EV_READ, readpool_handler, NULL);
+    ev_add(net.loop, server.readpool_fd, EV_READ, readpool_handler, NULL);
     server.committer_fd = committer_start(server.store);
     if (server.committer_fd < 0) {
         log_warning("Can't start the commit thread");
         return -1;
     }
-    ev_add(server.loop, server.committer_fd, EV_READ, committer_handler, NULL);
-    keyspace_set_commit_hook(clients_commit_done);
-    keyspace_set_key_set_hook(blocked_signal_key);
-    keyspace_set_key_changed_hook(multi_touch_key);
-    keyspace_set_db_replaced_hook(db_replaced);
+    ev_add(net.loop, server.committer_fd, EV_READ, committer_handler, NULL);
+    keyspace_on_commit_done(clients_commit_done);
     if (listen_start() < 0)
         return -1;
     server_apply_fsync_policy();
-    ev_set_before_sleep(server.loop, server_before_sleep);
-    ev_timer_add(server.loop, 1, server_cron, NULL);
+    ev_set_before_sleep(net.loop, server_before_sleep);
+    ev_timer_add(net.loop, 1, server_cron, NULL);
     return 0;
 }
 
 void server_run(void)
 {
-    ev_run(server.loop);
+    ev_run(net.loop);
 }
 
 void server_shutdown(int exit_code)
@@ -409,8 +348,8 @@ void server_shutdown(int exit_code)
     if (keyspace_commit() != 0)
         log_warning("Final commit failed; unacknowledged writes are lost");
     clients_write_pending();
-    while (server.clients)
-        client_free(server.clients);
+    while (net.clients)
+        client_free(net.clients);
     readpool_stop();
     committer_stop();
     /* completions that arrived after the last drain belong to freed clients */

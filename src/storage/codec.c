@@ -18,7 +18,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "ds/hash.h"
+#include "ds/hashfn.h"
 
 #define CODEC_SLOTS 16384u
 
@@ -84,8 +84,8 @@ size_t codec_key_encode_with(uint16_t dbid, unsigned slot, uint32_t h, const voi
 
 size_t codec_key_encode(uint16_t dbid, const void *key, size_t klen, char *out)
 {
-    return codec_key_encode_with(dbid, hash_keyslot(key, klen), hash_stable32(key, klen), key, klen,
-                                 out);
+    return codec_key_encode_with(dbid, hashfn_keyslot(key, klen), hashfn_stable32(key, klen), key,
+                                 klen, out);
 }
 
 int codec_key_decode(const char *buf, size_t len, uint16_t *dbid, unsigned *slot, uint32_t *h,
@@ -114,7 +114,7 @@ int codec_key_verify(const char *buf, size_t len)
 
     if (codec_key_decode(buf, len, &dbid, &slot, &h, &key, &klen) != 0)
         return CODEC_ERR;
-    if (hash_keyslot(key, klen) != slot || hash_stable32(key, klen) != h)
+    if (hashfn_keyslot(key, klen) != slot || hashfn_stable32(key, klen) != h)
         return CODEC_ERR;
     return 0;
 }

@@ -4,7 +4,7 @@
  * released; a new layout gets a new version, and old ones stay readable.
  *
  * keys CF key:    dbid (u16 BE) | slot (u16 BE) | h (u32 BE) | user key
- *   slot = hash_keyslot(user key), h = hash_stable32(user key), so a slot's
+ *   slot = hashfn_keyslot(user key), h = hashfn_stable32(user key), so a slot's
  *   keys are one range and SCAN's cursor is (slot << 32 | h).
  * keys CF value:  type (u8) | encoding (u8) | flags (u8) | [expire-at ms
  *   (u64 BE) if flags & CODEC_F_EXPIRE] | payload
@@ -107,7 +107,7 @@ size_t codec_elem_key_encode(uint16_t dbid, uint64_t version, const void *sub, s
                              char *out);
 void codec_elem_prefix(uint16_t dbid, uint64_t version, char out[CODEC_ELEM_PREFIX]);
 
-/* A split value as loaded (split_assemble): header | metadata | then per
+/* A split value as loaded (elements_assemble): header | metadata | then per
  * element u32 BE subkey length | subkey | u32 BE data length | data, in
  * subkey order. Walk it with codec_elem_next: 1 and the next element, 0 at
  * the end, CODEC_ERR when the framing is cut or garbled. */

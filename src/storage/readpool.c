@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "storage/codec.h"
-#include "storage/split.h"
+#include "storage/elements.h"
 
 static struct {
     store *s;
@@ -80,8 +80,8 @@ static void *readpool_worker(void *arg)
             if (job->rc[i] != 0 || job->klens[i] < 2)
                 continue;
             /* a split value's elements are read here too, off the main thread */
-            if (split_assemble(pool.s, codec_get_u16(job->keys[i]), &job->vals[i],
-                               &job->vlens[i]) != 0) {
+            if (elements_assemble(pool.s, codec_get_u16(job->keys[i]), &job->vals[i],
+                                  &job->vlens[i]) != 0) {
                 free(job->vals[i]);
                 job->vals[i] = NULL;
                 job->rc[i] = STORE_ERR;

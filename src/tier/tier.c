@@ -1,60 +1,73 @@
 /*
  * tier.c: the only place that decides what lives in memory.
  *
- * Prefetch: before a command runs, its keys (from the command table) that
+ * Prefetch: before a command runs, its keys (cmd/ hands them over) that
  * are neither hot nor known absent are read by the storage pool; the
- * client is parked meanwhile (its pipelined commands wait behind it, order
- * kept) and other clients are served. On completion the values are installed
- * as clean hot keys and the command runs at once, with the keys found absent
- * remembered for that one execution. A command that needs no value (DEL,
- * EXISTS, TYPE, the TTL family) has big split values read as their header
- * alone: the keyspace answers from it (keyspace/header.h).
+ * command's owner waits meanwhile (cmd/ parks its client: its pipelined
+ * commands wait behind it, order kept) and other clients are served. On
+ * completion the values are installed as clean hot keys, what the reads
+ * found without installing (absent keys, split headers) is recorded in the
+ * owner's known set, and the owner is handed to the resume hook, which runs
+ * the command at once. A command that needs only metadata (PREFETCH_META:
+ * DEL, EXISTS, TYPE, the TTL family...) has big split values read as their
+ * header alone: the keyspace answers from it.
  *
  * Order: a command that arrives while an earlier command naming one of its
  * keys is parked (reading that key or another) or waiting waits too, in a
  * FIFO of followers, and runs when the commands before it are done:
  * commands on the same key run in the order they arrived, as in Redis, even
- * when the first one had to wait for the disk.
+ * when the first one had to wait for the disk. A parked command holds every
+ * key it names in `inflight`: those it reads (refs), and the others, hot or
+ * known absent (held).
  *
  * Staleness: every key in flight is in `inflight` with the sequence number
- * of the last write to it. A read submitted before a write of its key is
- * stale: its value is dropped and the command's keys are looked at again.
+ * of the last write to it (the keyspace's key_changed event). A read
+ * submitted before a write of its key, or of a db flushed or swapped
+ * meanwhile, is stale: its values are dropped and the command's keys are
+ * looked at again.
  *
  * Demotion: above maxmemory, clean keys are dropped from memory by sampled
  * LRU/LFU/random/TTL ranking; with maxmemory 1 (cold mode) every clean key
  * is dropped after each commit.
  */
-#include <math.h>
+#include "tier/tier.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/command.h"
 #include "ds/alloc.h"
 #include "ds/dict.h"
-#include "ds/hash.h"
 #include "ds/util.h"
-#include "keyspace/db.h"
-#include "server/log.h"
-#include "server/multi.h"
-#include "server/server.h"
+#include "keyspace/access.h"
 #include "storage/codec.h"
 #include "storage/readpool.h"
-#include "tier/tier.h"
 
+struct tier_settings tier_settings;
 struct tier_stats tier_stats;
+
+static void (*resume_hook)(void *owner);
+
+/* A command's keys, copied (the strs stay the caller's). */
+struct keylist {
+    int n;
+    struct key_at *k;
+};
 
 struct prefetch {
     struct read_job job;
-    client *c; /* NULL once the client is gone */
+    void *owner; /* NULL once cancelled */
+    uint64_t arrival;
+    int flags;
+    struct known_keys *known;
+    struct keylist all; /* every key of the command, to look at again when stale */
     uint64_t submit_seq;
-    int stale; /* the db was flushed or swapped meanwhile */
-    int n;
+    int stale; /* a db of its keys was flushed or swapped meanwhile */
+    int n;     /* keys read */
     uint16_t *dbid;
-    str *ukeys; /* user keys (heap copies) */
-    str *akeys; /* the same keys as the client holds them (argv, WATCH) */
-    str *ikeys; /* inflight dict keys: dbid + user key (hot) */
+    str *akeys; /* the keys read, as the command holds them */
+    str *ikeys; /* their inflight dict keys */
     int nheld;
-    str *hkeys; /* inflight dict keys of the command's other keys (held, not read) */
+    str *hkeys;                   /* inflight dict keys of its other keys (held, not read) */
     struct prefetch *prev, *next; /* in flight */
 };
 
@@ -67,7 +80,11 @@ struct inflight {
 
 /* A command waiting for reads of its keys that an earlier command started. */
 struct follower {
-    client *c; /* NULL once the client is gone */
+    void *owner; /* NULL once cancelled */
+    uint64_t arrival;
+    int flags;
+    struct known_keys *known;
+    struct keylist all;
     int n;
     str *ikeys; /* the inflight dict keys it holds */
     struct follower *next;
@@ -117,41 +134,74 @@ static dict_entry *inflight_hold(uint16_t dbid, const char *key, size_t len)
     return e;
 }
 
+static struct inflight *inflight_of(const str ikey)
+{
+    return dict_find(inflight, ikey)->v.val;
+}
+
 /* Drops the entry once nothing holds it. */
 static void inflight_drop_if_unused(const str ikey)
 {
-    dict_entry *e = dict_find(inflight, ikey);
-    struct inflight *f = e->v.val;
+    struct inflight *f = inflight_of(ikey);
     if (f->refs == 0 && f->held == 0 && f->followers == 0)
         dict_delete(inflight, ikey);
 }
 
-void tier_key_written(uint16_t dbid, const str key)
+/* keyspace's key_changed event: a read in flight of the key is stale. */
+static void key_changed(struct db *db, const str key)
 {
     write_seq++;
-    dict_entry *e = inflight_find(dbid, key, str_len(key));
+    dict_entry *e = inflight_find(db->dbid, key, str_len(key));
     if (e)
         ((struct inflight *)e->v.val)->last_write = write_seq;
 }
 
-void tier_db_changed(uint16_t dbid)
+/* keyspace's db_replaced event: every read in flight of the db (both dbs
+ * of a swap: the event comes once each way) is stale. */
+static void db_replaced(int emptied, int replaced)
 {
+    (void)replaced;
+    struct db *db = keyspace_db(emptied);
     write_seq++;
     for (struct prefetch *p = pending; p; p = p->next)
         for (int i = 0; i < p->n; i++)
-            if (p->dbid[i] == dbid)
+            if (p->dbid[i] == db->dbid)
                 p->stale = 1;
+}
+
+void tier_init(void)
+{
+    keyspace_on_key_changed(key_changed);
+    keyspace_on_db_replaced(db_replaced);
+    hist_init(&tier_stats.read_latency);
+}
+
+void tier_set_resume_hook(void (*fn)(void *owner))
+{
+    resume_hook = fn;
+}
+
+void tier_reset_stats(void)
+{
+    memset(&tier_stats, 0, sizeof(tier_stats));
+    hist_init(&tier_stats.read_latency);
+}
+
+static void keylist_copy(struct keylist *l, const struct key_at *keys, int n)
+{
+    l->n = n;
+    l->k = heap_malloc((size_t)(n ? n : 1) * sizeof(*keys));
+    memcpy(l->k, keys, (size_t)n * sizeof(*keys));
 }
 
 static void prefetch_free(struct prefetch *pf)
 {
     for (int i = 0; i < pf->n; i++) {
-        str_free(pf->ukeys[i]);
         free(pf->job.keys[i]);
         free(pf->job.vals[i]);
     }
+    free(pf->all.k);
     free(pf->dbid);
-    free(pf->ukeys);
     free(pf->akeys);
     free(pf->ikeys);
     free(pf->hkeys);
@@ -163,46 +213,59 @@ static void prefetch_free(struct prefetch *pf)
     free(pf);
 }
 
-/* Commands that need of their keys only whether they exist, their type,
- * encoding, TTL or number of elements, or to delete them: reading a big
- * value's elements for them would turn an O(1) command into O(N) disk
- * reads. The EXPIRE family writes the TTL into the value's header, so it
- * loads the value. */
-static int prefetch_header_only(const struct command *cmd)
+/* Orders keys by db, then bytes, so duplicates are neighbours. */
+static int key_at_cmp(const void *a, const void *b)
 {
-    void (*p)(client *) = cmd->proc;
-    return p == cmd_del || p == cmd_unlink || p == cmd_exists || p == cmd_type || p == cmd_ttl ||
-           p == cmd_pttl || p == cmd_expiretime || p == cmd_pexpiretime ||
-           p == cmd_object_encoding || p == cmd_hlen || p == cmd_scard || p == cmd_zcard ||
-           p == cmd_llen;
+    const struct key_at *x = a, *y = b;
+    if (x->dbindex != y->dbindex)
+        return x->dbindex < y->dbindex ? -1 : 1;
+    size_t lx = str_len(x->key), ly = str_len(y->key);
+    int c = memcmp(x->key, y->key, lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
 }
 
-#define PREFETCH_MAX 64
-
-/* The keys c's command will read: its own, or for EXEC those of the whole
- * transaction. Returns how many (at most PREFETCH_MAX; others are loaded
- * synchronously when used). */
-static int prefetch_keys(client *c, struct key_at *keys)
+static int key_at_eq(const struct key_at *x, const struct key_at *y)
 {
-    int n;
-    if (c->cmd->proc == cmd_exec) {
-        n = multi_exec_keys(c, keys, PREFETCH_MAX);
+    return x->dbindex == y->dbindex && str_len(x->key) == str_len(y->key) &&
+           !memcmp(x->key, y->key, str_len(x->key));
+}
+
+/* The distinct keys of keys[0..n) in a new array (the caller frees it);
+ * a few are compared pairwise, more are sorted. */
+static struct key_at *keys_distinct(const struct key_at *keys, int n, int *out_n)
+{
+    struct key_at *d = heap_malloc((size_t)(n ? n : 1) * sizeof(*d));
+    int m = 0;
+    if (n <= 16) {
+        for (int i = 0; i < n; i++) {
+            int dup = 0;
+            for (int j = 0; j < m && !dup; j++)
+                dup = key_at_eq(&d[j], &keys[i]);
+            if (!dup)
+                d[m++] = keys[i];
+        }
     } else {
-        struct keyref refs[PREFETCH_MAX];
-        n = command_get_keys(c->cmd, c, c->argc, c->argv, refs, PREFETCH_MAX);
-        for (int i = 0; i < n && i < PREFETCH_MAX; i++)
-            keys[i] = (struct key_at){refs[i].dbindex < 0 ? c->dbindex : refs[i].dbindex,
-                                      c->argv[refs[i].argi]};
+        memcpy(d, keys, (size_t)n * sizeof(*d));
+        qsort(d, (size_t)n, sizeof(*d), key_at_cmp);
+        for (int i = 0; i < n; i++)
+            if (m == 0 || !key_at_eq(&d[m - 1], &d[i]))
+                d[m++] = d[i];
     }
-    return n < PREFETCH_MAX ? n : PREFETCH_MAX;
+    *out_n = m;
+    return d;
 }
 
-/* c waits behind the reads in flight of its keys (tier_prefetch). */
-static void follow(client *c, const struct key_at *keys, int n)
+/* The owner waits behind the reads in flight of its keys (tier_prefetch). */
+static void follow(void *owner, uint64_t arrival, const struct key_at *keys, int n, int flags,
+                   struct known_keys *known)
 {
-    struct follower *f = calloc(1, sizeof(*f));
-    f->c = c;
-    f->ikeys = calloc((size_t)n, sizeof(str));
+    struct follower *f = heap_calloc(1, sizeof(*f));
+    f->owner = owner;
+    f->arrival = arrival;
+    f->flags = flags;
+    f->known = known;
+    keylist_copy(&f->all, keys, n);
+    f->ikeys = heap_calloc((size_t)(n ? n : 1), sizeof(str));
     for (int i = 0; i < n; i++) {
         struct db *db = keyspace_db(keys[i].dbindex);
         if (!db)
@@ -213,7 +276,6 @@ static void follow(client *c, const struct key_at *keys, int n)
     }
     *ftail = f;
     ftail = &f->next;
-    c->flags |= CLIENT_PARKED;
     tier_stats.followed++;
 }
 
@@ -231,15 +293,13 @@ static int keys_busy(const struct key_at *keys, int n)
     return 0;
 }
 
-static int prefetch(client *c, int may_follow);
+static int prefetch(void *owner, uint64_t arrival, const struct key_at *keys, int n, int flags,
+                    struct known_keys *known, int may_follow);
 
-static int key_among(const struct key_at *set, int n, const struct key_at *k)
+static void resume(void *owner)
 {
-    for (int j = 0; j < n; j++)
-        if (set[j].dbindex == k->dbindex && str_len(set[j].key) == str_len(k->key) &&
-            !memcmp(set[j].key, k->key, str_len(k->key)))
-            return 1;
-    return 0;
+    if (resume_hook)
+        resume_hook(owner);
 }
 
 /* Runs the followers whose earlier commands are done, in arrival order;
@@ -248,8 +308,8 @@ static void followers_run(void)
 {
     while (fhead) {
         struct follower *f = fhead;
-        for (int i = 0; f->c && i < f->n; i++) {
-            struct inflight *k = dict_find(inflight, f->ikeys[i])->v.val;
+        for (int i = 0; f->owner && i < f->n; i++) {
+            struct inflight *k = inflight_of(f->ikeys[i]);
             if (k->refs > 0 || k->held > 0)
                 return;
         }
@@ -257,23 +317,22 @@ static void followers_run(void)
         if (!fhead)
             ftail = &fhead;
         for (int i = 0; i < f->n; i++) {
-            ((struct inflight *)dict_find(inflight, f->ikeys[i])->v.val)->followers--;
+            inflight_of(f->ikeys[i])->followers--;
             inflight_drop_if_unused(f->ikeys[i]);
         }
-        client *c = f->c;
+        if (f->owner &&
+            prefetch(f->owner, f->arrival, f->all.k, f->all.n, f->flags, f->known, 0) == 0)
+            resume(f->owner);
+        free(f->all.k);
         free(f->ikeys);
         free(f);
-        if (c) {
-            c->flags &= ~CLIENT_PARKED;
-            if (prefetch(c, 0) == 0)
-                client_resume(c);
-        }
     }
 }
 
-int tier_prefetch(client *c)
+int tier_prefetch(void *owner, uint64_t arrival, const struct key_at *keys, int n, int flags,
+                  struct known_keys *known)
 {
-    return prefetch(c, 1);
+    return prefetch(owner, arrival, keys, n, flags, known, 1);
 }
 
 /* Whether ik (an inflight dict key) is (dbid, key). */
@@ -293,105 +352,104 @@ static int ikeys_name(const str *ikeys, int n, const struct key_at *keys, const 
     return 0;
 }
 
-int tier_keys_wanted_before(client *c, uint64_t before)
+int tier_waiting(void)
 {
-    if (!inflight || dict_size(inflight) == 0)
+    return pending != NULL || fhead != NULL;
+}
+
+int tier_keys_wanted_before(const struct key_at *keys, int n, uint64_t before)
+{
+    if (!inflight || dict_size(inflight) == 0 || n == 0)
         return 0;
-    struct key_at keys[PREFETCH_MAX];
-    uint16_t dbids[PREFETCH_MAX];
-    int n = prefetch_keys(c, keys), m = 0;
+    /* only the keys in flight at all can be named by a waiting command */
+    struct key_at *busy = heap_malloc((size_t)n * sizeof(*busy));
+    uint16_t *dbids = heap_malloc((size_t)n * sizeof(*dbids));
+    int m = 0, found = 0;
     for (int i = 0; i < n; i++) {
         struct db *db = keyspace_db(keys[i].dbindex);
         if (db && inflight_find(db->dbid, keys[i].key, str_len(keys[i].key))) {
-            keys[m] = keys[i];
+            busy[m] = keys[i];
             dbids[m++] = db->dbid;
         }
     }
-    if (m == 0)
-        return 0;
-    for (struct prefetch *p = pending; p; p = p->next)
-        if (p->c && p->c->arrival < before &&
-            (ikeys_name(p->ikeys, p->n, keys, dbids, m) ||
-             ikeys_name(p->hkeys, p->nheld, keys, dbids, m)))
-            return 1;
-    for (struct follower *f = fhead; f; f = f->next)
-        if (f->c && f->c->arrival < before && ikeys_name(f->ikeys, f->n, keys, dbids, m))
-            return 1;
-    return 0;
+    for (struct prefetch *p = pending; m && p && !found; p = p->next)
+        found = p->owner && p->arrival < before &&
+                (ikeys_name(p->ikeys, p->n, busy, dbids, m) ||
+                 ikeys_name(p->hkeys, p->nheld, busy, dbids, m));
+    for (struct follower *f = fhead; m && f && !found; f = f->next)
+        found = f->owner && f->arrival < before && ikeys_name(f->ikeys, f->n, busy, dbids, m);
+    free(busy);
+    free(dbids);
+    return found;
 }
 
 /* may_follow: 0 for a command that already waited its turn. */
-static int prefetch(client *c, int may_follow)
+static int prefetch(void *owner, uint64_t arrival, const struct key_at *keys, int n, int flags,
+                    struct known_keys *known, int may_follow)
 {
-    if (c->headers)
-        c->headers->n = 0;
-    if (c->cmd->proc == cmd_object_tier)
-        return 0; /* it reports where the key is: loading it would change the answer */
-    struct key_at keys[PREFETCH_MAX];
-    int n = prefetch_keys(c, keys);
     if (may_follow && keys_busy(keys, n)) {
-        follow(c, keys, n);
+        follow(owner, arrival, keys, n, flags, known);
         return 1;
     }
     /* the keys to read, and the others (hot or known absent), each once */
-    struct key_at want[PREFETCH_MAX], other[PREFETCH_MAX];
+    int nd;
+    struct key_at *d = keys_distinct(keys, n, &nd);
+    struct key_at *want = heap_malloc((size_t)(nd ? nd : 1) * sizeof(*want));
+    struct key_at *other = heap_malloc((size_t)(nd ? nd : 1) * sizeof(*other));
     int nwant = 0, nother = 0;
-    c->absent.n = 0;
-    for (int i = 0; i < n; i++) {
-        if (!keyspace_db(keys[i].dbindex))
+    for (int i = 0; i < nd; i++) {
+        struct db *db = keyspace_db(d[i].dbindex);
+        if (!db)
             continue;
-        if (db_key_state(keyspace_db(keys[i].dbindex), keys[i].key) == KEY_UNKNOWN) {
-            if (!key_among(want, nwant, &keys[i]))
-                want[nwant++] = keys[i];
-        } else if (!key_among(other, nother, &keys[i])) {
-            other[nother++] = keys[i];
-        }
+        if (db_key_state(db, d[i].key) == KEY_UNKNOWN)
+            want[nwant++] = d[i];
+        else
+            other[nother++] = d[i];
     }
-    if (nwant == 0)
-        return 0;
+    free(d);
     /* When the bloom filters rule out every key, the command runs now with
      * them known absent. Otherwise all are read: a parked command's keys
      * must all be watched for writes while it waits. */
-    if (nwant <= ABSENT_MAX) {
-        int all_absent = 1;
-        for (int i = 0; i < nwant && all_absent; i++)
-            all_absent = !db_may_exist_on_disk(keyspace_db(want[i].dbindex), want[i].key);
-        if (all_absent) {
-            for (int i = 0; i < nwant; i++) {
-                c->absent.dbindex[i] = want[i].dbindex;
-                c->absent.key[i] = want[i].key;
-                c->absent.len[i] = str_len(want[i].key);
-            }
-            c->absent.n = nwant;
-            tier_stats.bloom_absent += nwant;
-            return 0;
-        }
+    int all_absent = 1;
+    for (int i = 0; i < nwant && all_absent; i++)
+        all_absent = !db_may_exist_on_disk(keyspace_db(want[i].dbindex), want[i].key);
+    if (all_absent) {
+        for (int i = 0; i < nwant; i++)
+            known_add_absent(known, keyspace_db(want[i].dbindex)->dbid, want[i].key,
+                             str_len(want[i].key));
+        tier_stats.bloom_absent += nwant;
+        free(want);
+        free(other);
+        return 0;
     }
 
-    struct prefetch *pf = calloc(1, sizeof(*pf));
-    pf->c = c;
+    struct prefetch *pf = heap_calloc(1, sizeof(*pf));
+    size_t nw = (size_t)nwant;
+    pf->owner = owner;
+    pf->arrival = arrival;
+    pf->flags = flags;
+    pf->known = known;
+    keylist_copy(&pf->all, keys, n);
     pf->n = nwant;
     pf->submit_seq = write_seq;
-    pf->dbid = calloc((size_t)nwant, sizeof(*pf->dbid));
-    pf->ukeys = calloc((size_t)nwant, sizeof(str));
-    pf->akeys = calloc((size_t)nwant, sizeof(str));
-    pf->ikeys = calloc((size_t)nwant, sizeof(str));
+    pf->dbid = heap_calloc(nw, sizeof(*pf->dbid));
+    pf->akeys = heap_calloc(nw, sizeof(str));
+    pf->ikeys = heap_calloc(nw, sizeof(str));
     pf->job.owner = pf;
-    pf->job.n = (size_t)nwant;
-    pf->job.keys = calloc((size_t)nwant, sizeof(char *));
-    pf->job.klens = calloc((size_t)nwant, sizeof(size_t));
-    pf->job.vals = calloc((size_t)nwant, sizeof(char *));
-    pf->job.vlens = calloc((size_t)nwant, sizeof(size_t));
-    pf->job.rc = calloc((size_t)nwant, sizeof(int));
-    pf->job.header_only = prefetch_header_only(c->cmd);
+    pf->job.n = nw;
+    pf->job.keys = heap_calloc(nw, sizeof(char *));
+    pf->job.klens = heap_calloc(nw, sizeof(size_t));
+    pf->job.vals = heap_calloc(nw, sizeof(char *));
+    pf->job.vlens = heap_calloc(nw, sizeof(size_t));
+    pf->job.rc = heap_calloc(nw, sizeof(int));
+    pf->job.header_only = (flags & PREFETCH_META) != 0;
     for (int i = 0; i < nwant; i++) {
         struct db *db = keyspace_db(want[i].dbindex);
         str key = want[i].key;
         size_t len = str_len(key);
         pf->dbid[i] = db->dbid;
-        pf->ukeys[i] = str_new(key, len);
         pf->akeys[i] = key;
-        pf->job.keys[i] = malloc(len + CODEC_KEY_PREFIX);
+        pf->job.keys[i] = heap_malloc(len + CODEC_KEY_PREFIX);
         pf->job.klens[i] = codec_key_encode(db->dbid, key, len, pf->job.keys[i]);
         dict_entry *e = inflight_hold(db->dbid, key, len);
         ((struct inflight *)e->v.val)->refs++;
@@ -400,34 +458,33 @@ static int prefetch(client *c, int may_follow)
     /* its other keys are held too: a later command naming one of them
      * waits for this one, as a later command on a key being read does */
     pf->nheld = nother;
-    pf->hkeys = calloc((size_t)(nother ? nother : 1), sizeof(str));
+    pf->hkeys = heap_calloc((size_t)(nother ? nother : 1), sizeof(str));
     for (int i = 0; i < nother; i++) {
         dict_entry *e =
             inflight_hold(keyspace_db(other[i].dbindex)->dbid, other[i].key, str_len(other[i].key));
         ((struct inflight *)e->v.val)->held++;
         pf->hkeys[i] = e->key;
     }
+    free(want);
+    free(other);
     pf->next = pending;
     if (pending)
         pending->prev = pf;
     pending = pf;
-    c->pf = pf;
-    c->flags |= CLIENT_PARKED;
     tier_stats.parked++;
     tier_stats.prefetch_reads += nwant;
     readpool_submit(&pf->job);
     return 1;
 }
 
-void tier_client_freed(client *c)
+void tier_cancel(void *owner)
 {
     for (struct prefetch *p = pending; p; p = p->next)
-        if (p->c == c)
-            p->c = NULL;
+        if (p->owner == owner)
+            p->owner = NULL;
     for (struct follower *f = fhead; f; f = f->next)
-        if (f->c == c)
-            f->c = NULL;
-    c->pf = NULL;
+        if (f->owner == owner)
+            f->owner = NULL;
 }
 
 /* Releases the inflight entries of pf; returns 1 if any of its keys was
@@ -446,7 +503,7 @@ static int prefetch_release(struct prefetch *pf)
         inflight_drop_if_unused(pf->ikeys[i]);
     }
     for (int i = 0; i < pf->nheld; i++) {
-        ((struct inflight *)dict_find(inflight, pf->hkeys[i])->v.val)->held--;
+        inflight_of(pf->hkeys[i])->held--;
         inflight_drop_if_unused(pf->hkeys[i]);
     }
     pf->nheld = 0;
@@ -459,166 +516,49 @@ static int prefetch_release(struct prefetch *pf)
     return stale;
 }
 
+/* Installs what pf's job read: values as clean hot keys, absent keys and
+ * split headers in the owner's known set. */
+static void prefetch_install(struct prefetch *pf)
+{
+    struct read_job *j = &pf->job;
+    for (int i = 0; i < pf->n; i++) {
+        struct db *db = keyspace_db_by_id(pf->dbid[i]);
+        if (!db)
+            continue;
+        if (j->rc[i] == 0 && j->header_only) {
+            if (db_install_header(db, pf->akeys[i], j->vals[i], j->vlens[i], pf->known) == 1)
+                tier_stats.header_reads++;
+        } else if (j->rc[i] == 0) {
+            db_install_loaded(db, pf->akeys[i], j->vals[i], j->vlens[i]);
+        } else if (j->rc[i] == STORE_NOTFOUND) {
+            tier_stats.prefetch_hits_absent++;
+            known_add_absent(pf->known, pf->dbid[i], pf->akeys[i], str_len(pf->akeys[i]));
+        }
+    }
+}
+
 void tier_on_reads_done(void)
 {
     struct read_job *j = readpool_drain();
     while (j) {
         struct read_job *next = j->next;
         struct prefetch *pf = j->owner;
-        hist_record(&server.read_latency, j->done_us - j->submit_us);
+        hist_record(&tier_stats.read_latency, j->done_us - j->submit_us);
         int stale = prefetch_release(pf);
-        client *c = pf->c;
-        if (!c) {
-            prefetch_free(pf);
-            j = next;
-            continue;
-        }
-        if (stale)
-            tier_stats.stale_reads++;
-        for (int i = 0; i < pf->n && !stale; i++) {
-            struct db *db = keyspace_db_by_id(pf->dbid[i]);
-            if (!db)
-                continue;
-            if (j->rc[i] == 0 && j->header_only) {
-                if (!c->headers)
-                    c->headers = calloc(1, sizeof(*c->headers));
-                if (c->headers &&
-                    db_install_header(db, pf->akeys[i], j->vals[i], j->vlens[i], c->headers) == 1)
-                    tier_stats.header_reads++;
-            } else if (j->rc[i] == 0) {
-                db_install_loaded(db, pf->ukeys[i], j->vals[i], j->vlens[i]);
-            } else if (j->rc[i] == STORE_NOTFOUND) {
-                tier_stats.prefetch_hits_absent++;
-                if (c->absent.n < ABSENT_MAX) {
-                    int a = c->absent.n++;
-                    c->absent.dbindex[a] = db->index;
-                    c->absent.key[a] = pf->akeys[i];
-                    c->absent.len[a] = str_len(pf->akeys[i]);
-                }
-            }
-        }
-        c->flags &= ~CLIENT_PARKED;
-        if (stale) {
+        if (pf->owner && stale) {
             /* look at the keys again: some are hot now, others re-read */
-            c->pf = NULL;
-            prefetch_free(pf);
-            if (prefetch(c, 0) == 0)
-                client_resume(c);
-        } else {
-            c->pf = NULL;
-            prefetch_free(pf);
-            client_resume(c); /* runs the command, then the rest of the pipeline */
+            tier_stats.stale_reads++;
+            if (prefetch(pf->owner, pf->arrival, pf->all.k, pf->all.n, pf->flags, pf->known, 0) ==
+                0)
+                resume(pf->owner);
+        } else if (pf->owner) {
+            prefetch_install(pf);
+            resume(pf->owner); /* runs the command, then the rest of the pipeline */
         }
+        prefetch_free(pf);
         j = next;
     }
     followers_run();
-}
-
-/* ---- LRU / LFU ----------------------------------------------------------- */
-
-#define LFU_INIT_VAL 5
-
-static int policy_is_lfu(void)
-{
-    return server.maxmemory_policy == MAXMEMORY_LFU;
-}
-
-static uint16_t lfu_minutes(void)
-{
-    return (uint16_t)((util_mstime() / 60000) & 0xffff);
-}
-
-static unsigned lfu_decayed(const obj *o)
-{
-    unsigned ldt = o->lru >> 8, counter = o->lru & 0xff;
-    unsigned now = lfu_minutes();
-    unsigned elapsed = now >= ldt ? now - ldt : 65535 - ldt + now;
-    unsigned periods = server.lfu_decay_time ? elapsed / (unsigned)server.lfu_decay_time : 0;
-    return periods > counter ? 0 : counter - periods;
-}
-
-void tier_init_obj(void *p)
-{
-    obj *o = p;
-    if (policy_is_lfu())
-        o->lru = ((uint32_t)lfu_minutes() << 8) | LFU_INIT_VAL;
-    else
-        o->lru = server_lru_clock();
-}
-
-void tier_touch(void *p)
-{
-    obj *o = p;
-    if (!policy_is_lfu()) {
-        o->lru = server_lru_clock();
-        return;
-    }
-    unsigned counter = lfu_decayed(o);
-    if (counter < 255) {
-        double r = (double)(util_rand64() >> 11) / (double)(1ull << 53);
-        double base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
-        if (r < 1.0 / (base * server.lfu_log_factor + 1))
-            counter++;
-    }
-    o->lru = ((uint32_t)lfu_minutes() << 8) | counter;
-}
-
-int tier_lfu_counter(void *p)
-{
-    return (int)lfu_decayed(p);
-}
-
-long long tier_idle_seconds(void *p)
-{
-    obj *o = p;
-    uint32_t now = server_lru_clock();
-    return now >= o->lru ? (long long)(now - o->lru) : 0;
-}
-
-/* ---- access history of demoted keys --------------------------------------- */
-
-/* A demoted key loses its object, and with it its LRU clock or LFU counter;
- * reading it back would start it afresh, so OBJECT FREQ/IDLETIME and the
- * demotion ranking would answer differently hot and cold. A direct-mapped
- * table of recently demoted keys keeps that word: a slot holds a 64-bit
- * fingerprint of (dbid, key) and the lru field; a newer key mapping to the
- * same slot replaces it. 64 Ki slots, 1 MiB. */
-#define HISTORY_SLOTS (1u << 16)
-
-struct history_slot {
-    uint64_t fp;
-    uint32_t lru;
-};
-
-static struct history_slot *history;
-
-static uint64_t history_fp(uint16_t dbid, const char *key, size_t len)
-{
-    static const uint8_t k[16] = "longtail-history";
-    return hash_siphash(key, len, k) ^ ((uint64_t)dbid * 0x9e3779b97f4a7c15ull);
-}
-
-void tier_remember(uint16_t dbid, const char *key, size_t len, uint32_t lru)
-{
-    if (!history)
-        history = calloc(HISTORY_SLOTS, sizeof(*history));
-    uint64_t fp = history_fp(dbid, key, len) | 1; /* 0 marks an empty slot */
-    struct history_slot *h = &history[fp & (HISTORY_SLOTS - 1)];
-    h->fp = fp;
-    h->lru = lru;
-}
-
-int tier_recall(uint16_t dbid, const char *key, size_t len, uint32_t *lru)
-{
-    if (!history)
-        return 0;
-    uint64_t fp = history_fp(dbid, key, len) | 1;
-    struct history_slot *h = &history[fp & (HISTORY_SLOTS - 1)];
-    if (h->fp != fp)
-        return 0;
-    *lru = h->lru;
-    h->fp = 0;
-    return 1;
 }
 
 /* ---- demotion ------------------------------------------------------------ */
@@ -627,9 +567,9 @@ int tier_recall(uint16_t dbid, const char *key, size_t len, uint32_t *lru)
 static double demote_score(struct db *db, dict_entry *e)
 {
     obj *o = e->v.val;
-    switch (server.maxmemory_policy) {
+    switch (tier_settings.policy) {
     case MAXMEMORY_LFU:
-        return 255.0 - lfu_decayed(o);
+        return 255.0 - access_lfu_counter(o);
     case MAXMEMORY_RANDOM:
         return (double)(util_rand64() & 0xffff);
     case MAXMEMORY_TTL: {
@@ -637,21 +577,21 @@ static double demote_score(struct db *db, dict_entry *e)
         return x ? 1e18 - (double)x->v.s64 : 0;
     }
     default:
-        return (double)tier_idle_seconds(o);
+        return (double)access_idle_seconds(o);
     }
 }
 
 void tier_enforce_maxmemory(void)
 {
-    if (server.maxmemory == 0)
+    if (tier_settings.maxmemory == 0)
         return;
-    if (server.maxmemory == 1) {
+    if (tier_settings.maxmemory == 1) {
         keyspace_demote_all_clean();
         return;
     }
     int ndb = keyspace_count();
     int fails = 0;
-    while (hot_used() > (size_t)server.maxmemory && fails < 16) {
+    while (hot_used() > (size_t)tier_settings.maxmemory && fails < 16) {
         struct db *best_db = NULL;
         str best_key = NULL;
         double best = -1;
@@ -660,7 +600,7 @@ void tier_enforce_maxmemory(void)
             if (!dict_size(db->keys))
                 continue;
             dict_entry *sample[64];
-            size_t got = dict_sample(db->keys, sample, (size_t)server.maxmemory_samples);
+            size_t got = dict_sample(db->keys, sample, (size_t)tier_settings.samples);
             for (size_t s = 0; s < got; s++) {
                 obj *o = sample[s]->v.val;
                 if (o->flags & OBJ_F_DIRTY)

@@ -1,47 +1,69 @@
 /*
  * tier.h: what lives in memory (DESIGN.md §3): prefetch and parking of
- * clients whose keys are cold, and demotion of clean keys above maxmemory.
+ * commands whose keys are cold, and demotion of clean keys above maxmemory.
+ *
+ * tier/ knows keys and the keyspace, not clients or commands: a command
+ * waiting for its keys is an opaque owner, and when they are in, tier/
+ * hands the owner back to the scheduler that cmd/ registered
+ * (tier_set_resume_hook); it never runs a command itself.
  */
 #ifndef LT_TIER_TIER_H
 #define LT_TIER_TIER_H
 
 #include <stdint.h>
 
-#include "ds/str.h"
-#include "net/client.h"
+#include "ds/hist.h"
+#include "keyspace/db.h"
 
-/* Reads the command's cold keys through the read pool. Returns 0 when the
- * command can run now, 1 when the client was parked (client_resume() is
- * called when its keys are in). */
-int tier_prefetch(client *c);
-/* Whether a command that arrived before `before` (an arrival number) and
- * is parked or waiting names one of the keys of c's command: a blocked
- * client served because of the command of arrival `before` must not
- * overtake it. */
-int tier_keys_wanted_before(client *c, uint64_t before);
-/* Drains the read pool's completions (eventfd readable). */
+/* maxmemory-policy: how clean keys are ranked for demotion. longtail never
+ * evicts data: every policy only drops keys from memory. */
+#define MAXMEMORY_LRU         0
+#define MAXMEMORY_LFU         1
+#define MAXMEMORY_RANDOM      2
+#define MAXMEMORY_TTL         3
+#define MAXMEMORY_NO_EVICTION 4
+
+struct tier_settings {
+    long long maxmemory; /* bytes of the hot tier; 0: no bound; 1: cold mode */
+    int policy;          /* MAXMEMORY_* */
+    int samples;         /* keys sampled per demotion (maxmemory-samples) */
+};
+extern struct tier_settings tier_settings;
+
+/* Registers tier/'s listeners of keyspace events (a write or a flush makes
+ * reads in flight stale). Once, at start-up, after keyspace_open. */
+void tier_init(void);
+/* The scheduler of parked commands: called with the owner of a prefetch
+ * when its keys are in (from tier_on_reads_done, or when a command it
+ * waited behind is done), never from inside tier_prefetch. */
+void tier_set_resume_hook(void (*fn)(void *owner));
+
+/* tier_prefetch flags */
+#define PREFETCH_META (1 << 0) /* the command needs only metadata: split values as headers */
+
+/* Before a command runs: reads those of its keys that are neither hot nor
+ * known absent, and records in known what the reads found without
+ * installing (absent keys, split headers with PREFETCH_META); values are
+ * installed as clean hot keys. Returns 0 when the command can run now, 1
+ * when owner must wait: the resume hook is called later. A command whose
+ * keys are named by an earlier waiting command waits behind it (order on a
+ * key, DESIGN.md §3). keys (copied) and the strs they point at, and known,
+ * stay the caller's and valid until then; arrival orders commands. */
+int tier_prefetch(void *owner, uint64_t arrival, const struct key_at *keys, int n, int flags,
+                  struct known_keys *known);
+/* The owner is gone: its reads complete into nothing, no resume. */
+void tier_cancel(void *owner);
+/* Whether any command is parked or waiting behind one (cheap). */
+int tier_waiting(void);
+/* Whether a command that arrived before `before` and is still waiting for
+ * reads names one of keys: a blocked client served because of the command
+ * of arrival `before` must not overtake it. */
+int tier_keys_wanted_before(const struct key_at *keys, int n, uint64_t before);
+/* Drains the read pool's completions (its eventfd is readable). */
 void tier_on_reads_done(void);
-/* A key was written: any read of it still in flight is stale. */
-void tier_key_written(uint16_t dbid, const str key);
-/* A whole db was flushed or swapped: every read of it in flight is stale. */
-void tier_db_changed(uint16_t dbid);
-/* Forgets a freed client's parked state (its jobs complete into nothing). */
-void tier_client_freed(client *c);
 /* Demotes clean keys until the hot tier is within maxmemory (or every clean
  * key in cold mode, maxmemory 1). Called after each commit and from cron. */
 void tier_enforce_maxmemory(void);
-/* LRU/LFU bookkeeping on access. */
-void tier_touch(void *o);
-void tier_init_obj(void *o);
-/* OBJECT FREQ: the LFU counter decayed to now. */
-int tier_lfu_counter(void *o);
-/* OBJECT IDLETIME in seconds. */
-long long tier_idle_seconds(void *o);
-
-/* Keeps a demoted key's LRU/LFU word, and gives it back when the key is read
- * again (1 if it was still remembered). */
-void tier_remember(uint16_t dbid, const char *key, size_t len, uint32_t lru);
-int tier_recall(uint16_t dbid, const char *key, size_t len, uint32_t *lru);
 
 struct tier_stats {
     long long prefetch_reads;       /* keys read by the pool */
@@ -51,7 +73,10 @@ struct tier_stats {
     long long bloom_absent;         /* keys known absent from the bloom filters, no read */
     long long header_reads;         /* split values read as their header alone */
     long long followed;             /* commands that waited for reads of their keys by others */
+    hist read_latency;              /* of the pool's reads, µs */
 };
 extern struct tier_stats tier_stats;
+/* Zeroes the counters (CONFIG RESETSTAT). */
+void tier_reset_stats(void);
 
 #endif

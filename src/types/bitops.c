@@ -19,8 +19,8 @@
 #include "cmd/command.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
+#include "net/net.h"
 #include "net/reply.h"
-#include "server/server.h"
 #include "types/types.h"
 
 #define ERR_BIT_OFFSET "ERR bit offset is not an integer or out of range"
@@ -34,18 +34,9 @@
 static uint64_t bit_max_bytes(void)
 {
     uint64_t lim = UINT32_MAX - 16;
-    return (uint64_t)server.proto_max_bulk_len < lim ? (uint64_t)server.proto_max_bulk_len : lim;
-}
-
-void string_unshare(struct db *db, const str key, obj *o)
-{
-    if (o->encoding == OBJ_ENC_RAW)
-        return;
-    obj_string_make_raw(o, 0);
-    /* stored as RAW too (the same answer hot or cold), but not a change of
-     * the value: Redis does not count it */
-    db_modified(db, key);
-    server.dirty_since_save--;
+    return (uint64_t)net_settings.proto_max_bulk_len < lim
+               ? (uint64_t)net_settings.proto_max_bulk_len
+               : lim;
 }
 
 /* A bit offset argument: an integer in [0, max bytes * 8). With
@@ -79,7 +70,7 @@ static int bit_offset_or_reply(client *c, const str arg, int hash_bits, uint64_t
 static obj *string_for_bit_write_or_reply(client *c, uint64_t max_bit, int *created, int *grown)
 {
     size_t need = (size_t)(max_bit >> 3) + 1;
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
     if (o && o->type != OBJ_STRING) {
         reply_error_wrongtype(c);
         return NULL;
@@ -139,7 +130,7 @@ void cmd_getbit(client *c)
     uint64_t off;
     if (bit_offset_or_reply(c, c->argv[2], 0, &off) < 0)
         return;
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
     if (o && o->type != OBJ_STRING) {
         reply_error_wrongtype(c);
         return;
@@ -264,7 +255,7 @@ static int parse_unit_or_reply(client *c, const str arg)
 
 void cmd_bitcount(client *c)
 {
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
     if (!o) {
         reply_long(c, 0);
         return;
@@ -311,7 +302,7 @@ void cmd_bitpos(client *c)
         return;
     }
     /* a missing key is an endless run of zeros */
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
     if (!o) {
         reply_long(c, bit ? -1 : 0);
         return;
@@ -382,7 +373,7 @@ void cmd_bitop(client *c)
     char(*bufs)[32] = malloc(sizeof(*bufs) * (size_t)n);
     size_t maxlen = 0, minlen = SIZE_MAX;
     for (int j = 0; j < n; j++) {
-        obj *o = db_lookup(c->db, c->argv[3 + j], LOOKUP_NONE);
+        obj *o = db_lookup(c->db, c->argv[3 + j], LOOKUP_NONE, c->known);
         if (o && o->type != OBJ_STRING) {
             reply_error_wrongtype(c);
             free(src);
@@ -429,9 +420,9 @@ void cmd_bitop(client *c)
     free(lens);
     free(bufs);
     if (res)
-        db_set(c->db, c->argv[2], res, 0);
+        db_set(c->db, c->argv[2], res, 0, c->known);
     else
-        db_delete(c->db, c->argv[2]);
+        db_delete(c->db, c->argv[2], c->known);
     reply_long(c, (long long)maxlen);
 }
 
@@ -591,7 +582,7 @@ static void bitfield_generic(client *c, int readonly_cmd)
     obj *o;
     int created = 0, grown = 0;
     if (!writes) {
-        o = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
+        o = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
         if (o && o->type != OBJ_STRING) {
             reply_error_wrongtype(c);
             free(ops);
@@ -650,7 +641,7 @@ static void bitfield_generic(client *c, int readonly_cmd)
          * write failed) */
         if (!created)
             db_modified(c->db, c->argv[1]);
-        server.dirty_since_save += changes - 1;
+        ks_stats.changes += changes - 1;
     }
 }
 

@@ -8,12 +8,14 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "cmd/dispatch.h"
 #include "ds/util.h"
+#include "ds/version.h"
 #include "keyspace/db.h"
+#include "net/net.h"
 #include "net/reply.h"
-#include "server/blocked.h"
-#include "server/multi.h"
-#include "server/server.h"
+#include "cmd/blocked.h"
+#include "cmd/multi.h"
 
 void cmd_ping(client *c)
 {
@@ -43,9 +45,9 @@ static int auth_check(const char *user, const char *pass)
 {
     if (strcmp(user, "default") != 0)
         return 0;
-    if (!server.requirepass[0])
+    if (!net_settings.requirepass[0])
         return 1;
-    return strcmp(pass, server.requirepass) == 0;
+    return strcmp(pass, net_settings.requirepass) == 0;
 }
 
 void cmd_auth(client *c)
@@ -56,7 +58,7 @@ void cmd_auth(client *c)
     }
     const char *user = c->argc == 3 ? c->argv[1] : "default";
     const char *pass = c->argv[c->argc - 1];
-    if (c->argc == 2 && !server.requirepass[0]) {
+    if (c->argc == 2 && !net_settings.requirepass[0]) {
         reply_error(c, "ERR AUTH <password> called without any password configured for the "
                        "default user. Are you sure your configuration is correct?");
         return;
@@ -171,7 +173,7 @@ void cmd_reset(client *c)
     str_free(c->name);
     c->name = NULL;
     c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT | CLIENT_NO_EVICT);
-    c->authenticated = server.requirepass[0] == 0;
+    c->authenticated = net_settings.requirepass[0] == 0;
     multi_reset(c);
     reply_status(c, "RESET");
 }
@@ -200,6 +202,55 @@ void cmd_client_getname(client *c)
         reply_bulk_str(c, c->name);
     else
         reply_null(c);
+}
+
+/* The CLIENT LIST / CLIENT INFO line of c, Redis 7.0's fields (a heap str). */
+static str client_info_line(client *c)
+{
+    char buf[1024];
+    int64_t now = util_mstime();
+    char flags[16];
+    int f = 0;
+    if (c->flags & CLIENT_MULTI)
+        flags[f++] = 'x';
+    if (c->flags & CLIENT_BLOCKED)
+        flags[f++] = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS)
+        flags[f++] = 'd';
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
+        flags[f++] = 'c';
+    if (c->flags & CLIENT_NO_EVICT)
+        flags[f++] = 'e';
+    if (c->flags & CLIENT_UNIX)
+        flags[f++] = 'U';
+    if (f == 0)
+        flags[f++] = 'N';
+    flags[f] = 0;
+    int ev = c->fd >= 0 ? ev_mask(net.loop, c->fd) : 0;
+    char events[3];
+    int e = 0;
+    if (ev & EV_READ)
+        events[e++] = 'r';
+    if (ev & EV_WRITE)
+        events[e++] = 'w';
+    events[e] = 0;
+    size_t oll = 0;
+    for (struct reply_block *b = c->reply_head; b; b = b->next)
+        oll++;
+    const char *cmdname = c->lastcmd ? c->lastcmd->name : "NULL";
+    snprintf(buf, sizeof(buf),
+             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
+             "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
+             "rbp=%zu obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=default "
+             "redir=-1 resp=%d",
+             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+             (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000), flags,
+             c->dbindex, multi_queued(c),
+             c->qlen - c->qpos + (c->flags & CLIENT_IN_CALL ? c->req_bytes : 0), c->qcap - c->qlen,
+             c->argv_bytes, multi_mem(c), c->qcap, c->qcap, oll, c->reply_bytes,
+             sizeof(*c) + c->qcap + c->reply_bytes + c->argv_bytes + multi_mem(c), events, cmdname,
+             c->resp);
+    return str_from_cstr(buf);
 }
 
 void cmd_client_info(client *c)
@@ -244,7 +295,7 @@ void cmd_client_list(client *c)
     str out = str_new(NULL, 0);
     if (type_filter != 1) {
         /* oldest first, as Redis lists them */
-        client *last = server.clients;
+        client *last = net.clients;
         while (last && last->next)
             last = last->next;
         for (client *x = last; x; x = x->prev) {
@@ -298,7 +349,7 @@ void cmd_client_kill(client *c)
 {
     if (c->argc == 3) {
         /* old form: CLIENT KILL addr:port */
-        for (client *x = server.clients; x; x = x->next) {
+        for (client *x = net.clients; x; x = x->next) {
             if (!strcmp(x->addr, c->argv[2]) && !(x->flags & CLIENT_CLOSE_ASAP)) {
                 if (x == c)
                     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
@@ -362,7 +413,7 @@ void cmd_client_kill(client *c)
         return;
     }
     long long killed = 0;
-    for (client *x = server.clients; x; x = x->next) {
+    for (client *x = net.clients; x; x = x->next) {
         if (x->flags & CLIENT_CLOSE_ASAP)
             continue;
         if (id && x->id != id)

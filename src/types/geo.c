@@ -22,7 +22,6 @@
 #include "keyspace/db.h"
 #include "keyspace/object_zset.h"
 #include "net/reply.h"
-#include "server/server.h"
 #include "types/types.h"
 
 /* ---- arguments ----------------------------------------------------------- */
@@ -574,7 +573,7 @@ static void store_results(client *c, const str key, struct geo_result *r, size_t
                           const struct geo_opts *op, double to_m)
 {
     if (n == 0) {
-        db_delete(c->db, key);
+        db_delete(c->db, key, c->known);
         reply_long(c, 0);
         return;
     }
@@ -589,7 +588,7 @@ static void store_results(client *c, const str key, struct geo_result *r, size_t
             maxlen = p->len;
     }
     zset_shrink_if_fits(dst, maxlen);
-    db_set(c->db, key, dst, 0);
+    db_set(c->db, key, dst, 0, c->known);
     reply_long(c, (long long)n);
 }
 
@@ -677,7 +676,7 @@ static void search_generic(client *c, int src, int flags)
 
     if (!o) {
         if (op.store) {
-            db_delete(c->db, op.store);
+            db_delete(c->db, op.store, c->known);
             reply_long(c, 0);
         } else {
             reply_empty_array(c);

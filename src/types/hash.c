@@ -22,7 +22,6 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
-#include "server/server.h"
 #include "types/types.h"
 
 /* For writes: the hash at key, or a new empty one (*created set; the caller

@@ -39,8 +39,8 @@
 #include "cmd/command.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
+#include "keyspace/settings.h"
 #include "net/reply.h"
-#include "server/server.h"
 #include "types/types.h"
 
 #define HLL_P           14
@@ -365,7 +365,7 @@ static int sparse_raise(struct hll *h, int idx, int val)
                 q = emit_zeros(q, (int)(last - idx));
         }
         long seqlen = q - seq, delta = seqlen - op.size;
-        if (delta > 0 && (long long)h->len + delta > server.hll_sparse_max_bytes)
+        if (delta > 0 && (long long)h->len + delta > keyspace_settings.hll_sparse_max_bytes)
             goto promote;
         /* An XZERO cut by the end of the string (its second byte read as
          * zero) counts as two bytes all the same: the last byte of seq
@@ -518,7 +518,7 @@ static int hll_count(const unsigned char *p, size_t len, uint64_t *card)
 
 void cmd_pfadd(client *c)
 {
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
     long long updated = 0;
     int created = !o;
     if (created) {
@@ -541,7 +541,7 @@ void cmd_pfadd(client *c)
             if (updated) {
                 hll_store(&h, o);
                 db_modified(c->db, c->argv[1]);
-                server.dirty_since_save--;
+                ks_stats.changes--;
             } else {
                 hll_close(&h);
             }
@@ -557,7 +557,7 @@ void cmd_pfadd(client *c)
             db_modified(c->db, c->argv[1]);
         /* db_add or db_modified counted one change; Redis counts one per
          * register raised (and one for the creation) */
-        server.dirty_since_save += updated - 1;
+        ks_stats.changes += updated - 1;
     } else {
         hll_close(&h);
     }
@@ -570,7 +570,7 @@ void cmd_pfcount(client *c)
         /* the union of several HLLs, counted without changing any */
         uint8_t *max = calloc(1, HLL_REGS);
         for (int j = 1; j < c->argc; j++) {
-            obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NONE);
+            obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NONE, c->known);
             if (!o)
                 continue;
             if (hll_check_or_reply(c, o) < 0) {
@@ -590,7 +590,7 @@ void cmd_pfcount(client *c)
         free(max);
         return;
     }
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
     if (!o) {
         reply_long(c, 0);
         return;
@@ -624,7 +624,7 @@ void cmd_pfmerge(client *c)
     int dense = 0;
     /* the destination's own registers are part of the union */
     for (int j = 1; j < c->argc; j++) {
-        obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NONE);
+        obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NONE, c->known);
         if (!o)
             continue;
         if (hll_check_or_reply(c, o) < 0) {
@@ -642,7 +642,7 @@ void cmd_pfmerge(client *c)
             return;
         }
     }
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
     int created = !o;
     if (created) {
         o = hll_new();
@@ -676,7 +676,7 @@ void cmd_pfmerge(client *c)
 void cmd_pfdebug(client *c)
 {
     const char *sub = c->argv[1];
-    obj *o = db_lookup(c->db, c->argv[2], LOOKUP_WRITE);
+    obj *o = db_lookup(c->db, c->argv[2], LOOKUP_WRITE, c->known);
     if (!o) {
         reply_error(c, "ERR The specified key does not exist");
         return;
@@ -764,8 +764,8 @@ void cmd_pfselftest(client *c)
     hll_open(&d, dense_o);
     hll_to_dense(&d);
     hll_open(&s, sparse_o);
-    long long saved_max = server.hll_sparse_max_bytes;
-    server.hll_sparse_max_bytes = 1 << 20; /* keep s sparse while it can be */
+    long long saved_max = keyspace_settings.hll_sparse_max_bytes;
+    keyspace_settings.hll_sparse_max_bytes = 1 << 20; /* keep s sparse while it can be */
     double relerr = 1.04 / sqrt((double)HLL_REGS);
     int failed = 0;
     for (uint64_t n = 1; n <= 100000 && !failed; n++) {
@@ -791,7 +791,7 @@ void cmd_pfselftest(client *c)
             failed = 1;
         }
     }
-    server.hll_sparse_max_bytes = saved_max;
+    keyspace_settings.hll_sparse_max_bytes = saved_max;
     hll_store(&d, dense_o);
     hll_store(&s, sparse_o);
     obj_free(dense_o);

@@ -11,9 +11,10 @@
 
 #include "cmd/command.h"
 #include "ds/util.h"
+#include "keyspace/access.h"
 #include "keyspace/db.h"
+#include "net/net.h"
 #include "net/reply.h"
-#include "server/server.h"
 #include "tier/tier.h"
 #include "types/types.h"
 
@@ -21,7 +22,7 @@ void cmd_del(client *c)
 {
     long long n = 0;
     for (int j = 1; j < c->argc; j++)
-        n += db_delete(c->db, c->argv[j]);
+        n += db_delete(c->db, c->argv[j], c->known);
     reply_long(c, n);
 }
 
@@ -35,7 +36,7 @@ void cmd_exists(client *c)
     long long n = 0;
     struct key_meta m;
     for (int j = 1; j < c->argc; j++)
-        n += db_lookup_meta(c->db, c->argv[j], LOOKUP_NOTOUCH, &m);
+        n += db_lookup_meta(c->db, c->argv[j], LOOKUP_NOTOUCH, &m, c->known);
     reply_long(c, n);
 }
 
@@ -43,26 +44,27 @@ void cmd_touch(client *c)
 {
     long long n = 0;
     for (int j = 1; j < c->argc; j++)
-        n += db_lookup(c->db, c->argv[j], LOOKUP_NONE) != NULL;
+        n += db_lookup(c->db, c->argv[j], LOOKUP_NONE, c->known) != NULL;
     reply_long(c, n);
 }
 
 void cmd_type(client *c)
 {
     struct key_meta m;
-    int found = db_lookup_meta(c->db, c->argv[1], LOOKUP_NOTOUCH, &m);
+    int found = db_lookup_meta(c->db, c->argv[1], LOOKUP_NOTOUCH, &m, c->known);
     reply_status(c, found ? obj_type_name(m.type) : "none");
 }
 
 /* Moves the value of key src in db from to key dst in db to, TTL included
  * (RENAME, MOVE): the object itself moves, with its LRU/LFU word, and an
  * existing dst is replaced. */
-static void move_value(struct db *from, const str src, struct db *to, const str dst)
+static void move_value(struct db *from, const str src, struct db *to, const str dst,
+                       const struct known_keys *known)
 {
     int64_t expire = db_get_expire(from, src);
-    obj *o = db_take(from, src);
+    obj *o = db_take(from, src, known);
     uint32_t lru = o->lru;
-    db_delete(to, dst);
+    db_delete(to, dst, known);
     db_add(to, dst, o);
     o->lru = lru;
     if (expire >= 0)
@@ -71,7 +73,7 @@ static void move_value(struct db *from, const str src, struct db *to, const str 
 
 static void rename_generic(client *c, int nx)
 {
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
     if (!o) {
         reply_error(c, "ERR no such key");
         return;
@@ -84,11 +86,11 @@ static void rename_generic(client *c, int nx)
             reply_ok(c);
         return;
     }
-    if (nx && db_lookup(c->db, c->argv[2], LOOKUP_WRITE)) {
+    if (nx && db_lookup(c->db, c->argv[2], LOOKUP_WRITE, c->known)) {
         reply_long(c, 0);
         return;
     }
-    move_value(c->db, c->argv[1], c->db, c->argv[2]);
+    move_value(c->db, c->argv[1], c->db, c->argv[2], c->known);
     if (nx)
         reply_long(c, 1);
     else
@@ -146,20 +148,20 @@ void cmd_copy(client *c)
         reply_error(c, "ERR source and destination objects are the same");
         return;
     }
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
     if (!o) {
         reply_long(c, 0);
         return;
     }
     int64_t expire = db_get_expire(c->db, c->argv[1]);
     obj *copy = obj_dup(o);
-    if (db_lookup(dst, c->argv[2], LOOKUP_WRITE)) {
+    if (db_lookup(dst, c->argv[2], LOOKUP_WRITE, c->known)) {
         if (!replace) {
             obj_free(copy);
             reply_long(c, 0);
             return;
         }
-        db_delete(dst, c->argv[2]);
+        db_delete(dst, c->argv[2], c->known);
     }
     db_add(dst, c->argv[2], copy);
     if (expire >= 0)
@@ -176,16 +178,16 @@ void cmd_move(client *c)
         reply_error(c, "ERR source and destination objects are the same");
         return;
     }
-    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
+    obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
     if (!o) {
         reply_long(c, 0);
         return;
     }
-    if (db_lookup(dst, c->argv[1], LOOKUP_WRITE)) {
+    if (db_lookup(dst, c->argv[1], LOOKUP_WRITE, c->known)) {
         reply_long(c, 0);
         return;
     }
-    move_value(c->db, c->argv[1], dst, c->argv[1]);
+    move_value(c->db, c->argv[1], dst, c->argv[1], c->known);
     reply_long(c, 1);
 }
 
@@ -202,7 +204,7 @@ struct key_filter {
 
 static int key_matches(struct key_filter *f, const char *key, size_t klen, int type, int64_t expire)
 {
-    if (expire >= 0 && server.mstime_cached > expire)
+    if (expire >= 0 && keyspace_mstime > expire)
         return 0;
     if (f->type == -2 || (f->type >= 0 && f->type != type))
         return 0;
@@ -248,158 +250,6 @@ static int type_by_name(const char *name)
         if (!strcasecmp(names[i], name))
             return i;
     return -2;
-}
-
-int lookup_type_or_reply(client *c, const str key, int type, obj **o, int flags)
-{
-    *o = db_lookup(c->db, key, flags);
-    if (*o && (*o)->type != type) {
-        reply_error_wrongtype(c);
-        return -1;
-    }
-    return 0;
-}
-
-void reply_count(client *c, int type, size_t (*len)(const obj *))
-{
-    struct key_meta m;
-    if (!db_lookup_meta(c->db, c->argv[1], LOOKUP_NONE, &m)) {
-        reply_long(c, 0);
-    } else if (m.type != type) {
-        reply_error_wrongtype(c);
-    } else {
-        reply_long(c, (long long)(m.cold ? m.count : len(m.val)));
-    }
-}
-
-void remove_members(client *c, int type, int (*del)(obj *, const void *, size_t),
-                    size_t (*len)(const obj *))
-{
-    obj *o;
-    if (lookup_type_or_reply(c, c->argv[1], type, &o, LOOKUP_WRITE) < 0)
-        return;
-    long long removed = 0;
-    for (int j = 2; o && j < c->argc; j++) {
-        if (!del(o, c->argv[j], str_len(c->argv[j])))
-            continue;
-        removed++;
-        if (len(o) == 0) {
-            db_delete(c->db, c->argv[1]);
-            o = NULL;
-        }
-    }
-    if (o && removed)
-        db_modified(c->db, c->argv[1]);
-    reply_long(c, removed);
-}
-
-int random_count_or_reply(client *c, const char *with, long *count, int *withvalues)
-{
-    long long l;
-    if (!util_str2ll(c->argv[2], str_len(c->argv[2]), &l)) {
-        reply_error_not_int(c);
-        return -1;
-    }
-    if (l < -LONG_MAX) {
-        reply_error_fmt(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX,
-                        LONG_MAX);
-        return -1;
-    }
-    *withvalues = c->argc == 4;
-    if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], with))) {
-        reply_error_syntax(c);
-        return -1;
-    }
-    /* with the option, the reply holds two entries per pick */
-    if (*withvalues && (l < -LONG_MAX / 2 || l > LONG_MAX / 2)) {
-        reply_error(c, "ERR value is out of range");
-        return -1;
-    }
-    *count = (long)l;
-    return 0;
-}
-
-int long_or_reply(client *c, const str arg, long *out)
-{
-    long long v;
-    if (!util_str2ll(arg, str_len(arg), &v)) {
-        reply_error_not_int(c);
-        return -1;
-    }
-    *out = (long)v;
-    return 0;
-}
-
-int long_at_least_or_reply(client *c, const str arg, long min, const char *msg, long *out)
-{
-    long long v;
-    if (!util_str2ll(arg, str_len(arg), &v) || v < min) {
-        reply_error(c, msg);
-        return -1;
-    }
-    *out = (long)v;
-    return 0;
-}
-
-int scan_cursor_or_reply(client *c, const str arg, unsigned long long *cursor)
-{
-    char *end;
-    errno = 0;
-    *cursor = strtoull(arg, &end, 10);
-    if (isspace((unsigned char)arg[0]) || *end != '\0' || errno == ERANGE ||
-        end != arg + str_len(arg)) {
-        reply_error(c, "ERR invalid cursor");
-        return -1;
-    }
-    return 0;
-}
-
-int scan_options_or_reply(client *c, int first, int allow_type, struct scan_opts *o)
-{
-    o->count = 10;
-    o->pat = NULL;
-    o->plen = 0;
-    o->type = NULL;
-    for (int j = first; j < c->argc; j++) {
-        int more = c->argc - j - 1;
-        if (!strcasecmp(c->argv[j], "count") && more) {
-            if (!util_str2ll(c->argv[j + 1], str_len(c->argv[j + 1]), &o->count)) {
-                reply_error_not_int(c);
-                return -1;
-            }
-            if (o->count < 1) {
-                reply_error_syntax(c);
-                return -1;
-            }
-            j++;
-        } else if (!strcasecmp(c->argv[j], "match") && more) {
-            o->plen = str_len(c->argv[j + 1]);
-            o->pat = o->plen == 1 && c->argv[j + 1][0] == '*' ? NULL : c->argv[j + 1];
-            j++;
-        } else if (allow_type && !strcasecmp(c->argv[j], "type") && more) {
-            o->type = c->argv[j + 1];
-            j++;
-        } else {
-            reply_error_syntax(c);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-int scan_key_start_or_reply(client *c, int type, unsigned long long *cursor, obj **o,
-                            struct scan_opts *so)
-{
-    if (scan_cursor_or_reply(c, c->argv[2], cursor) < 0 ||
-        lookup_type_or_reply(c, c->argv[1], type, o, LOOKUP_NONE) < 0)
-        return 0;
-    if (!*o) {
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        reply_empty_array(c);
-        return 0;
-    }
-    return scan_options_or_reply(c, 3, 0, so) == 0;
 }
 
 void cmd_scan(client *c)
@@ -486,7 +336,7 @@ void cmd_swapdb(client *c)
     }
     /* clients keep their index: they now see the other dataset (those
      * blocked in either db were signalled through the keyspace's hook) */
-    for (client *x = server.clients; x; x = x->next)
+    for (client *x = net.clients; x; x = x->next)
         x->db = keyspace_db(x->dbindex);
     reply_ok(c);
 }
@@ -495,7 +345,7 @@ void cmd_swapdb(client *c)
 
 static obj *object_lookup_or_null(client *c)
 {
-    obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, c->known);
     if (!o)
         reply_null(c);
     return o;
@@ -504,7 +354,7 @@ static obj *object_lookup_or_null(client *c)
 void cmd_object_encoding(client *c)
 {
     struct key_meta m;
-    if (db_lookup_meta(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, &m))
+    if (db_lookup_meta(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, &m, c->known))
         reply_bulk_cstr(c, obj_encoding_name_of(m.encoding));
     else
         reply_null(c);
@@ -515,13 +365,13 @@ void cmd_object_freq(client *c)
     obj *o = object_lookup_or_null(c);
     if (!o)
         return;
-    if (server.maxmemory_policy != MAXMEMORY_LFU) {
+    if (tier_settings.policy != MAXMEMORY_LFU) {
         reply_error(c, "ERR An LFU maxmemory policy is not selected, access frequency not "
                        "tracked. Please note that when switching between policies at runtime LRU "
                        "and LFU data will take some time to adjust.");
         return;
     }
-    reply_long(c, tier_lfu_counter(o));
+    reply_long(c, access_lfu_counter(o));
 }
 
 void cmd_object_idletime(client *c)
@@ -529,13 +379,13 @@ void cmd_object_idletime(client *c)
     obj *o = object_lookup_or_null(c);
     if (!o)
         return;
-    if (server.maxmemory_policy == MAXMEMORY_LFU) {
+    if (tier_settings.policy == MAXMEMORY_LFU) {
         reply_error(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please "
                        "note that when switching between policies at runtime LRU and LFU data "
                        "will take some time to adjust.");
         return;
     }
-    reply_long(c, tier_idle_seconds(o));
+    reply_long(c, access_idle_seconds(o));
 }
 
 void cmd_object_refcount(client *c)
@@ -546,7 +396,7 @@ void cmd_object_refcount(client *c)
     /* Redis shares the integers 0..9999 when no LRU/LFU policy needs a
      * per-object clock; it reports them with INT_MAX references. */
     int shared = o->encoding == OBJ_ENC_INT && o->u.i >= 0 && o->u.i < 10000 &&
-                 (server.maxmemory == 0 || server.maxmemory_policy > MAXMEMORY_LFU);
+                 (tier_settings.maxmemory == 0 || tier_settings.policy > MAXMEMORY_LFU);
     reply_long(c, shared ? 2147483647 : 1);
 }
 
@@ -631,7 +481,7 @@ static void expire_generic(client *c, int64_t basetime, int seconds)
         return;
     }
     when += basetime;
-    if (!db_lookup(c->db, c->argv[1], LOOKUP_WRITE)) {
+    if (!db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known)) {
         reply_long(c, 0);
         return;
     }
@@ -654,8 +504,8 @@ static void expire_generic(client *c, int64_t basetime, int seconds)
             return;
         }
     }
-    if (when <= server.mstime_cached) {
-        db_delete(c->db, c->argv[1]);
+    if (when <= keyspace_mstime) {
+        db_delete(c->db, c->argv[1], c->known);
         ks_stats.expired_keys++;
     } else {
         db_set_expire(c->db, c->argv[1], when);
@@ -665,12 +515,12 @@ static void expire_generic(client *c, int64_t basetime, int seconds)
 
 void cmd_expire(client *c)
 {
-    expire_generic(c, server.mstime_cached, 1);
+    expire_generic(c, keyspace_mstime, 1);
 }
 
 void cmd_pexpire(client *c)
 {
-    expire_generic(c, server.mstime_cached, 0);
+    expire_generic(c, keyspace_mstime, 0);
 }
 
 void cmd_expireat(client *c)
@@ -686,7 +536,7 @@ void cmd_pexpireat(client *c)
 static void ttl_generic(client *c, int ms, int absolute)
 {
     struct key_meta m;
-    if (!db_lookup_meta(c->db, c->argv[1], LOOKUP_NOTOUCH, &m)) {
+    if (!db_lookup_meta(c->db, c->argv[1], LOOKUP_NOTOUCH, &m, c->known)) {
         reply_long(c, -2);
         return;
     }
@@ -695,7 +545,7 @@ static void ttl_generic(client *c, int ms, int absolute)
         reply_long(c, -1);
         return;
     }
-    long long ttl = absolute ? expire : expire - server.mstime_cached;
+    long long ttl = absolute ? expire : expire - keyspace_mstime;
     if (ttl < 0)
         ttl = 0;
     /* rounded to the nearest second; ttl + 500 would overflow at LLONG_MAX */
@@ -724,7 +574,7 @@ void cmd_pexpiretime(client *c)
 
 void cmd_persist(client *c)
 {
-    if (!db_lookup(c->db, c->argv[1], LOOKUP_WRITE)) {
+    if (!db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known)) {
         reply_long(c, 0);
         return;
     }

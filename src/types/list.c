@@ -26,7 +26,7 @@
 static void list_removed(struct db *db, const str key, obj *o)
 {
     if (list_len(o) == 0)
-        db_delete(db, key);
+        db_delete(db, key, NULL); /* hot: nothing to read */
     else
         db_modified(db, key);
 }

@@ -20,8 +20,8 @@
 #include "cmd/command.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
+#include "net/net.h"
 #include "net/reply.h"
-#include "server/server.h"
 #include "types/types.h"
 
 /* A long reply of random members (SRANDMEMBER with a negative count) stops
@@ -31,7 +31,7 @@ static int reply_must_stop(client *c)
 {
     if (c->flags & CLIENT_CLOSE_ASAP)
         return 1;
-    if (server.obuf_hard && (long long)c->reply_bytes > server.obuf_hard) {
+    if (net_settings.obuf_hard && (long long)c->reply_bytes > net_settings.obuf_hard) {
         client_close_async(c);
         return 1;
     }
@@ -82,8 +82,8 @@ void cmd_srem(client *c)
 
 void cmd_smove(client *c)
 {
-    obj *src = db_lookup(c->db, c->argv[1], LOOKUP_WRITE);
-    obj *dst = db_lookup(c->db, c->argv[2], LOOKUP_WRITE);
+    obj *src = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
+    obj *dst = db_lookup(c->db, c->argv[2], LOOKUP_WRITE, c->known);
     const str m = c->argv[3];
     size_t ml = str_len(m);
     /* as Redis: a missing source answers 0 before any type is checked */
@@ -104,7 +104,7 @@ void cmd_smove(client *c)
         return;
     }
     if (set_len(src) == 0)
-        db_delete(c->db, c->argv[1]);
+        db_delete(c->db, c->argv[1], c->known);
     else
         db_modified(c->db, c->argv[1]);
     if (!dst) {
@@ -250,7 +250,7 @@ static void spop_with_count(client *c)
     if (count >= size) {
         reply_set(c, (long long)size);
         reply_members(c, o);
-        db_delete(c->db, c->argv[1]);
+        db_delete(c->db, c->argv[1], c->known);
         return;
     }
     size_t remaining = size - count;
@@ -273,7 +273,7 @@ static void spop_with_count(client *c)
         set_remove(o, m, ml);
     }
     reply_members(c, o);
-    db_set(c->db, c->argv[1], kept, SETKEY_KEEPTTL);
+    db_set(c->db, c->argv[1], kept, SETKEY_KEEPTTL, c->known);
 }
 
 void cmd_spop(client *c)
@@ -299,7 +299,7 @@ void cmd_spop(client *c)
     reply_bulk(c, m, ml);
     set_remove(o, m, ml);
     if (set_len(o) == 0)
-        db_delete(c->db, c->argv[1]);
+        db_delete(c->db, c->argv[1], c->known);
     else
         db_modified(c->db, c->argv[1]);
 }
@@ -351,10 +351,10 @@ static void store_result(client *c, const str dst, obj *result)
 {
     long long n = (long long)set_len(result);
     if (n > 0) {
-        db_set(c->db, dst, result, 0);
+        db_set(c->db, dst, result, 0, c->known);
     } else {
         obj_free(result);
-        db_delete(c->db, dst);
+        db_delete(c->db, dst, c->known);
     }
     reply_long(c, n);
 }
@@ -369,7 +369,7 @@ static void sinter_generic(client *c, str *keys, int n, const str dst, int card_
         goto done;
     if (absent > 0) {
         if (dst) {
-            db_delete(c->db, dst);
+            db_delete(c->db, dst, c->known);
             reply_long(c, 0);
         } else if (card_only) {
             reply_long(c, 0);

@@ -115,7 +115,7 @@ static int sort_pattern_value(client *c, const struct sort_pattern *pt, const ch
     memcpy(k, pt->p, pre);
     memcpy(k + pre, e, elen);
     memcpy(k + pre + elen, pt->p + pre + 1, pt->postfix);
-    obj *o = db_lookup(c->db, k, LOOKUP_NONE);
+    obj *o = db_lookup(c->db, k, LOOKUP_NONE, c->known);
     if (!o)
         return 0;
     if (pt->flen) {
@@ -471,7 +471,7 @@ static void sort_store(client *c, const str dst, struct sort_vec *s, long long s
         count = 0;
     long long outlen = count * (ngets ? ngets : 1);
     if (outlen == 0) {
-        db_delete(c->db, dst);
+        db_delete(c->db, dst, c->known);
         reply_long(c, 0);
         return;
     }
@@ -494,7 +494,7 @@ static void sort_store(client *c, const str dst, struct sort_vec *s, long long s
         }
     }
     str_free(keybuf);
-    db_set(c->db, dst, list, 0);
+    db_set(c->db, dst, list, 0, c->known);
     reply_long(c, outlen);
 }
 
@@ -513,7 +513,7 @@ static void sort_generic(client *c, int readonly)
     if (sort_parse_or_reply(c, readonly, &o, &by) < 0)
         goto done;
 
-    obj *src = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
+    obj *src = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
     if (src && src->type != OBJ_LIST && src->type != OBJ_SET && src->type != OBJ_ZSET) {
         reply_error_wrongtype(c);
         goto done;

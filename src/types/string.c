@@ -14,8 +14,8 @@
 #include "cmd/command.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
+#include "net/net.h"
 #include "net/reply.h"
-#include "server/server.h"
 #include "types/types.h"
 
 static void reply_string_obj(client *c, const obj *o)
@@ -31,7 +31,7 @@ static void reply_string_obj(client *c, const obj *o)
 static int check_string_length_or_reply(client *c, long long offset, long long len)
 {
     long long size;
-    if (__builtin_add_overflow(offset, len, &size) || size > server.proto_max_bulk_len) {
+    if (__builtin_add_overflow(offset, len, &size) || size > net_settings.proto_max_bulk_len) {
         reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return -1;
     }
@@ -108,7 +108,7 @@ static int expire_ms_or_reply(client *c, const str arg, int seconds, int relativ
     }
     if (seconds)
         v *= 1000;
-    if (relative && __builtin_add_overflow(v, server.mstime_cached, &v)) {
+    if (relative && __builtin_add_overflow(v, keyspace_mstime, &v)) {
         reply_error_fmt(c, "ERR invalid expire time in '%s' command", c->cmd->name);
         return -1;
     }
@@ -131,7 +131,7 @@ static int flags_expire_ms(client *c, int flags, str expire, int64_t *when)
 static void set_string(client *c, const str key, const str val, int keepttl, int64_t when)
 {
     obj *o = obj_string_new(val, str_len(val));
-    db_set(c->db, key, o, keepttl ? SETKEY_KEEPTTL : 0);
+    db_set(c->db, key, o, keepttl ? SETKEY_KEEPTTL : 0, c->known);
     if (when >= 0)
         db_set_expire(c->db, key, when);
 }
@@ -154,7 +154,7 @@ void cmd_set(client *c)
         else
             reply_null(c);
     }
-    int found = db_lookup(c->db, c->argv[1], LOOKUP_WRITE) != NULL;
+    int found = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known) != NULL;
     if (((flags & SET_NX) && found) || ((flags & SET_XX) && !found)) {
         if (!(flags & SET_GET))
             reply_null(c);
@@ -167,7 +167,7 @@ void cmd_set(client *c)
 
 void cmd_setnx(client *c)
 {
-    if (db_lookup(c->db, c->argv[1], LOOKUP_WRITE)) {
+    if (db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known)) {
         reply_long(c, 0);
         return;
     }
@@ -227,7 +227,7 @@ void cmd_getdel(client *c)
         return;
     }
     reply_string_obj(c, o);
-    db_delete(c->db, c->argv[1]);
+    db_delete(c->db, c->argv[1], c->known);
 }
 
 void cmd_getex(client *c)
@@ -248,9 +248,9 @@ void cmd_getex(client *c)
     if (expire && flags_expire_ms(c, flags, expire, &when) < 0)
         return;
     reply_string_obj(c, o);
-    if (when >= 0 && when <= server.mstime_cached) {
+    if (when >= 0 && when <= keyspace_mstime) {
         /* an absolute time in the past deletes the key */
-        db_delete(c->db, c->argv[1]);
+        db_delete(c->db, c->argv[1], c->known);
         ks_stats.expired_keys++;
     } else if (when >= 0) {
         db_set_expire(c->db, c->argv[1], when);
@@ -263,7 +263,7 @@ void cmd_mget(client *c)
 {
     reply_array(c, c->argc - 1);
     for (int j = 1; j < c->argc; j++) {
-        obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NONE);
+        obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NONE, c->known);
         if (o && o->type == OBJ_STRING)
             reply_string_obj(c, o);
         else
@@ -279,7 +279,7 @@ static void mset_generic(client *c, int nx)
     }
     if (nx) {
         for (int j = 1; j < c->argc; j += 2) {
-            if (db_lookup(c->db, c->argv[j], LOOKUP_WRITE)) {
+            if (db_lookup(c->db, c->argv[j], LOOKUP_WRITE, c->known)) {
                 reply_long(c, 0);
                 return;
             }
@@ -349,7 +349,7 @@ static void incr_generic(client *c, long long incr)
         o->u.i = nv;
         db_modified(c->db, c->argv[1]);
     } else {
-        db_set(c->db, c->argv[1], obj_string_from_ll(nv), SETKEY_KEEPTTL);
+        db_set(c->db, c->argv[1], obj_string_from_ll(nv), SETKEY_KEEPTTL, c->known);
     }
     reply_long(c, nv);
 }
@@ -416,7 +416,7 @@ void cmd_incrbyfloat(client *c)
     int len = util_ld2str(out, sizeof(out), nv);
     /* not integer-encoded even when it looks like one, as in Redis */
     db_set(c->db, c->argv[1], obj_string_with_encoding(out, (size_t)len, OBJ_ENC_EMBSTR),
-           SETKEY_KEEPTTL);
+           SETKEY_KEEPTTL, c->known);
     reply_bulk(c, out, (size_t)len);
 }
 
@@ -508,8 +508,8 @@ void cmd_lcs(client *c)
     int getlen = 0, getidx = 0, withmatchlen = 0;
     long long minmatchlen = 0;
     /* the types are checked before the options, as Redis does */
-    obj *oa = db_lookup(c->db, c->argv[1], LOOKUP_NONE);
-    obj *ob = db_lookup(c->db, c->argv[2], LOOKUP_NONE);
+    obj *oa = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
+    obj *ob = db_lookup(c->db, c->argv[2], LOOKUP_NONE, c->known);
     if ((oa && oa->type != OBJ_STRING) || (ob && ob->type != OBJ_STRING)) {
         reply_error(c, "ERR The specified keys must contain string values");
         return;
@@ -549,7 +549,7 @@ void cmd_lcs(client *c)
     memcpy(ca, a, alen);
     memcpy(cb, b, blen);
     unsigned long long cells = (unsigned long long)(alen + 1) * (blen + 1);
-    if (cells > (unsigned long long)server.proto_max_bulk_len / sizeof(uint32_t) ||
+    if (cells > (unsigned long long)net_settings.proto_max_bulk_len / sizeof(uint32_t) ||
         cells > SIZE_MAX / sizeof(uint32_t)) {
         free(ca);
         free(cb);

@@ -21,8 +21,8 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "keyspace/object_set.h"
+#include "keyspace/settings.h"
 #include "net/reply.h"
-#include "server/server.h"
 #include "types/types.h"
 #include "types/zset.h"
 
@@ -276,8 +276,9 @@ static void range_out_begin(struct range_out *ro, long length)
     ro->deferred = NULL;
     if (ro->dstkey) {
         /* Redis starts a known-long result as a skiplist */
-        ro->dst = obj_zset_new(length > server.zset_max_listpack_entries ? OBJ_ENC_SKIPLIST
-                                                                         : OBJ_ENC_LISTPACK);
+        ro->dst =
+            obj_zset_new(length > keyspace_settings.zset_max_listpack_entries ? OBJ_ENC_SKIPLIST
+                                                                              : OBJ_ENC_LISTPACK);
         return;
     }
     if (length > 0)
@@ -310,11 +311,11 @@ static void range_out_end(struct range_out *ro)
         return;
     }
     if (ro->count) {
-        db_set(ro->c->db, ro->dstkey, ro->dst, 0);
+        db_set(ro->c->db, ro->dstkey, ro->dst, 0, ro->c->known);
         reply_long(ro->c, ro->count);
     } else {
         obj_free(ro->dst);
-        db_delete(ro->c->db, ro->dstkey);
+        db_delete(ro->c->db, ro->dstkey, ro->c->known);
         reply_long(ro->c, 0);
     }
 }
@@ -539,7 +540,7 @@ static void zremrange_generic(client *c, enum range_kind kind)
         deleted = zset_delete_range_by_lex(o, &lr);
     }
     if (zset_len(o) == 0)
-        db_delete(c->db, c->argv[1]);
+        db_delete(c->db, c->argv[1], c->known);
     else if (deleted)
         db_modified(c->db, c->argv[1]);
     reply_long(c, (long long)deleted);
@@ -621,7 +622,7 @@ void zset_pop_reply(client *c, str *keys, int nkeys, int where, int emitkey, lon
     if (zset_len(o) == 0) {
         if (deleted)
             *deleted = 1;
-        db_delete(c->db, key);
+        db_delete(c->db, key, c->known);
     } else {
         db_modified(c->db, key);
     }
@@ -1073,7 +1074,7 @@ static void zop_generic(client *c, const str dstkey, int numkeys_idx, enum zop o
     struct zop_src *src = calloc((size_t)setnum, sizeof(*src));
     int j = numkeys_idx + 1;
     for (long i = 0; i < setnum; i++, j++) {
-        obj *o = db_lookup(c->db, c->argv[j], dstkey ? LOOKUP_WRITE : LOOKUP_NONE);
+        obj *o = db_lookup(c->db, c->argv[j], dstkey ? LOOKUP_WRITE : LOOKUP_NONE, c->known);
         if (o && o->type != OBJ_ZSET && o->type != OBJ_SET) {
             free(src);
             reply_error_wrongtype(c);
@@ -1151,11 +1152,11 @@ static void zop_generic(client *c, const str dstkey, int numkeys_idx, enum zop o
     if (dstkey) {
         if (n) {
             zset_shrink_if_fits(dst, maxlen);
-            db_set(c->db, dstkey, dst, 0);
+            db_set(c->db, dstkey, dst, 0, c->known);
             reply_long(c, (long long)n);
         } else {
             obj_free(dst);
-            db_delete(c->db, dstkey);
+            db_delete(c->db, dstkey, c->known);
             reply_long(c, 0);
         }
         return;

@@ -4,7 +4,7 @@
 # into BUILDDIR/tests/fuzz/. make check does not need this: it replays the
 # corpora through tests/fuzz/replay.c with gcc.
 #
-# Sanitizer builds define LT_SANITIZERS: tier/arena.c then uses the system
+# Sanitizer builds define LT_SANITIZERS: ds/alloc.c then uses the system
 # allocator instead of a jemalloc arena, so ASan sees every block (and no
 # -ljemalloc is needed).
 set -eu
@@ -42,8 +42,8 @@ target_flags() {
 # The sources each target links, besides itself.
 target_sources() {
     case "$1" in
-    fuzz_resp) echo "src/net/resp.c src/ds/str.c src/ds/util.c src/tier/arena.c" ;;
-    fuzz_codec) echo "src/storage/codec.c src/ds/hash.c" ;;
+    fuzz_resp) echo "src/net/resp.c src/ds/str.c src/ds/util.c src/ds/alloc.c" ;;
+    fuzz_codec) echo "src/storage/codec.c src/ds/hashfn.c" ;;
     *) echo "" ;;
     esac
 }

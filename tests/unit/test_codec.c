@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ds/hash.h"
+#include "ds/hashfn.h"
 #include "storage/codec.h"
 #include "unit.h"
 
@@ -105,8 +105,8 @@ TEST(key_roundtrip)
             size_t klen;
             CHECK_EQ_INT(key_decode_copy(buf, n, &dbid, &slot, &h, out, &klen), 0);
             CHECK_EQ_INT(dbid, dbids[d]);
-            CHECK_EQ_INT(slot, hash_keyslot(keys[i].k, keys[i].len));
-            CHECK(h == hash_stable32(keys[i].k, keys[i].len));
+            CHECK_EQ_INT(slot, hashfn_keyslot(keys[i].k, keys[i].len));
+            CHECK(h == hashfn_stable32(keys[i].k, keys[i].len));
             CHECK_EQ_MEM(out, klen, keys[i].k, keys[i].len);
             CHECK_EQ_INT(codec_key_verify(buf, n), 0);
 
@@ -156,7 +156,7 @@ TEST(key_slot_is_cluster_slot)
     n = codec_key_encode(3, "{user1000}.followers", 20, buf);
     CHECK_EQ_INT(codec_key_decode(buf, n, &dbid, &slot2, &h2, &k, &klen), 0);
     CHECK_EQ_INT(slot, slot2);
-    CHECK_EQ_INT(slot, hash_keyslot("user1000", 8));
+    CHECK_EQ_INT(slot, hashfn_keyslot("user1000", 8));
     /* a well-known Redis Cluster slot: CLUSTER KEYSLOT foo = 12182 */
     n = codec_key_encode(0, "foo", 3, buf);
     CHECK_EQ_INT(codec_key_decode(buf, n, &dbid, &slot, &h, &k, &klen), 0);
@@ -188,8 +188,8 @@ TEST(key_ordering)
         for (size_t j = 0; j < e[i].klen; j++)
             e[i].key[j] = (char)rng();
         e[i].n = codec_key_encode(7, e[i].key, e[i].klen, e[i].b);
-        e[i].slot = hash_keyslot(e[i].key, e[i].klen);
-        e[i].h = hash_stable32(e[i].key, e[i].klen);
+        e[i].slot = hashfn_keyslot(e[i].key, e[i].klen);
+        e[i].h = hashfn_stable32(e[i].key, e[i].klen);
     }
     qsort(e, N, sizeof(*e), enc_cmp);
     /* bytewise order (RocksDB's) is (slot, h) order: a SCAN cursor

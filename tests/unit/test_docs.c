@@ -15,7 +15,7 @@
 #include "cmd/command.h"
 #include "cmd/docs.h"
 #include "net/reply.h"
-#include "server/server.h"
+#include "net/net.h"
 #include "unit.h"
 
 struct buf {
@@ -342,7 +342,7 @@ static struct buf reply_bytes(client *c)
         free(r);
     }
     c->reply_head = c->reply_tail = NULL;
-    server.pending_writes = NULL;
+    net.pending_writes = NULL;
     return b;
 }
 

@@ -16,7 +16,7 @@
 
 #include "ds/alloc.h"
 #include "ds/dict.h"
-#include "ds/hash.h"
+#include "ds/hashfn.h"
 #include "ds/hist.h"
 #include "ds/str.h"
 #include "ds/util.h"
@@ -91,18 +91,18 @@ TEST(siphash)
     CHECK(ref_siphash(in, 15, key, 2, 4) == 0xa129ca6149be45e5ULL);
     CHECK(ref_siphash(in, 63, key, 2, 4) == 0x958a324ceb064572ULL);
 
-    /* hash_siphash is SipHash-1-2 for every tail length. */
+    /* hashfn_siphash is SipHash-1-2 for every tail length. */
     for (size_t len = 0; len < 300; len++)
-        CHECK(hash_siphash(in, len, key) == ref_siphash(in, len, key, 1, 2));
+        CHECK(hashfn_siphash(in, len, key) == ref_siphash(in, len, key, 1, 2));
 
     /* Deterministic; other seeds and inputs differ. */
     uint8_t key2[16];
     memcpy(key2, key, 16);
     key2[15] ^= 1;
-    CHECK(hash_siphash("hello", 5, key) == hash_siphash("hello", 5, key));
-    CHECK(hash_siphash("hello", 5, key) != hash_siphash("hello", 5, key2));
-    CHECK(hash_siphash("hello", 5, key) != hash_siphash("hellp", 5, key));
-    CHECK(hash_siphash("", 0, key) != hash_siphash("\0", 1, key));
+    CHECK(hashfn_siphash("hello", 5, key) == hashfn_siphash("hello", 5, key));
+    CHECK(hashfn_siphash("hello", 5, key) != hashfn_siphash("hello", 5, key2));
+    CHECK(hashfn_siphash("hello", 5, key) != hashfn_siphash("hellp", 5, key));
+    CHECK(hashfn_siphash("", 0, key) != hashfn_siphash("\0", 1, key));
 }
 
 TEST(siphash_nocase)
@@ -120,55 +120,55 @@ TEST(siphash_nocase)
                 in[i] = (uint8_t)("AZaz@[`{Mm"[trand() % 10]);
             low[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (uint8_t)(in[i] + 32) : in[i];
         }
-        CHECK(hash_siphash_nocase(in, len, key) == hash_siphash(low, len, key));
+        CHECK(hashfn_siphash_nocase(in, len, key) == hashfn_siphash(low, len, key));
     }
-    CHECK(hash_siphash_nocase("GET", 3, key) == hash_siphash_nocase("get", 3, key));
-    CHECK(hash_siphash_nocase("GET", 3, key) == hash_siphash_nocase("gEt", 3, key));
-    CHECK(hash_siphash_nocase("\xc0", 1, key) != hash_siphash_nocase("\xe0", 1, key));
+    CHECK(hashfn_siphash_nocase("GET", 3, key) == hashfn_siphash_nocase("get", 3, key));
+    CHECK(hashfn_siphash_nocase("GET", 3, key) == hashfn_siphash_nocase("gEt", 3, key));
+    CHECK(hashfn_siphash_nocase("\xc0", 1, key) != hashfn_siphash_nocase("\xe0", 1, key));
 }
 
 TEST(crc)
 {
-    CHECK_EQ_INT(hash_crc16("123456789", 9), 0x31c3);
-    CHECK_EQ_INT(hash_crc16("", 0), 0);
-    CHECK(hash_crc64(0, "123456789", 9) == 0xe9c6d914c4b8d9caULL);
-    CHECK(hash_crc64(0, "", 0) == 0);
+    CHECK_EQ_INT(hashfn_crc16("123456789", 9), 0x31c3);
+    CHECK_EQ_INT(hashfn_crc16("", 0), 0);
+    CHECK(hashfn_crc64(0, "123456789", 9) == 0xe9c6d914c4b8d9caULL);
+    CHECK(hashfn_crc64(0, "", 0) == 0);
     /* Incremental use gives the same result. */
-    uint64_t c = hash_crc64(0, "1234", 4);
-    CHECK(hash_crc64(c, "56789", 5) == 0xe9c6d914c4b8d9caULL);
+    uint64_t c = hashfn_crc64(0, "1234", 4);
+    CHECK(hashfn_crc64(c, "56789", 5) == 0xe9c6d914c4b8d9caULL);
 }
 
 TEST(keyslot)
 {
     /* Redis's documented CLUSTER KEYSLOT examples. */
-    CHECK_EQ_INT(hash_keyslot("somekey", 7), 11058);
-    CHECK_EQ_INT(hash_keyslot("foo", 3), 12182);
-    CHECK_EQ_INT(hash_keyslot("hello", 5), 866);
-    CHECK_EQ_INT(hash_keyslot("{user1000}.following", 20), hash_keyslot("user1000", 8));
-    CHECK_EQ_INT(hash_keyslot("{user1000}.followers", 20), hash_keyslot("user1000", 8));
+    CHECK_EQ_INT(hashfn_keyslot("somekey", 7), 11058);
+    CHECK_EQ_INT(hashfn_keyslot("foo", 3), 12182);
+    CHECK_EQ_INT(hashfn_keyslot("hello", 5), 866);
+    CHECK_EQ_INT(hashfn_keyslot("{user1000}.following", 20), hashfn_keyslot("user1000", 8));
+    CHECK_EQ_INT(hashfn_keyslot("{user1000}.followers", 20), hashfn_keyslot("user1000", 8));
     /* Tag rules: first '{', first '}' after it, non-empty content only. */
-    CHECK_EQ_INT(hash_keyslot("foo{}{bar}", 10), hash_crc16("foo{}{bar}", 10) & 16383);
-    CHECK_EQ_INT(hash_keyslot("foo{{bar}}zap", 13), hash_keyslot("{bar", 4) & 16383);
-    CHECK_EQ_INT(hash_keyslot("foo{{bar}}zap", 13), hash_crc16("{bar", 4) & 16383);
-    CHECK_EQ_INT(hash_keyslot("foo{bar}{zap}", 13), hash_keyslot("bar", 3));
-    CHECK_EQ_INT(hash_keyslot("foo{bar", 7), hash_crc16("foo{bar", 7) & 16383);
-    CHECK_EQ_INT(hash_keyslot("foo}bar{", 8), hash_crc16("foo}bar{", 8) & 16383);
-    CHECK_EQ_INT(hash_keyslot("", 0), 0);
+    CHECK_EQ_INT(hashfn_keyslot("foo{}{bar}", 10), hashfn_crc16("foo{}{bar}", 10) & 16383);
+    CHECK_EQ_INT(hashfn_keyslot("foo{{bar}}zap", 13), hashfn_keyslot("{bar", 4) & 16383);
+    CHECK_EQ_INT(hashfn_keyslot("foo{{bar}}zap", 13), hashfn_crc16("{bar", 4) & 16383);
+    CHECK_EQ_INT(hashfn_keyslot("foo{bar}{zap}", 13), hashfn_keyslot("bar", 3));
+    CHECK_EQ_INT(hashfn_keyslot("foo{bar", 7), hashfn_crc16("foo{bar", 7) & 16383);
+    CHECK_EQ_INT(hashfn_keyslot("foo}bar{", 8), hashfn_crc16("foo}bar{", 8) & 16383);
+    CHECK_EQ_INT(hashfn_keyslot("", 0), 0);
     for (int i = 0; i < 1000; i++) {
         char k[16];
         int n = snprintf(k, sizeof(k), "k%d", i);
-        CHECK(hash_keyslot(k, (size_t)n) < 16384);
+        CHECK(hashfn_keyslot(k, (size_t)n) < 16384);
     }
 }
 
 TEST(stable32)
 {
     /* FROZEN values: these are part of the on-disk format. */
-    CHECK(hash_stable32("", 0) == 0);
-    CHECK(hash_stable32("hello", 5) == 0x248bfa47u);
-    CHECK(hash_stable32("The quick brown fox jumps over the lazy dog", 43) == 0x2e4ff723u);
-    CHECK(hash_stable32("a", 1) == 0x3c2569b2u);
-    CHECK(hash_stable32("abcd", 4) == 0x43ed676au);
+    CHECK(hashfn_stable32("", 0) == 0);
+    CHECK(hashfn_stable32("hello", 5) == 0x248bfa47u);
+    CHECK(hashfn_stable32("The quick brown fox jumps over the lazy dog", 43) == 0x2e4ff723u);
+    CHECK(hashfn_stable32("a", 1) == 0x3c2569b2u);
+    CHECK(hashfn_stable32("abcd", 4) == 0x43ed676au);
 
     /* Distribution: 64k sequential keys into 256 bins stay near uniform. */
     enum { BINS = 256, KEYS = 65536 };
@@ -178,7 +178,7 @@ TEST(stable32)
     for (int i = 0; i < KEYS; i++) {
         char k[24];
         int n = snprintf(k, sizeof(k), "key:%d", i);
-        uint32_t h = hash_stable32(k, (size_t)n);
+        uint32_t h = hashfn_stable32(k, (size_t)n);
         bins[h & (BINS - 1)]++;
         top_bins[h >> 24]++;
     }
@@ -953,7 +953,7 @@ TEST(dict_types)
     dict_set_hash_seed(seed);
     uint64_t h2 = dict_str_hash(k);
     CHECK(h1 != h2);
-    CHECK(h2 == hash_siphash("abc", 3, seed));
+    CHECK(h2 == hashfn_siphash("abc", 3, seed));
     dict *h = dict_create(&str_heap_type);
     CHECK(dict_add(h, k, NULL) != NULL);
     str probe = str_from_cstr("abc");

@@ -18,7 +18,7 @@
 #include "ds/alloc.h"
 #include "ds/listpack.h"
 #include "keyspace/object.h"
-#include "server/server.h"
+#include "keyspace/settings.h"
 #include "unit.h"
 
 static uint64_t test_rng = 0x2545F4914F6CDD1DULL;
@@ -152,7 +152,7 @@ static int same_stored(obj *o, const struct model *m)
 
 TEST(push_pop_index)
 {
-    server.list_max_listpack_size = -2;
+    keyspace_settings.list_max_listpack_size = -2;
     obj *o = obj_list_new();
     CHECK_EQ_STR(obj_encoding_name(o), "quicklist");
     char buf[32];
@@ -183,7 +183,7 @@ TEST(push_pop_index)
 
 TEST(plain_nodes)
 {
-    server.list_max_listpack_size = -2;
+    keyspace_settings.list_max_listpack_size = -2;
     CHECK(list_set_packed_threshold(10));
     obj *o = obj_list_new();
     list_push(o, "aa", 2, LIST_TAIL);
@@ -207,7 +207,7 @@ TEST(plain_nodes)
 
 TEST(iter_insert_delete)
 {
-    server.list_max_listpack_size = 3;
+    keyspace_settings.list_max_listpack_size = 3;
     obj *o = obj_list_new();
     struct model m = {0};
     char buf[8];
@@ -345,7 +345,7 @@ TEST(random_against_model)
     size_t maxlen = 0;
     for (size_t f = 0; f < sizeof(fills) / sizeof(fills[0]); f++) {
         for (size_t t = 0; t < sizeof(thresholds) / sizeof(thresholds[0]); t++) {
-            server.list_max_listpack_size = fills[f];
+            keyspace_settings.list_max_listpack_size = fills[f];
             list_set_packed_threshold(thresholds[t]);
             obj *o = obj_list_new();
             struct model m = {0};
@@ -376,7 +376,7 @@ TEST(random_against_model)
 
 TEST(blob_validation)
 {
-    server.list_max_listpack_size = -2;
+    keyspace_settings.list_max_listpack_size = -2;
     unsigned char *lp = lp_new();
     CHECK(list_from_blob(lp, lp_bytes(lp), OBJ_ENC_QUICKLIST) == NULL); /* empty */
     lp = lp_append(lp, "a", 1);

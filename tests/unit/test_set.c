@@ -14,7 +14,7 @@
 #include "ds/intset.h"
 #include "ds/listpack.h"
 #include "keyspace/object.h"
-#include "server/server.h"
+#include "keyspace/settings.h"
 #include "unit.h"
 
 static int has(obj *o, const char *m)
@@ -29,7 +29,7 @@ static int add(obj *o, const char *m)
 
 TEST(encodings)
 {
-    server.set_max_intset_entries = 4;
+    keyspace_settings.set_max_intset_entries = 4;
     obj *o = obj_set_new_for("12", 2);
     CHECK_EQ_INT(o->encoding, OBJ_ENC_INTSET);
     CHECK_EQ_INT(add(o, "12"), 1);
@@ -52,7 +52,7 @@ TEST(encodings)
     CHECK_EQ_INT(o->encoding, OBJ_ENC_HT);
     obj_free(o);
 
-    server.set_max_intset_entries = 512;
+    keyspace_settings.set_max_intset_entries = 512;
     o = obj_set_new_for("x", 1);
     CHECK_EQ_INT(o->encoding, OBJ_ENC_HT);
     obj_free(o);
@@ -212,7 +212,7 @@ TEST(blob_corrupt)
 
 int main(void)
 {
-    server.set_max_intset_entries = 512;
+    keyspace_settings.set_max_intset_entries = 512;
     RUN(encodings);
     RUN(iteration_order);
     RUN(random_distinct);

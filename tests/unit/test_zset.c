@@ -19,7 +19,7 @@
 #include "ds/alloc.h"
 #include "ds/listpack.h"
 #include "keyspace/object.h"
-#include "server/server.h"
+#include "keyspace/settings.h"
 #include "unit.h"
 
 static uint64_t test_rng = 0x2545f4914f6cdd1dULL;
@@ -257,30 +257,30 @@ static void random_ops(int start_encoding, int steps)
 TEST(random_listpack)
 {
     /* no limit: the set stays a listpack unless converted on purpose */
-    server.zset_max_listpack_entries = 1000000;
-    server.zset_max_listpack_value = 64;
+    keyspace_settings.zset_max_listpack_entries = 1000000;
+    keyspace_settings.zset_max_listpack_value = 64;
     random_ops(OBJ_ENC_LISTPACK, 4000);
 }
 
 TEST(random_skiplist)
 {
-    server.zset_max_listpack_entries = 1000000;
-    server.zset_max_listpack_value = 64;
+    keyspace_settings.zset_max_listpack_entries = 1000000;
+    keyspace_settings.zset_max_listpack_value = 64;
     random_ops(OBJ_ENC_SKIPLIST, 4000);
 }
 
 TEST(random_converting)
 {
     /* small limits: adds convert to SKIPLIST along the way */
-    server.zset_max_listpack_entries = 16;
-    server.zset_max_listpack_value = 64;
+    keyspace_settings.zset_max_listpack_entries = 16;
+    keyspace_settings.zset_max_listpack_value = 64;
     random_ops(OBJ_ENC_LISTPACK, 4000);
 }
 
 TEST(add_flags)
 {
-    server.zset_max_listpack_entries = 128;
-    server.zset_max_listpack_value = 64;
+    keyspace_settings.zset_max_listpack_entries = 128;
+    keyspace_settings.zset_max_listpack_value = 64;
     size_t before = hot_used();
     for (int enc = 0; enc < 2; enc++) {
         obj *o = obj_zset_new(enc ? OBJ_ENC_SKIPLIST : OBJ_ENC_LISTPACK);
@@ -310,8 +310,8 @@ TEST(add_flags)
 
 TEST(conversion_limits)
 {
-    server.zset_max_listpack_entries = 3;
-    server.zset_max_listpack_value = 4;
+    keyspace_settings.zset_max_listpack_entries = 3;
+    keyspace_settings.zset_max_listpack_value = 4;
     size_t before = hot_used();
     obj *o = obj_zset_new_for(4);
     CHECK(o->encoding == OBJ_ENC_LISTPACK);
@@ -333,7 +333,7 @@ TEST(conversion_limits)
     o = obj_zset_new_for(5);
     CHECK(o->encoding == OBJ_ENC_SKIPLIST);
     obj_free(o);
-    server.zset_max_listpack_entries = 0;
+    keyspace_settings.zset_max_listpack_entries = 0;
     o = obj_zset_new_for(1);
     CHECK(o->encoding == OBJ_ENC_SKIPLIST);
     obj_free(o);
@@ -396,8 +396,8 @@ TEST(blob_validation)
 
 TEST(lex_ranges)
 {
-    server.zset_max_listpack_entries = 128;
-    server.zset_max_listpack_value = 64;
+    keyspace_settings.zset_max_listpack_entries = 128;
+    keyspace_settings.zset_max_listpack_value = 64;
     size_t before = hot_used();
     for (int enc = 0; enc < 2; enc++) {
         obj *o = obj_zset_new(enc ? OBJ_ENC_SKIPLIST : OBJ_ENC_LISTPACK);

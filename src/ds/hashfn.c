@@ -1,5 +1,5 @@
 /*
- * hash.c: the hash functions of hash.h.
+ * hashfn.c: the hash functions of hashfn.h.
  *
  * - SipHash-1-2 (one compression round, two finalization rounds), keyed by
  *   16 bytes; the _nocase variant folds ASCII A-Z to a-z on the fly so that
@@ -7,11 +7,11 @@
  * - CRC16-CCITT in the XMODEM form (poly 0x1021, init 0, not reflected):
  *   the Redis Cluster slot function.
  * - CRC-64/Jones, reflected, init 0, no final xor (Redis DUMP payloads).
- * - hash_stable32(): MurmurHash3 x86_32 mixing with seed 0.
+ * - hashfn_stable32(): MurmurHash3 x86_32 mixing with seed 0.
  *
  * Invariants: every function reads its input byte by byte or as
  * little-endian words assembled from bytes, so results do not depend on the
- * host's endianness or alignment. hash_stable32() and hash_keyslot() are
+ * host's endianness or alignment. hashfn_stable32() and hashfn_keyslot() are
  * part of the on-disk key format (DESIGN.md §4): their output for a given
  * input is FROZEN and must never change.
  *
@@ -19,7 +19,7 @@
  * program (one bit at a time); the unit tests check the standard check
  * values, which catch any error in them.
  */
-#include "ds/hash.h"
+#include "ds/hashfn.h"
 
 #include <string.h>
 
@@ -196,19 +196,19 @@ static uint64_t siphash12(const uint8_t *in, size_t len, const uint8_t k[16], in
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-uint64_t hash_siphash(const void *in, size_t len, const uint8_t k[16])
+uint64_t hashfn_siphash(const void *in, size_t len, const uint8_t k[16])
 {
     return siphash12(in, len, k, 0);
 }
 
-uint64_t hash_siphash_nocase(const void *in, size_t len, const uint8_t k[16])
+uint64_t hashfn_siphash_nocase(const void *in, size_t len, const uint8_t k[16])
 {
     return siphash12(in, len, k, 1);
 }
 
 /* --------------------------------------------------------------------- CRCs */
 
-uint16_t hash_crc16(const void *buf, size_t len)
+uint16_t hashfn_crc16(const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     uint16_t crc = 0;
@@ -217,7 +217,7 @@ uint16_t hash_crc16(const void *buf, size_t len)
     return crc;
 }
 
-uint64_t hash_crc64(uint64_t crc, const void *buf, size_t len)
+uint64_t hashfn_crc64(uint64_t crc, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     for (size_t i = 0; i < len; i++)
@@ -225,7 +225,7 @@ uint64_t hash_crc64(uint64_t crc, const void *buf, size_t len)
     return crc;
 }
 
-unsigned hash_keyslot(const void *key, size_t len)
+unsigned hashfn_keyslot(const void *key, size_t len)
 {
     const char *k = key;
     const char *open = memchr(k, '{', len);
@@ -236,9 +236,9 @@ unsigned hash_keyslot(const void *key, size_t len)
         size_t from = (size_t)(open - k) + 1;
         const char *close = memchr(k + from, '}', len - from);
         if (close && close != k + from)
-            return hash_crc16(k + from, (size_t)(close - (k + from))) & 16383;
+            return hashfn_crc16(k + from, (size_t)(close - (k + from))) & 16383;
     }
-    return hash_crc16(k, len) & 16383;
+    return hashfn_crc16(k, len) & 16383;
 }
 
 /* ----------------------------------------------------------------- stable32 */
@@ -248,7 +248,7 @@ static inline uint32_t rotl32(uint32_t x, int r)
     return (x << r) | (x >> (32 - r));
 }
 
-uint32_t hash_stable32(const void *key, size_t len)
+uint32_t hashfn_stable32(const void *key, size_t len)
 {
     /* FROZEN: part of every stored key. MurmurHash3 x86_32 with seed 0;
      * lengths are mixed in modulo 2^32. */

@@ -17,8 +17,8 @@
  * and nowhere else; its argv is kept until it is unblocked; keys of a
  * command re-run here are read with ordinary (synchronous if cold) lookups.
  */
-#ifndef LT_SERVER_BLOCKED_H
-#define LT_SERVER_BLOCKED_H
+#ifndef LT_CMD_BLOCKED_H
+#define LT_CMD_BLOCKED_H
 
 #include <stdint.h>
 

@@ -1,10 +1,10 @@
 /*
- * blocking.c: the blocking list and sorted set commands (BLPOP BRPOP
+ * bpop.c: the blocking list and sorted set commands (BLPOP BRPOP
  * BLMPOP BLMOVE BRPOPLPUSH, BZPOPMIN BZPOPMAX BZMPOP).
  *
  * Each handler first does what the non-blocking command would: with an
  * element to pop it replies at once through types/list.h. With nothing, the
- * client blocks (server/blocked.h) and the same handler runs again whenever
+ * client blocks (cmd/blocked.h) and the same handler runs again whenever
  * one of its keys gets a value. On such a re-run a key of another type
  * counts as empty (Redis 7.0 serves only list keys to list waiters, sorted
  * sets to sorted set waiters), except the destination of a move, whose
@@ -13,7 +13,7 @@
 #include "cmd/command.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
-#include "server/blocked.h"
+#include "cmd/blocked.h"
 #include "types/list.h"
 #include "types/zset.h"
 #include "types/types.h"
@@ -22,7 +22,7 @@
  * re-run) of another type, -1 after a WRONGTYPE reply. */
 static int value_at(client *c, const str key, int type, obj **o)
 {
-    *o = db_lookup(c->db, key, LOOKUP_WRITE);
+    *o = db_lookup(c->db, key, LOOKUP_WRITE, c->known);
     if (!*o)
         return 0;
     if ((*o)->type == type)
@@ -97,7 +97,7 @@ static void bmove_generic(client *c, int wherefrom, int whereto, const str timeo
         blocked_wait(c, c->argv + 1, 1, deadline, BLOCK_LIST | BLOCK_NULL_BULK);
         return;
     }
-    obj *dobj = db_lookup(c->db, c->argv[2], LOOKUP_WRITE);
+    obj *dobj = db_lookup(c->db, c->argv[2], LOOKUP_WRITE, c->known);
     if (dobj && dobj->type != OBJ_LIST) {
         reply_error_wrongtype(c); /* served with the error; the source keeps its element */
         return;

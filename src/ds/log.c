@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/log.h"
+#include "ds/log.h"
 
 static int min_level = LL_NOTICE;
 static int log_fd = STDOUT_FILENO;

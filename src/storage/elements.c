@@ -1,11 +1,11 @@
 /*
- * split.c: appends a split value's elements to its metadata (split.h).
+ * elements.c: appends a split value's elements to its metadata (elements.h).
  *
  * Invariant: the elements are read from the live database, not a snapshot
  * of the keys-CF read; a value that changes in between is a key written
  * while its read was in flight, which the keyspace discards anyway.
  */
-#include "storage/split.h"
+#include "storage/elements.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,7 @@
 
 static long long elements_read; /* atomic: the pool's threads add to it */
 
-long long split_elements_read(void)
+long long elements_read_total(void)
 {
     return __atomic_load_n(&elements_read, __ATOMIC_RELAXED);
 }
@@ -34,7 +34,7 @@ static int buf_reserve(char **buf, size_t *cap, size_t need)
     return 0;
 }
 
-int split_assemble(store *s, uint16_t dbid, char **val, size_t *vlen)
+int elements_assemble(store *s, uint16_t dbid, char **val, size_t *vlen)
 {
     struct codec_header h;
     const char *payload;

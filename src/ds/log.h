@@ -2,8 +2,8 @@
  * log.h: logging in Redis's format ("pid:role dd Mon yyyy hh:mm:ss.mmm * msg")
  * to stdout or to `logfile`, filtered by `loglevel`.
  */
-#ifndef LT_SERVER_LOG_H
-#define LT_SERVER_LOG_H
+#ifndef LT_DS_LOG_H
+#define LT_DS_LOG_H
 
 enum log_level { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3, LL_NOTHING = 4 };
 

@@ -18,7 +18,7 @@
  * re-run happens only from blocked_handle_ready, with CLIENT_RERUN set, and
  * never nests.
  */
-#include "server/blocked.h"
+#include "cmd/blocked.h"
 
 #include <limits.h>
 #include <math.h>
@@ -26,13 +26,15 @@
 #include <string.h>
 
 #include "cmd/command.h"
+#include "cmd/dispatch.h"
+#include "ds/alloc.h"
 #include "ds/dict.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/event.h"
+#include "net/net.h"
 #include "net/reply.h"
-#include "server/log.h"
-#include "server/server.h"
+#include "ds/log.h"
 #include "tier/tier.h"
 
 struct waiter {
@@ -119,7 +121,7 @@ static void queue_unblocked(client *c)
 {
     if (nunblocked == unblocked_cap) {
         unblocked_cap = unblocked_cap ? unblocked_cap * 2 : 16;
-        unblocked = realloc(unblocked, unblocked_cap * sizeof(*unblocked));
+        unblocked = heap_realloc(unblocked, unblocked_cap * sizeof(*unblocked));
     }
     unblocked[nunblocked++] = c;
 }
@@ -147,7 +149,7 @@ static void unblock(client *c)
             dict_delete(waiting, e->key);
     }
     if (b->timer)
-        ev_timer_del(server.loop, b->timer);
+        ev_timer_del(net.loop, b->timer);
     if (b->deadline_ms)
         ntimeout--;
     free(b->nodes);
@@ -161,6 +163,7 @@ static void unblock(client *c)
  * pipelined command may run. */
 static void finish(client *c)
 {
+    command_blocked_done(c);
     unblock(c);
     client_reset_argv(c);
     if (!(c->flags & CLIENT_UNBLOCKED)) {
@@ -195,8 +198,8 @@ void blocked_wait(client *c, const str *keys, int nkeys, int64_t deadline_ms, in
     }
     btype &= ~BLOCK_NULL_BULK;
     ensure_init();
-    struct blocking *b = calloc(1, sizeof(*b));
-    b->nodes = calloc((size_t)nkeys, sizeof(*b->nodes));
+    struct blocking *b = heap_calloc(1, sizeof(*b));
+    b->nodes = heap_calloc((size_t)nkeys, sizeof(*b->nodes));
     b->btype = btype;
     b->deadline_ms = deadline_ms;
     for (int i = 0; i < nkeys; i++) {
@@ -211,12 +214,12 @@ void blocked_wait(client *c, const str *keys, int nkeys, int64_t deadline_ms, in
             continue;
         }
         if (!e) {
-            e = dict_add(waiting, w, calloc(1, sizeof(struct waitlist)));
+            e = dict_add(waiting, w, heap_calloc(1, sizeof(struct waitlist)));
         } else {
             str_free(w);
         }
         struct waitlist *wl = e->v.val;
-        struct waiter *node = calloc(1, sizeof(*node));
+        struct waiter *node = heap_calloc(1, sizeof(*node));
         node->c = c;
         node->wkey = e->key;
         /* in the order the commands arrived, as Redis serves them: one that
@@ -242,7 +245,7 @@ void blocked_wait(client *c, const str *keys, int nkeys, int64_t deadline_ms, in
     if (deadline_ms) {
         ntimeout++;
         int64_t in = deadline_ms - util_mstime();
-        b->timer = ev_timer_add(server.loop, in > 0 ? in : 0, on_timeout, c);
+        b->timer = ev_timer_add(net.loop, in > 0 ? in : 0, on_timeout, c);
     }
 }
 
@@ -257,7 +260,7 @@ static void push_ready(struct ready_key **a, size_t *n, size_t *cap, struct read
 {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 16;
-        *a = realloc(*a, *cap * sizeof(**a));
+        *a = heap_realloc(*a, *cap * sizeof(**a));
     }
     (*a)[(*n)++] = k;
 }
@@ -268,9 +271,9 @@ static void signal_wkey(const str w)
 {
     if (dict_find(ready_set, w))
         return;
-    uint64_t at = handling         ? serving_arrival
-                  : server.current ? server.current->arrival
-                                   : server.arrivals + 1;
+    uint64_t at = handling      ? serving_arrival
+                  : net.current ? net.current->arrival
+                                : cmd_stats.arrivals + 1;
     push_ready(&ready, &nready, &ready_cap, (struct ready_key){str_dup(w), at});
     dict_add(ready_set, str_dup(w), NULL);
 }
@@ -302,15 +305,29 @@ void blocked_signal_db(int dbindex)
  * 0 when it found nothing and called blocked_wait again. */
 static int rerun(client *c)
 {
-    client *saved = server.current;
     c->flags |= CLIENT_RERUN;
     c->flags &= ~CLIENT_RERUN_WAITS;
-    server.current = c;
-    server_update_cached_time();
-    c->cmd->proc(c);
-    server.current = saved;
+    command_call_blocked(c);
     c->flags &= ~CLIENT_RERUN;
     return !(c->flags & CLIENT_RERUN_WAITS);
+}
+
+/* Whether a command parked for storage reads, that arrived before
+ * `before`, names a key of c's blocked command: c must let it run first. */
+static int after_parked(client *c, uint64_t before)
+{
+    if (!tier_waiting())
+        return 0;
+    struct keyref *refs;
+    int n = command_keys_alloc(c->cmd, c->argc, c->argv, &refs);
+    struct key_at *keys = heap_malloc((size_t)(n ? n : 1) * sizeof(*keys));
+    for (int i = 0; i < n; i++)
+        keys[i] = (struct key_at){refs[i].dbindex < 0 ? c->dbindex : refs[i].dbindex,
+                                  c->argv[refs[i].argi]};
+    int r = tier_keys_wanted_before(keys, n, before);
+    free(keys);
+    free(refs);
+    return r;
 }
 
 void blocked_handle_ready(void)
@@ -334,8 +351,8 @@ void blocked_handle_ready(void)
             size_t n = 0;
             for (struct waiter *x = wl->head; x; x = x->next)
                 n++;
-            uint64_t *ids = malloc(n * sizeof(*ids));
-            client **cs = malloc(n * sizeof(*cs));
+            uint64_t *ids = heap_malloc((n ? n : 1) * sizeof(*ids));
+            client **cs = heap_malloc((n ? n : 1) * sizeof(*cs));
             n = 0;
             for (struct waiter *x = wl->head; x; x = x->next) {
                 cs[n] = x->c;
@@ -351,7 +368,7 @@ void blocked_handle_ready(void)
                  * that filled the key, and names a key of this client's
                  * command, runs first: this waiter and the ones after it
                  * are served later (before_sleep tries again) */
-                if (tier_keys_wanted_before(c, serving_arrival)) {
+                if (after_parked(c, serving_arrival)) {
                     push_ready(&deferred, &ndeferred, &deferred_cap,
                                (struct ready_key){w, serving_arrival});
                     w = NULL;
@@ -394,7 +411,7 @@ void blocked_process_unblocked(void)
 
 int blocked_unblock_by_id(uint64_t id, int with_error)
 {
-    for (client *c = server.clients; c; c = c->next) {
+    for (client *c = net.clients; c; c = c->next) {
         if (c->id != id)
             continue;
         if (!(c->flags & CLIENT_BLOCKED))

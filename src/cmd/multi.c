@@ -16,13 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/multi.h"
+
 #include "cmd/command.h"
+#include "cmd/dispatch.h"
+#include "ds/alloc.h"
 #include "ds/dict.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
-#include "server/multi.h"
-#include "server/server.h"
 
 struct queued {
     const struct command *cmd;
@@ -61,7 +63,7 @@ static dict *watchers; /* wkey -> struct watchers */
 static struct multi_state *state_of(client *c)
 {
     if (!c->mstate)
-        c->mstate = calloc(1, sizeof(*c->mstate));
+        c->mstate = heap_calloc(1, sizeof(*c->mstate));
     return c->mstate;
 }
 
@@ -74,7 +76,7 @@ void multi_queue(client *c)
         struct multi_state *m = state_of(c);
         if (m->n == m->cap) {
             m->cap = m->cap ? m->cap * 2 : 8;
-            m->q = realloc(m->q, (size_t)m->cap * sizeof(*m->q));
+            m->q = heap_realloc(m->q, (size_t)m->cap * sizeof(*m->q));
         }
         struct queued *q = &m->q[m->n++];
         q->cmd = c->cmd;
@@ -162,16 +164,17 @@ static void watch_key(client *c, const str key)
     if (existed)
         str_free(wk);
     else
-        e->v.val = calloc(1, sizeof(struct watchers));
+        e->v.val = heap_calloc(1, sizeof(struct watchers));
     struct watchers *ws = e->v.val;
-    struct watched *w = calloc(1, sizeof(*w));
+    struct watched *w = heap_calloc(1, sizeof(*w));
     w->c = c;
     w->wkey = e->key;
     w->key = str_dup(key);
     w->dbindex = c->dbindex;
     /* the key is hot or known absent here: WATCH's keys were prefetched */
-    w->expired = db_lookup(c->db, key, LOOKUP_EVEN_EXPIRED | LOOKUP_NOTOUCH | LOOKUP_NOSTATS) &&
-                 db_key_expired(c->db, key);
+    w->expired =
+        db_lookup(c->db, key, LOOKUP_EVEN_EXPIRED | LOOKUP_NOTOUCH | LOOKUP_NOSTATS, c->known) &&
+        db_key_expired(c->db, key);
     w->next = ws->head;
     if (ws->head)
         ws->head->prev = w;
@@ -237,7 +240,7 @@ static int key_exists_in(int i, const str key, int *expired)
     *expired = 0;
     if (!db || !db_peek(db, key, &when))
         return 0;
-    *expired = when >= 0 && server.mstime_cached > when;
+    *expired = when >= 0 && keyspace_mstime > when;
     return 1;
 }
 
@@ -245,7 +248,7 @@ void multi_touch_db(int emptied, int replaced)
 {
     if (!watchers || dict_size(watchers) == 0)
         return;
-    server_update_cached_time();
+    keyspace_clock_update();
     dict_iter it;
     dict_iter_init(&it, watchers);
     dict_entry *e;
@@ -288,7 +291,8 @@ static int watched_key_expired(client *c)
         if (w->expired)
             continue;
         struct db *db = keyspace_db(w->dbindex);
-        if (db_lookup(db, w->key, LOOKUP_EVEN_EXPIRED | LOOKUP_NOTOUCH | LOOKUP_NOSTATS) &&
+        if (db_lookup(db, w->key, LOOKUP_EVEN_EXPIRED | LOOKUP_NOTOUCH | LOOKUP_NOSTATS,
+                      c->known) &&
             db_key_expired(db, w->key))
             return 1;
     }
@@ -332,33 +336,18 @@ void cmd_discard(client *c)
     reply_ok(c);
 }
 
-int multi_exec_keys(client *c, struct key_at *out, int max)
+void multi_watched_keys(client *c, void (*add)(void *ctx, int dbindex, str key), void *ctx)
 {
-    int n = 0;
-    struct multi_state *m = c->mstate;
-    if (!m || !(c->flags & CLIENT_MULTI))
-        return 0;
-    for (struct watched *w = m->watched; w; w = w->cnext, n++)
-        if (n < max)
-            out[n] = (struct key_at){w->dbindex, w->key};
-    int dbindex = c->dbindex;
-    struct keyref refs[64];
-    for (int i = 0; i < m->n; i++) {
-        struct queued *q = &m->q[i];
-        long long idx;
-        if (q->cmd->proc == cmd_select) {
-            if (util_str2ll(q->argv[1], str_len(q->argv[1]), &idx) && idx >= 0 &&
-                idx < keyspace_count())
-                dbindex = (int)idx;
-            continue;
-        }
-        int k = command_get_keys(q->cmd, c, q->argc, q->argv, refs, 64);
-        for (int j = 0; j < k && j < 64; j++, n++)
-            if (n < max)
-                out[n] = (struct key_at){refs[j].dbindex < 0 ? dbindex : refs[j].dbindex,
-                                         q->argv[refs[j].argi]};
-    }
-    return n;
+    for (struct watched *w = c->mstate ? c->mstate->watched : NULL; w; w = w->cnext)
+        add(ctx, w->dbindex, w->key);
+}
+
+void multi_queued_at(const client *c, int i, const struct command **cmd, int *argc, str **argv)
+{
+    const struct queued *q = &c->mstate->q[i];
+    *cmd = q->cmd;
+    *argc = q->argc;
+    *argv = q->argv;
 }
 
 void cmd_exec(client *c)
@@ -388,10 +377,6 @@ void cmd_exec(client *c)
         c->argv = m->q[i].argv;
         c->cmd = m->q[i].cmd;
         command_call_queued(c);
-        /* keys found absent by the prefetch were absent in the datasets
-         * that SWAPDB just exchanged */
-        if (m->q[i].cmd->proc == cmd_swapdb)
-            c->absent.n = 0;
     }
     c->argc = argc;
     c->argv = argv;

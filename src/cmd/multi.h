@@ -18,29 +18,24 @@
  * logically expired when watched is not "changed" by being deleted; one
  * that expires after it was watched fails the EXEC.
  */
-#ifndef LT_SERVER_MULTI_H
-#define LT_SERVER_MULTI_H
+#ifndef LT_CMD_MULTI_H
+#define LT_CMD_MULTI_H
 
 #include "ds/str.h"
 #include "net/client.h"
 
 struct db;
-
-/* A key to read before a command runs (prefetch): the db index and the
- * key (owned by the client: valid while the command runs). */
-struct key_at {
-    int dbindex;
-    str key;
-};
+struct command;
 
 /* Queues c's current command (takes its argv) and replies +QUEUED. */
 void multi_queue(client *c);
 /* A command was refused while c is in MULTI: EXEC will abort. */
 void multi_flag_error(client *c);
-/* The keys EXEC will read: WATCHed keys, then every queued command's (in
- * the db each runs in). Returns how many were found (may exceed max: only
- * max were stored). */
-int multi_exec_keys(client *c, struct key_at *out, int max);
+/* The keys EXEC reads first: add(ctx, dbindex, key) for each WATCHed key
+ * (the key str stays valid until UNWATCH, EXEC or DISCARD). */
+void multi_watched_keys(client *c, void (*add)(void *ctx, int dbindex, str key), void *ctx);
+/* The i-th queued command (i < multi_queued(c)): its table entry and argv. */
+void multi_queued_at(const client *c, int i, const struct command **cmd, int *argc, str **argv);
 /* RESET and client free: leaves MULTI and unwatches everything. */
 void multi_reset(client *c);
 /* Number of queued commands, or -1 when not in MULTI (CLIENT LIST). */

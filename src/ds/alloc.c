@@ -1,5 +1,5 @@
 /*
- * arena.c: hot-tier allocations on a dedicated jemalloc arena.
+ * alloc.c: hot-tier allocations on a dedicated jemalloc arena.
  *
  * Every hot-tier block is allocated with MALLOCX_ARENA(a) | MALLOCX_TCACHE(t):
  * an arena of its own, so jemalloc can report its size independently of
@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tier/arena.h"
+#include "ds/alloc.h"
+#include "ds/log.h"
 
 #ifdef LT_SANITIZERS
 #include <malloc.h>
@@ -26,11 +27,42 @@
 
 static size_t used;
 
-static void arena_oom(size_t size)
+void alloc_oom(size_t size)
 {
-    fprintf(stderr, "longtail: out of memory allocating %zu bytes\n", size);
-    fflush(stderr);
+    log_warning("Out Of Memory allocating %zu bytes!", size);
     abort();
+}
+
+void *heap_malloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        alloc_oom(size);
+    return p;
+}
+
+void *heap_calloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        alloc_oom(n * size);
+    return p;
+}
+
+void *heap_realloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p)
+        alloc_oom(size);
+    return p;
+}
+
+char *heap_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = heap_malloc(n);
+    memcpy(p, s, n);
+    return p;
 }
 
 #ifdef LT_SANITIZERS
@@ -41,7 +73,7 @@ void *hot_malloc(size_t size)
 {
     void *p = malloc(size ? size : 1);
     if (!p)
-        arena_oom(size);
+        alloc_oom(size);
     used += malloc_usable_size(p);
     return p;
 }
@@ -50,7 +82,7 @@ void *hot_calloc(size_t size)
 {
     void *p = calloc(1, size ? size : 1);
     if (!p)
-        arena_oom(size);
+        alloc_oom(size);
     used += malloc_usable_size(p);
     return p;
 }
@@ -60,7 +92,7 @@ void *hot_realloc(void *ptr, size_t size)
     size_t old = ptr ? malloc_usable_size(ptr) : 0;
     void *p = realloc(ptr, size ? size : 1);
     if (!p)
-        arena_oom(size);
+        alloc_oom(size);
     used = used - old + malloc_usable_size(p);
     return p;
 }
@@ -135,7 +167,7 @@ void *hot_malloc(size_t size)
         arena_init();
     void *p = mallocx(size ? size : 1, flags);
     if (!p)
-        arena_oom(size);
+        alloc_oom(size);
     used += sallocx(p, 0);
     return p;
 }
@@ -146,7 +178,7 @@ void *hot_calloc(size_t size)
         arena_init();
     void *p = mallocx(size ? size : 1, flags | MALLOCX_ZERO);
     if (!p)
-        arena_oom(size);
+        alloc_oom(size);
     used += sallocx(p, 0);
     return p;
 }
@@ -158,7 +190,7 @@ void *hot_realloc(void *ptr, size_t size)
     size_t old = sallocx(ptr, 0);
     void *p = rallocx(ptr, size ? size : 1, flags);
     if (!p)
-        arena_oom(size);
+        alloc_oom(size);
     used = used - old + sallocx(p, 0);
     return p;
 }
