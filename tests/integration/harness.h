@@ -230,6 +230,14 @@ void lt_test_begin(const char *name);
 /* End the open test (if any); returns 1 if it passed. */
 int lt_test_end(void);
 
+/*
+ * End the open test as skipped, saying "why": it counts as neither passed nor
+ * failed (the plan still counts it as run). Only for a test with nothing to
+ * check in this run, such as a script of longtail's own commands run against
+ * redis-server; a test that made a check cannot be skipped (it ends as usual).
+ */
+void lt_test_skip(const char *why);
+
 /* Checks failed so far, in all tests (to keep a failed server's directory). */
 int lt_checks_failed(void);
 
