@@ -4,15 +4,33 @@
 #   unit tests        tests/unit/test_*
 #   fuzz replays      tests/fuzz/replay_<name> over SRCDIR/tests/fuzz/corpus/<name>/
 #   command scripts   lt-script --mode hot, --mode cold, and --reference (redis-server)
-#   special tests     lt-restart, lt-bigdata, lt-badinput, lt-split on longtail, then on
-#                     redis-server
+#   special tests     lt-restart, lt-bigdata, lt-badinput, lt-split, lt-limits on
+#                     longtail, then on redis-server
+#   differential      lt-diff: the same commands to redis-server and longtail
+#   tree checks       code format, the README's command table
 #
-# Each program runs under `timeout` and ends with a line "... N passed, N failed";
-# a program that crashes, times out, exits non-zero or prints no such line
-# counts as one more failure. Output of each program goes to
-# BUILDDIR/test-logs/<suite>.log; a failing suite's tail is shown. The last
-# line is exactly "N passed, N failed" (totals); the exit status is non-zero
-# if anything failed.
+# What counts. Every program counts TESTS, each a named unit of behaviour that
+# passes or fails as a whole and is counted once (a unit test function, a
+# named case of an lt-* program, a command script in one mode, a fuzz corpus,
+# a differential script or random sequence in one mode and protocol), and
+# apart from them its CHECKS: reply comparisons (a server's reply against the
+# expected one) and other checks. Its last two lines are
+#   <name>: checks: N reply comparisons, N other checks, N failed
+#   <name>: N passed, N failed                      (tests)
+# The runs against redis-server (--reference) are REFERENCE RUNS: they prove
+# what longtail's tests expect and are not tests of longtail.
+#
+# Each program runs under `timeout`; its output goes to
+# BUILDDIR/test-logs/<suite>.log and a failing suite's tail is shown. A
+# program that crashes, times out or prints no summary line counts each test
+# it had planned ("plan: N tests") and not passed as failed, at least one.
+#
+# The last lines: the checks of longtail's tests, the reference runs, and
+# exactly "N passed, N failed": N passed = longtail's tests that passed; N
+# failed = longtail's tests that failed + reference runs that failed (a test's
+# expectation is then unproven) + programs that died as above. The exit status
+# is non-zero if anything failed. LT_SKIP_REFERENCE=1 skips the reference runs
+# (the sanitizer build of tests/ci-check.sh: the default build made them).
 set -u
 
 if [ $# -ne 2 ]; then
@@ -28,52 +46,82 @@ mkdir -p "$LOGDIR"
 LT_SERVER="$BUILDDIR/longtail-server"
 export LT_SERVER
 
-total_passed=0
-total_failed=0
+total_passed=0    # longtail's tests
+total_failed=0    # longtail's tests, reference runs and dead programs
 suites_failed=0
+check_replies=0   # checks of longtail's tests
+check_others=0
+check_failed=0
+ref_passed=0      # reference runs: tests run on redis-server
+ref_failed=0
+ref_replies=0
 
-# run SUITE TIMEOUT_SECONDS COMMAND...
+# run SUITE KIND TIMEOUT_SECONDS COMMAND...: KIND is "longtail" (tests of
+# longtail) or "reference" (the same tests run on redis-server).
 run() {
     suite=$1
-    limit=$2
-    shift 2
+    kind=$2
+    limit=$3
+    shift 3
     log="$LOGDIR/$(echo "$suite" | tr ' /[]' '____').log"
     start=$(date +%s)
     timeout -k 10 "$limit" "$@" >"$log" 2>&1
     status=$?
     secs=$(($(date +%s) - start))
-    # The last "N passed, N failed" of the output: "N N", or nothing.
-    counts=$(awk 'match($0, /[0-9]+ passed, [0-9]+ failed/) { s = substr($0, RSTART, RLENGTH) }
-                  END { if (s != "") { split(s, a, " "); print a[1], a[3] } }' "$log")
-    passed=${counts% *}
-    failed=${counts#* }
+    # From the log: the last "N passed, N failed" (tests; "- -" if none), the
+    # last checks line (zeros if none), the "[ok]" test lines and the plan.
+    # shellcheck disable=SC2046 # seven numbers, split on purpose
+    set -- $(awk '
+        match($0, /[0-9]+ passed, [0-9]+ failed/) { s = substr($0, RSTART, RLENGTH) }
+        match($0, /checks: [0-9]+ reply comparisons, [0-9]+ other checks, [0-9]+ failed/) {
+            c = substr($0, RSTART, RLENGTH)
+        }
+        /^\[ok\] / { ok++ }
+        /^plan: [0-9]+ tests$/ { plan = $2 }
+        END {
+            if (s != "") { split(s, a, " "); printf "%s %s ", a[1], a[3] } else printf "- - "
+            if (c != "") { split(c, b, " "); printf "%s %s %s ", b[2], b[5], b[8] } else printf "0 0 0 "
+            printf "%d %d\n", ok, plan
+        }' "$log")
+    passed=$1 failed=$2 replies=$3 others=$4 cfailed=$5 oks=$6 plan=$7
     note=""
-    if [ -z "$passed" ]; then
-        passed=0
-        failed=1
+    if [ "$passed" = - ]; then
+        # no summary: the tests it passed count, the others it planned fail
+        passed=$oks
+        failed=$((plan > oks ? plan - oks : 1))
         note=" (no summary line)"
     fi
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-        failed=$((failed + 1))
+        [ -n "$note" ] || failed=$((failed + 1))
         note="$note (timed out after ${limit}s)"
     elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
         failed=1
         note="$note (exit status $status)"
     fi
-    total_passed=$((total_passed + passed))
+    if [ "$kind" = reference ]; then
+        ref_passed=$((ref_passed + passed))
+        ref_failed=$((ref_failed + failed))
+        ref_replies=$((ref_replies + replies))
+    else
+        total_passed=$((total_passed + passed))
+        check_replies=$((check_replies + replies))
+        check_others=$((check_others + others))
+        check_failed=$((check_failed + cfailed))
+    fi
     total_failed=$((total_failed + failed))
+    what="(tests); checks: $replies reply comparisons, $others other checks"
     if [ "$failed" -eq 0 ]; then
-        echo "PASS $suite: $passed passed, 0 failed (${secs}s)"
+        echo "PASS $suite: $passed passed, 0 failed $what (${secs}s)"
     else
         suites_failed=$((suites_failed + 1))
-        echo "FAIL $suite: $passed passed, $failed failed$note (${secs}s)"
+        echo "FAIL $suite: $passed passed, $failed failed $what$note (${secs}s)"
         echo "---- last lines of $log ----"
         tail -n 40 "$log"
         echo "----"
     fi
 }
 
-# fail SUITE MESSAGE: a suite that could not run at all.
+# fail SUITE MESSAGE: a suite that could not run at all (one failure).
 fail() {
     total_failed=$((total_failed + 1))
     suites_failed=$((suites_failed + 1))
@@ -103,7 +151,7 @@ found=0
 for t in tests/unit/test_*; do
     is_test_binary "$t" || continue
     found=1
-    run "unit $(basename "$t")" 120 "./$t"
+    run "unit $(basename "$t")" longtail 120 "./$t"
 done
 [ $found -eq 1 ] || fail "unit" "no tests/unit/test_* binary in $BUILDDIR"
 
@@ -114,7 +162,7 @@ for t in tests/fuzz/replay_*; do
     name=${name#replay_}
     corpus="$SRCDIR/tests/fuzz/corpus/$name"
     if [ -d "$corpus" ]; then
-        run "fuzz replay_$name" 300 "./$t" "$corpus"
+        run "fuzz replay_$name" longtail 300 "./$t" "$corpus"
     else
         fail "fuzz replay_$name" "no corpus directory $corpus"
     fi
@@ -128,12 +176,12 @@ elif [ ! -x tests/integration/lt-script ]; then
     fail "lt-script" "tests/integration/lt-script is not built"
 else
     if [ -n "$REDIS" ]; then
-        run "lt-script reference" 600 tests/integration/lt-script --reference --server "$REDIS" \
+        run "lt-script reference" reference 600 tests/integration/lt-script --reference --server "$REDIS" \
             "$SCRIPTS"/*.txt
     fi
-    run "lt-script hot" 600 tests/integration/lt-script --mode hot --server "$LT_SERVER" \
+    run "lt-script hot" longtail 600 tests/integration/lt-script --mode hot --server "$LT_SERVER" \
         "$SCRIPTS"/*.txt
-    run "lt-script cold" 600 tests/integration/lt-script --mode cold --server "$LT_SERVER" \
+    run "lt-script cold" longtail 600 tests/integration/lt-script --mode cold --server "$LT_SERVER" \
         "$SCRIPTS"/*.txt
 fi
 
@@ -143,9 +191,9 @@ for t in lt-restart lt-bigdata lt-badinput lt-split; do
         fail "$t" "tests/integration/$t is not built"
         continue
     fi
-    run "$t" 300 "tests/integration/$t" --server "$LT_SERVER"
+    run "$t" longtail 300 "tests/integration/$t" --server "$LT_SERVER"
     if [ -n "$REDIS" ]; then
-        run "$t reference" 300 "tests/integration/$t" --reference --server "$REDIS"
+        run "$t reference" reference 300 "tests/integration/$t" --reference --server "$REDIS"
     fi
 done
 
@@ -155,33 +203,41 @@ for t in lt-limits; do
         fail "$t" "tests/integration/$t is not built"
         continue
     fi
-    run "$t" 120 "tests/integration/$t" --server "$LT_SERVER"
+    run "$t" longtail 120 "tests/integration/$t" --server "$LT_SERVER"
     if [ -n "$REDIS" ]; then
-        run "$t reference" 120 "tests/integration/$t" --reference --server "$REDIS"
+        run "$t reference" reference 120 "tests/integration/$t" --reference --server "$REDIS"
     fi
 done
 
 # ---- differential tests: the same commands to redis-server and longtail,
 # replies compared byte for byte (scripts, then a seeded random sequence)
 if [ -x redis-compat/diff/lt-diff ]; then
-    run "lt-diff" 300 env LT_DIFF=redis-compat/diff/lt-diff LONGTAIL_SERVER="$LT_SERVER" \
+    run "lt-diff" longtail 300 env LT_DIFF=redis-compat/diff/lt-diff LONGTAIL_SERVER="$LT_SERVER" \
         sh "$SRCDIR/redis-compat/diff/run.sh"
 else
     fail "lt-diff" "redis-compat/diff/lt-diff is not built"
 fi
 
 # ---- code format (.clang-format, .editorconfig)
-run "format" 120 sh "$SRCDIR/tests/format-check.sh" "$SRCDIR"
+run "format" longtail 120 sh "$SRCDIR/tests/format-check.sh" "$SRCDIR"
 
 # ---- every #include of src/ points down the layers (docs/design.md)
 run "layers" 60 sh "$SRCDIR/tests/layers.sh" "$SRCDIR"
 
 # ---- the README's command table is generated, never edited by hand
-run "readme commands" 60 sh "$SRCDIR/tests/readme-commands.sh" "$SRCDIR/README.md" "$LT_SERVER"
+run "readme commands" longtail 60 sh "$SRCDIR/tests/readme-commands.sh" "$SRCDIR/README.md" "$LT_SERVER"
 
 echo
 if [ $suites_failed -ne 0 ]; then
     echo "$suites_failed suite(s) failed; logs in $LOGDIR"
+fi
+echo "checks in longtail's tests: $check_replies reply comparisons, $check_others other checks," \
+    "$check_failed failed"
+if [ -n "$REDIS" ]; then
+    echo "reference runs on redis-server: $ref_passed of $((ref_passed + ref_failed)) tests" \
+        "passed, $ref_replies reply comparisons"
+else
+    echo "reference runs on redis-server: none (skipped)"
 fi
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

@@ -14,9 +14,14 @@
  *     the commands before it are replayed on fresh servers while the
  *     mismatch persists, within a time budget.
  *
- * Counting: "passed"/"failed" count compared commands (a state check counts
- * as one; directives and commands that get no reply count as none), plus one
- * failure for a server that crashed or did not start.
+ * Counting: a test is one script file, or one random sequence, in one mode
+ * and protocol, on a fresh pair of servers; it passes when every reply
+ * compared was the same and both servers started and stopped cleanly. Its
+ * checks are the reply comparisons (every compared command; a state check
+ * counts as one; directives and commands that get no reply count as none)
+ * and one other check: the pair of servers started, and neither crashed.
+ * Output ends with "lt-diff: checks: ..." and "lt-diff: N passed, N failed"
+ * counting tests.
  *
  * Temp dirs: one root per run (mkdtemp under $TMPDIR), one directory per
  * server below it. Removed at the end when everything passed; kept, with the
@@ -66,7 +71,8 @@ static struct {
 
 static double repro_spent;
 
-static long n_passed, n_failed;
+static int n_tests_passed, n_tests_failed;
+static long n_replies, n_others, n_checks_failed; /* checks of every test */
 static int keep_root; /* something failed: leave the temp root in place */
 
 static const char *const redis_args[] = {
@@ -562,14 +568,44 @@ static void collect_scripts(const char *path, char ***files, size_t *n)
     qsort(*files + start, *n - start, sizeof(char *), str_cmp);
 }
 
+/* One test ended: "compared" reply comparisons of which "differ" failed, and
+ * the servers' check ("servers_ok"). Counts it and prints its line. */
+static void test_done(const char *name, long compared, long differ, int servers_ok, double secs)
+{
+    n_replies += compared;
+    n_others++;
+    n_checks_failed += differ + !servers_ok;
+    long checks = compared + 1, failed = differ + !servers_ok;
+    if (failed == 0 && compared > 0) {
+        n_tests_passed++;
+        printf("[ok] %s: %ld reply comparisons, 1 other check (%.1f s)\n", name, compared, secs);
+    } else {
+        n_tests_failed++;
+        if (failed == 0)
+            printf("[FAILED] %s: compared no reply (%.1f s)\n", name, secs);
+        else
+            printf("[FAILED] %s: %ld of %ld checks failed (%.1f s)\n", name, failed, checks, secs);
+    }
+    fflush(stdout);
+}
+
+/* The name of a test: the script's file name, mode and protocol. */
+static void test_name(char *out, size_t n, const char *what, int mode, int resp)
+{
+    const char *base = strrchr(what, '/');
+    snprintf(out, n, "%s [%s, resp%d]", base ? base + 1 : what, mode_name(mode), resp);
+}
+
 static void run_script(const char *path, const item_list *items, int mode, int resp)
 {
     session s;
     double t0 = now_sec();
+    char name[600];
+    test_name(name, sizeof(name), path, mode, resp);
     if (session_open(&s, mode, resp) < 0) {
         session_close(&s, 1, 0);
-        n_failed++;
         keep_root = 1;
+        test_done(name, 0, 0, 0, now_sec() - t0);
         return;
     }
     long pass = 0, fail = 0;
@@ -594,15 +630,9 @@ static void run_script(const char *path, const item_list *items, int mode, int r
     }
     mismatch_free(&mm);
     int bad = session_close(&s, fail > 0, 0) < 0;
-    if (bad)
-        fail++;
-    if (fail)
+    if (fail || bad)
         keep_root = 1;
-    n_passed += pass;
-    n_failed += fail;
-    printf("lt-diff: %s [%s, resp%d]: %ld passed, %ld failed (%.1f s)\n", path, mode_name(mode),
-           resp, pass, fail, now_sec() - t0);
-    fflush(stdout);
+    test_done(name, pass + fail, fail, !bad, now_sec() - t0);
 }
 
 /* ---- delta debugging ------------------------------------------------------------ */
@@ -783,10 +813,13 @@ static void run_random(const item_list *items, uint64_t seed, int mode, int resp
     printf("lt-diff: random seed=%llu count=%zu items [%s, resp%d]\n", (unsigned long long)seed,
            items->n, mode_name(mode), resp);
     fflush(stdout);
+    char what[64], name[128];
+    snprintf(what, sizeof(what), "random seed=%llu", (unsigned long long)seed);
+    test_name(name, sizeof(name), what, mode, resp);
     if (session_open(&s, mode, resp) < 0) {
         session_close(&s, 1, 0);
-        n_failed++;
         keep_root = 1;
+        test_done(name, 0, 0, 0, now_sec() - t0);
         return;
     }
     long pass = 0;
@@ -831,15 +864,9 @@ static void run_random(const item_list *items, uint64_t seed, int mode, int resp
         last_db = mm.check_db;
     }
     mismatch_free(&mm);
-    if (bad && !fail)
-        fail = 1;
-    if (fail)
+    if (fail || bad)
         keep_root = 1;
-    n_passed += pass;
-    n_failed += fail;
-    printf("lt-diff: random seed=%llu [%s, resp%d]: %ld passed, %d failed (%.1f s)\n",
-           (unsigned long long)seed, mode_name(mode), resp, pass, fail, now_sec() - t0);
-    fflush(stdout);
+    test_done(name, pass + fail, fail, !bad, now_sec() - t0);
 }
 
 /* ---- main ---------------------------------------------------------------------- */
@@ -874,7 +901,9 @@ static void usage(FILE *f)
             "  --keep               keep the temp directories even when all passed\n"
             "  --verbose            progress lines\n"
             "Families of the generator:\n%s"
-            "Output ends with: lt-diff: N passed, N failed (compared commands).\n",
+            "Output ends with the checks (reply comparisons, other checks) and\n"
+            "lt-diff: N passed, N failed, counting tests: a script or random sequence\n"
+            "in one mode and protocol.\n",
             fam.p);
     dbuf_free(&fam);
 }
@@ -1012,11 +1041,17 @@ int main(int argc, char **argv)
         die("mkdtemp %s: %s", opt.root, strerror(errno));
 
     double t0 = now_sec();
+    char **files = NULL;
+    size_t nfiles = 0;
+    for (size_t i = 0; i < npaths; i++)
+        collect_scripts(paths[i], &files, &nfiles);
+    /* one test per script, mode and protocol, and per random run */
+    int nmodes = (opt.modes & 1) + (opt.modes >> 1 & 1);
+    long plan = (long)nfiles * nmodes * ((opt.script_resps & 1) + (opt.script_resps >> 1 & 1));
+    if (random_mode)
+        plan += nmodes * ((opt.resps & 1) + (opt.resps >> 1 & 1));
+    printf("plan: %ld tests\n", plan);
     if (npaths) {
-        char **files = NULL;
-        size_t nfiles = 0;
-        for (size_t i = 0; i < npaths; i++)
-            collect_scripts(paths[i], &files, &nfiles);
         int resps = opt.script_resps;
         for (size_t f = 0; f < nfiles; f++) {
             item_list items = {0};
@@ -1051,6 +1086,8 @@ int main(int argc, char **argv)
     else
         rm_tree(opt.root);
     printf("lt-diff: total time %.1f s\n", now_sec() - t0);
-    printf("lt-diff: %ld passed, %ld failed\n", n_passed, n_failed);
-    return n_failed ? 1 : 0;
+    printf("lt-diff: checks: %ld reply comparisons, %ld other checks, %ld failed\n", n_replies,
+           n_others, n_checks_failed);
+    printf("lt-diff: %d passed, %d failed\n", n_tests_passed, n_tests_failed);
+    return n_tests_failed ? 1 : 0;
 }

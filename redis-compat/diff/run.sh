@@ -6,9 +6,11 @@
 # Runs every command script in scripts/ (hot and cold, starting in RESP2; the
 # scripts switch to RESP3 themselves with @resp3), then a random sequence of
 # $LT_DIFF_COUNT commands (default 10000) from SEED (default $LT_DIFF_SEED,
-# else 1) in hot and cold mode, RESP2 and RESP3. Ends with lt-diff's line
-# "lt-diff: N passed, N failed" (N = compared commands); exits non-zero on any
-# mismatch, 77 (automake's "skipped") when redis-server is not installed.
+# else 1) in hot and cold mode, RESP2 and RESP3. Ends with lt-diff's lines
+# "lt-diff: checks: N reply comparisons, ..." and "lt-diff: N passed, N failed"
+# (N = tests: a script or the random sequence in one mode and protocol);
+# exits non-zero on any mismatch, 77 (automake's "skipped") when redis-server
+# is not installed.
 #
 # Environment:
 #   LONGTAIL_SERVER  the server under test (default ./longtail-server, as in

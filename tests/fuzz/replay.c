@@ -6,8 +6,14 @@
  * in sorted name order, so runs are reproducible. Every input goes to
  * LLVMFuzzerTestOneInput as a heap buffer of exactly its size (sanitizers
  * then see reads past its end). A target reports a bug by crashing or
- * aborting; replay itself fails only when it cannot read an input. It ends
- * with "replay: N passed, 0 failed" (N inputs; a failing input crashes).
+ * aborting; replay itself fails only when it cannot read an input.
+ *
+ * Counting: a test is one corpus (one argument, a directory or a file); it
+ * passes when every input in it was replayed. Each input replayed is one
+ * check. An input that makes the target crash ends the process, and
+ * tests/run-all.sh counts a program that dies without its summary line as a
+ * failure. The last lines are "replay: checks: ..." and "replay: N passed,
+ * N failed" with N counting corpora.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -118,27 +124,32 @@ static long replay_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
-    long total = 0;
-    int failed = 0;
+    long inputs = 0, unreadable = 0;
+    int passed = 0, failed = 0;
     for (int i = 1; i < argc; i++) {
         struct stat st;
-        if (stat(argv[i], &st) != 0) {
+        long n = -1;
+        if (stat(argv[i], &st) != 0)
             fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
-            failed = 1;
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            long n = replay_dir(argv[i]);
-            if (n < 0)
-                failed = 1;
-            else
-                total += n;
-        } else if (replay_file(argv[i]) < 0) {
-            failed = 1;
+        else if (S_ISDIR(st.st_mode))
+            n = replay_dir(argv[i]);
+        else
+            n = replay_file(argv[i]) < 0 ? -1 : 1;
+        if (n < 0) {
+            failed++;
+            unreadable++;
+            printf("[FAILED] corpus %s: an input could not be read\n", argv[i]);
+        } else if (n == 0) {
+            failed++;
+            printf("[FAILED] corpus %s: no input\n", argv[i]);
         } else {
-            total++;
+            passed++;
+            inputs += n;
+            printf("[ok] corpus %s: %ld inputs replayed\n", argv[i], n);
         }
     }
-    printf("replay: %ld passed, 0 failed\n", total);
-    return failed;
+    printf("replay: checks: 0 reply comparisons, %ld other checks, %ld failed\n",
+           inputs + unreadable, unreadable);
+    printf("replay: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /*
  * harness.c: servers as child processes, connections with our own RESP2/RESP3
- * reader, canonical reply text and the pass/fail counter (see harness.h).
+ * reader, canonical reply text, and the count of tests and checks (see
+ * harness.h).
  *
  * Invariants: every fork()ed server gets PR_SET_PDEATHSIG so it never
  * outlives the test; a connection's socket is non-blocking and every wait on
@@ -28,8 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int lt_passed;
-int lt_failed;
 int lt_verbose;
 
 /* ---- misc --------------------------------------------------------------- */
@@ -209,23 +208,129 @@ char *lt_buf_take(lt_buf *b)
     return p;
 }
 
-/* ---- checks ------------------------------------------------------------- */
+/* ---- tests and checks --------------------------------------------------- */
 
-int lt_check_at(const char *file, int line, int ok, const char *fmt, ...)
+/* Checks of the whole run (reply comparisons and other checks, failed ones
+ * of either kind), of the open test, and the tests themselves. */
+typedef struct check_counts {
+    long replies, others, failed;
+} check_counts;
+static check_counts checks_all, checks_test, checks_outside;
+static char *test_name; /* the open test, or NULL */
+static int tests_begun, tests_passed, tests_failed, tests_skipped;
+static int tests_planned = -1;
+
+void lt_plan(int ntests)
 {
-    if (ok) {
-        lt_passed++;
-        return 1;
+    tests_planned = ntests;
+    /* tests/run-all.sh reads it when the program dies before its summary */
+    printf("plan: %d tests\n", ntests);
+    fflush(stdout);
+}
+
+int lt_test_end(void)
+{
+    if (!test_name)
+        return 0;
+    long n = checks_test.replies + checks_test.others;
+    /* A test that checked nothing proves nothing: it fails. */
+    int ok = checks_test.failed == 0 && n > 0;
+    if (n == 0) {
+        tests_failed++;
+        printf("[FAILED] %s: made no check\n", test_name);
+    } else if (ok) {
+        tests_passed++;
+        printf("[ok] %s: %ld reply comparison%s, %ld other check%s\n", test_name,
+               checks_test.replies, checks_test.replies == 1 ? "" : "s", checks_test.others,
+               checks_test.others == 1 ? "" : "s");
+    } else {
+        tests_failed++;
+        printf("[FAILED] %s: %ld of %ld check%s failed\n", test_name, checks_test.failed, n,
+               n == 1 ? "" : "s");
     }
-    lt_failed++;
+    fflush(stdout);
+    free(test_name);
+    test_name = NULL;
+    return ok;
+}
+
+void lt_test_skip(const char *why)
+{
+    if (!test_name)
+        return;
+    if (checks_test.replies + checks_test.others > 0) {
+        lt_test_end();
+        return;
+    }
+    tests_skipped++;
+    printf("[skipped] %s: %s\n", test_name, why);
+    fflush(stdout);
+    free(test_name);
+    test_name = NULL;
+}
+
+void lt_test_begin(const char *name)
+{
+    lt_test_end();
+    test_name = xstrdup(name);
+    tests_begun++;
+    memset(&checks_test, 0, sizeof(checks_test));
+    if (lt_verbose)
+        printf("---- test: %s\n", name);
+}
+
+int lt_checks_failed(void)
+{
+    return (int)(checks_all.failed + checks_outside.failed);
+}
+
+int lt_test_checks_failed(void)
+{
+    return test_name ? (int)checks_test.failed : 0;
+}
+
+void lt_count_check(int reply, int ok)
+{
+    /* Outside a test a check is counted apart and makes the run fail. */
+    check_counts *into[2] = {test_name ? &checks_test : &checks_outside, &checks_all};
+    for (int i = 0; i < 2; i++) {
+        if (reply)
+            into[i]->replies++;
+        else
+            into[i]->others++;
+        if (!ok)
+            into[i]->failed++;
+    }
+}
+
+static int check_vat(int reply, const char *file, int line, int ok, const char *fmt, va_list ap)
+{
+    lt_count_check(reply, ok);
+    if (ok)
+        return 1;
     printf("FAIL %s:%d: ", file, line);
-    va_list ap;
-    va_start(ap, fmt);
     vprintf(fmt, ap);
-    va_end(ap);
     printf("\n");
     fflush(stdout);
     return 0;
+}
+
+int lt_check_at(const char *file, int line, int ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ok = check_vat(0, file, line, ok, fmt, ap);
+    va_end(ap);
+    return ok;
+}
+
+int lt_check_replied_at(const char *file, int line, int ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ok = check_vat(1, file, line, ok, fmt, ap);
+    va_end(ap);
+    return ok;
 }
 
 int lt_check_reply_at(const char *file, int line, const lt_reply *r, const char *expected,
@@ -233,16 +338,39 @@ int lt_check_reply_at(const char *file, int line, const lt_reply *r, const char 
 {
     char *got = r ? lt_reply_format(r) : xstrdup("(no reply)");
     int ok = strcmp(got, expected) == 0;
-    lt_check_at(file, line, ok, "%s\n    expected: %s\n    got:      %s", what, expected, got);
+    lt_check_replied_at(file, line, ok, "%s\n    expected: %s\n    got:      %s", what, expected,
+                        got);
     free(got);
     return ok;
 }
 
 int lt_report(const char *name)
 {
-    printf("%s: %d passed, %d failed\n", name, lt_passed, lt_failed);
+    lt_test_end();
+    int failed = tests_failed;
+    long outside = checks_outside.replies + checks_outside.others;
+    if (outside > 0) {
+        printf("[FAILED] %ld check%s outside any test (every check belongs to a test)\n", outside,
+               outside == 1 ? "" : "s");
+        failed++;
+    }
+    if (tests_planned >= 0 && tests_begun < tests_planned) {
+        printf("[FAILED] %d planned test%s did not run\n", tests_planned - tests_begun,
+               tests_planned - tests_begun == 1 ? "" : "s");
+        failed += tests_planned - tests_begun;
+    } else if (tests_planned >= 0 && tests_begun > tests_planned) {
+        printf("[FAILED] %d tests ran, %d planned: the plan is wrong\n", tests_begun,
+               tests_planned);
+        failed++;
+    }
+    if (tests_skipped)
+        printf("%s: %d test%s skipped\n", name, tests_skipped, tests_skipped == 1 ? "" : "s");
+    printf("%s: checks: %ld reply comparisons, %ld other checks, %ld failed\n", name,
+           checks_all.replies + checks_outside.replies, checks_all.others + checks_outside.others,
+           checks_all.failed + checks_outside.failed);
+    printf("%s: %d passed, %d failed\n", name, tests_passed, failed);
     fflush(stdout);
-    return lt_failed ? 1 : 0;
+    return failed ? 1 : 0;
 }
 
 /* ---- canonical text ----------------------------------------------------- */

@@ -11,8 +11,11 @@
  *   reply type, exactly as sent.
  * - lt_reply_format: any reply as one canonical line of text, the form the
  *   command scripts compare against (see scripts/README.md).
- * - lt_check/lt_report: a pass/fail counter; each binary ends with one line
- *   "<name>: N passed, N failed" and a non-zero exit status on any failure.
+ * - tests and checks: a test (lt_test_begin) is a named unit of behaviour that
+ *   passes or fails as a whole; the checks inside it (lt_check,
+ *   lt_check_reply) are counted apart. Each binary ends with a line of its
+ *   checks and then "<name>: N passed, N failed" counting tests, and a
+ *   non-zero exit status on any failure.
  *
  * Invariants: a started server is always a direct child of the test process
  * and dies with it (PR_SET_PDEATHSIG), so a test killed by its timeout leaves
@@ -191,24 +194,80 @@ char *lt_conn_call_text(lt_conn *c, const char *arg0, ...);
  * long long in "*out"; returns 0 if found. */
 int lt_info_field(const lt_reply *r, const char *field, long long *out);
 
-/* ---- checks ------------------------------------------------------------- */
+/* ---- tests and checks --------------------------------------------------- */
 
-extern int lt_passed;
-extern int lt_failed;
+/*
+ * A test is a named unit of behaviour that passes or fails as a whole, and is
+ * counted once; a check is one assertion inside it. lt_test_begin("name")
+ * starts a test (ending the one before); a test fails if any check inside it
+ * failed, or if it made no check at all. Each ended test prints "[ok] name: ..." or "[FAILED] name:
+ * ...".
+ *
+ * Checks are of two kinds: reply comparisons (a server's reply compared with
+ * the expected one: lt_check_reply, lt_check_replied) and other checks
+ * (lt_check). Every check must belong to a test: checks made outside any test
+ * count as one more failed test, so no assertion can escape the count.
+ *
+ * lt_report ends the open test and prints
+ *   <name>: checks: R reply comparisons, O other checks, F failed
+ *   <name>: N passed, N failed            (tests)
+ */
+
 extern int lt_verbose;
+
+/*
+ * Declare that the program runs "ntests" tests (printed as "plan: N tests"):
+ * lt_report counts each one never begun (an early return after a failure) as
+ * failed, and running more than planned as one failed test too (the plan is
+ * wrong); tests/run-all.sh counts the tests not passed as failed when the
+ * program dies before its summary.
+ */
+void lt_plan(int ntests);
+
+/* Start test "name" (copied), ending the one that is open. */
+void lt_test_begin(const char *name);
+
+/* End the open test (if any); returns 1 if it passed. */
+int lt_test_end(void);
+
+/*
+ * End the open test as skipped, saying "why": it counts as neither passed nor
+ * failed (the plan still counts it as run). Only for a test with nothing to
+ * check in this run, such as a script of longtail's own commands run against
+ * redis-server; a test that made a check cannot be skipped (it ends as usual).
+ */
+void lt_test_skip(const char *why);
+
+/* Checks failed so far, in all tests (to keep a failed server's directory). */
+int lt_checks_failed(void);
+
+/* Checks failed so far in the open test. */
+int lt_test_checks_failed(void);
+
+/* Count one check without printing: "reply" 1 for a reply comparison. For
+ * callers that print their own diagnostics (lt-script). */
+void lt_count_check(int reply, int ok);
 
 /* Count one check; on failure print "file:line: message". Returns "ok". */
 int lt_check_at(const char *file, int line, int ok, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define lt_check(ok, ...) lt_check_at(__FILE__, __LINE__, (ok) ? 1 : 0, __VA_ARGS__)
 
-/* Check that the canonical text of "r" equals "expected" (frees nothing). */
+/* The same, counted as a reply comparison: "ok" says whether a server's reply
+ * (or what it sent) matched the expected one. */
+int lt_check_replied_at(const char *file, int line, int ok, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define lt_check_replied(ok, ...) lt_check_replied_at(__FILE__, __LINE__, (ok) ? 1 : 0, __VA_ARGS__)
+
+/* Check that the canonical text of "r" equals "expected" (frees nothing): a
+ * reply comparison. */
 int lt_check_reply_at(const char *file, int line, const lt_reply *r, const char *expected,
                       const char *what);
 #define lt_check_reply(r, expected, what)                                                          \
     lt_check_reply_at(__FILE__, __LINE__, (r), (expected), (what))
 
-/* Print "<name>: N passed, N failed"; returns the process exit status. */
+/* End the open test and print the checks line and "<name>: N passed, N
+ * failed" (tests); returns the process exit status (1 if anything failed). */
 int lt_report(const char *name);
 
 /* Append one command in RESP form to "b" (to send a pipeline in one write). */

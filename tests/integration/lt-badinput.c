@@ -12,7 +12,8 @@
  * - a pipeline of 10 000 commands in one write;
  * throughout: a connection opened at the start keeps working, the server
  * stays up, and the keys written at the start are intact (DBSIZE exact).
- * Everything here is plain Redis behaviour, so --reference runs it all.
+ * Each item above is one test (harness.h). Everything here is plain Redis
+ * behaviour, so --reference runs it all.
  */
 #include "harness.h"
 
@@ -80,8 +81,8 @@ static void expect_protocol_error(const char *what, const char *input, size_t n,
     lt_buf got = {0};
     int closed = read_until_close(c, &got, 5000);
     int same = got.len == strlen(expected) && memcmp(got.p, expected, got.len) == 0;
-    if (!lt_check(same && closed, "%s: %s", what,
-                  closed ? "wrong reply" : "the connection was left open")) {
+    if (!lt_check_replied(same && closed, "%s: %s", what,
+                          closed ? "wrong reply" : "the connection was left open")) {
         escape_print("expected: ", expected, strlen(expected));
         escape_print("got:      ", got.p ? got.p : "", got.len);
     }
@@ -349,6 +350,8 @@ int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-badinput") != 0)
         return 2;
+    lt_plan(8);
+    lt_test_begin("1000 keys written in one pipeline");
     if (lt_server_start(&srv, opts.server, NULL, 0) != 0) {
         lt_check(0, "could not start %s", opts.server);
         lt_server_cleanup(&srv, 1);
@@ -363,17 +366,23 @@ int main(int argc, char **argv)
     keeper->timeout_ms = 30000;
     write_data(keeper);
 
+    lt_test_begin("protocol errors get the exact error, then the close");
     test_protocol_errors();
     check_survivor(keeper, "after protocol errors");
+    lt_test_begin("commands cut short are never executed");
     test_unterminated();
     check_survivor(keeper, "after unterminated input");
+    lt_test_begin("random and mutated input does not take the server down");
     test_random();
     check_survivor(keeper, "after random input");
+    lt_test_begin("10 000 connections opened and dropped");
     test_many_connections();
     check_survivor(keeper, "after 10 000 connections");
+    lt_test_begin("a pipeline of 10 000 commands in one write");
     test_big_pipeline(keeper);
 
     /* Every dropped connection is gone from the server's count. */
+    lt_test_begin("connected_clients forgets every dropped client; the data is intact");
     long long clients = -1;
     for (int i = 0; i < 100; i++) {
         lt_reply *r = lt_conn_call(keeper, "INFO", "clients", NULL);
@@ -387,8 +396,9 @@ int main(int argc, char **argv)
     lt_check(clients == 1, "connected_clients is %lld after every other client left", clients);
     check_data(keeper, "at the end");
     lt_conn_close(keeper);
+    lt_test_begin("SIGTERM exits with status 0");
     int st = lt_server_stop(&srv);
     lt_check(st == 0, "SIGTERM: exit status %d", st);
-    lt_server_cleanup(&srv, lt_failed > 0);
+    lt_server_cleanup(&srv, lt_checks_failed() > 0);
     return lt_report("lt-badinput");
 }

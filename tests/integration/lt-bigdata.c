@@ -13,8 +13,10 @@
  *   has had up to SETTLE_MS to catch up;
  * - some keys were demoted (hot_keys < keys), every key reads back intact,
  *   in order and at random, and overwrites/deletes of cold keys are exact.
- * With --reference, redis-server runs the same data without maxmemory (Redis
- * would evict or refuse writes) and the tiering checks are skipped.
+ * Four tests (harness.h): the writes, the sequential read, the overwrites and
+ * random reads, and SIGTERM's exit status. With --reference, redis-server runs
+ * the same data without maxmemory (Redis would evict or refuse writes) and the
+ * tiering checks are skipped.
  */
 #include "harness.h"
 
@@ -180,6 +182,8 @@ int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-bigdata") != 0)
         return 2;
+    lt_plan(4);
+    lt_test_begin("5.5 x maxmemory of values: every key counted, the hot tier bounded");
     char maxmem[32];
     snprintf(maxmem, sizeof(maxmem), "%lld", MAXMEMORY);
     const char *args[] = {"--maxmemory", maxmem};
@@ -216,12 +220,14 @@ int main(int argc, char **argv)
         lt_check(hot >= 0 && hot < nkeys, "hot_keys %lld of %d: nothing was demoted", hot, nkeys);
     }
 
+    lt_test_begin("every key reads back intact in order, the hot tier bounded");
     t0 = lt_now_ms();
     bad = read_keys(c, idx, nkeys, "sequential read");
     lt_check(bad == 0, "sequential read: %d keys wrong", bad);
     printf("lt-bigdata: read %d keys in %lld ms\n", nkeys, lt_now_ms() - t0);
     check_hot_tier(c, "after reading every key");
 
+    lt_test_begin("overwrites and deletes of cold keys, then random reads, are exact");
     /* Overwrite a random third, delete a random tenth, read at random. */
     unsigned long long st = 42;
     int n = 0;
@@ -243,9 +249,10 @@ int main(int argc, char **argv)
     check_dbsize(c, "at the end");
 
     lt_conn_close(c);
+    lt_test_begin("SIGTERM exits with status 0");
     int stc = lt_server_stop(&srv);
     lt_check(stc == 0, "SIGTERM: exit status %d", stc);
-    lt_server_cleanup(&srv, lt_failed > 0);
+    lt_server_cleanup(&srv, lt_checks_failed() > 0);
     free(idx);
     free(gen);
     return lt_report("lt-bigdata");

@@ -27,8 +27,9 @@
  *   arguments: CONFIG REWRITE keeps comments and the include line, writes
  *   the new values, and a restart from the rewritten file gets them back.
  *
- * With --reference the same checks run against redis-server (with AOF on so
- * data survives SHUTDOWN NOSAVE); the lock check is longtail's own.
+ * Each start-up error and each item above is a test (harness.h). With
+ * --reference the same checks run against redis-server (with AOF on so data
+ * survives SHUTDOWN NOSAVE); the lock check is longtail's own.
  * Servers started from a config file go through a tiny sh wrapper that puts
  * the file first on the command line, so the harness can start, stop and
  * restart them like any other.
@@ -135,9 +136,9 @@ static void expect_config_get_at(int line, lt_conn *c, const char *expected, con
 {
     lt_reply *r = c ? lt_conn_call(c, "CONFIG", "GET", p1, p2, NULL) : NULL;
     char *got = config_pairs_text(r);
-    lt_check_at(__FILE__, line, strcmp(got, expected) == 0,
-                "CONFIG GET %s%s%s\n    expected: %s\n    got:      %s", p1, p2 ? " " : "",
-                p2 ? p2 : "", expected, got);
+    lt_check_replied_at(__FILE__, line, strcmp(got, expected) == 0,
+                        "CONFIG GET %s%s%s\n    expected: %s\n    got:      %s", p1, p2 ? " " : "",
+                        p2 ? p2 : "", expected, got);
     free(got);
     lt_reply_free(r);
 }
@@ -159,8 +160,8 @@ static void expect_value_at(int line, lt_conn *c, const char *name, const char *
                             const char *when)
 {
     char *v = config_value(c, name);
-    lt_check_at(__FILE__, line, strcmp(v, want) == 0, "%s: %s is \"%s\", expected \"%s\"", when,
-                name, v, want);
+    lt_check_replied_at(__FILE__, line, strcmp(v, want) == 0, "%s: %s is \"%s\", expected \"%s\"",
+                        when, name, v, want);
     free(v);
 }
 #define expect_value(c, name, want, when) expect_value_at(__LINE__, c, name, want, when)
@@ -229,8 +230,9 @@ static void expect_reply_and_close_at(int line, int port, const char *what, cons
         lt_buf_append(&got, c->buf + c->off, c->len - c->off);
     int closed = drain_until_close(c->fd, &got, 1 << 20, 5000, NULL);
     int same = got.len == strlen(expected) && memcmp(got.p ? got.p : "", expected, got.len) == 0;
-    if (!lt_check_at(__FILE__, line, same && closed, "%s: %s", what,
-                     !closed ? "the connection was left open" : "wrong reply before the close")) {
+    if (!lt_check_replied_at(__FILE__, line, same && closed, "%s: %s", what,
+                             !closed ? "the connection was left open"
+                                     : "wrong reply before the close")) {
         print_escaped("expected: ", expected, strlen(expected));
         print_escaped("got:      ", got.p ? got.p : "", got.len);
     }
@@ -428,6 +430,7 @@ static void test_startup_errors(void)
     mkdir(dir, 0755);
 
     /* Unknown option in the config file, at line 3. */
+    lt_test_begin("start-up error: unknown option in the config file");
     snprintf(conf, sizeof(conf), "%s/unknown.conf", work);
     write_file(conf, "# lt-limits\ntimeout 0\nbogus-directive-xyz 5\n");
     const char *a1[] = {conf, "--port", "0", "--dir", dir};
@@ -435,11 +438,13 @@ static void test_startup_errors(void)
                  "Bad directive or wrong number of arguments", 3);
 
     /* Unknown option on the command line. */
+    lt_test_begin("start-up error: unknown option on the command line");
     const char *a2[] = {"--port", "0", "--dir", dir, "--bogus-flag-xyz", "1"};
     expect_fatal("unknown option on the command line", a2, "bogus-flag-xyz",
                  "Bad directive or wrong number of arguments", 0);
 
     /* A known option with the wrong number of arguments. */
+    lt_test_begin("start-up error: known option without its argument");
     snprintf(conf, sizeof(conf), "%s/arity.conf", work);
     write_file(conf, "timeout\n");
     const char *a3[] = {conf, "--port", "0", "--dir", dir};
@@ -447,11 +452,13 @@ static void test_startup_errors(void)
                  1);
 
     /* A bad value on the command line. */
+    lt_test_begin("start-up error: bad value on the command line");
     const char *a4[] = {"--port", "0", "--dir", dir, "--maxclients", "abc"};
     expect_fatal("bad value on the command line", a4, "maxclients",
                  "argument couldn't be parsed into an integer", 0);
 
     /* Unbalanced quotes. */
+    lt_test_begin("start-up error: unbalanced quotes");
     snprintf(conf, sizeof(conf), "%s/quotes.conf", work);
     write_file(conf, "# lt-limits\nrequirepass \"abc\n");
     const char *a5[] = {conf, "--port", "0", "--dir", dir};
@@ -459,6 +466,7 @@ static void test_startup_errors(void)
                  "Unbalanced quotes in configuration line", 2);
 
     /* An include of a file that does not exist: exit 1, the path named. */
+    lt_test_begin("start-up error: include of a missing file");
     snprintf(conf, sizeof(conf), "%s/badinclude.conf", work);
     snprintf(inc, sizeof(inc), "include %s/no-such-file.conf\n", work);
     write_file(conf, inc);
@@ -1105,7 +1113,7 @@ static void test_maxclients(void)
         lt_server_cleanup(&ms, 1);
         return;
     }
-    int failed_before = lt_failed;
+    int failed_before = lt_checks_failed();
     lt_conn *c[6] = {0};
     for (int i = 0; i < 5; i++) {
         c[i] = open_conn(ms.port);
@@ -1134,7 +1142,7 @@ static void test_maxclients(void)
         lt_conn_close(c[i]);
     int st = lt_server_stop(&ms);
     lt_check(st == 0, "SIGTERM (maxclients server): exit status %d", st);
-    lt_server_cleanup(&ms, lt_failed > failed_before);
+    lt_server_cleanup(&ms, lt_checks_failed() > failed_before);
 }
 
 /* ---- config file, include, quoting, CONFIG REWRITE ---------------------- */
@@ -1175,7 +1183,7 @@ static void test_config_file(void)
         lt_server_cleanup(&cs, 1);
         return;
     }
-    int failed_before = lt_failed;
+    int failed_before = lt_checks_failed();
     const char *pass = "pa ss\"woArd";
     lt_conn *c = open_conn(cs.port);
     expect(c, NOAUTH, "PING", NULL);
@@ -1237,7 +1245,7 @@ static void test_config_file(void)
         st = lt_server_stop(&cs);
         lt_check(st == 0, "SIGTERM after the restart: exit status %d", st);
     }
-    lt_server_cleanup(&cs, lt_failed > failed_before);
+    lt_server_cleanup(&cs, lt_checks_failed() > failed_before);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -1247,6 +1255,9 @@ int main(int argc, char **argv)
     if (lt_opts_parse(&opts, argc, argv, NAME) != 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
+    /* 6 start-up errors, 12 tests on one server (the second-server test is
+     * longtail's own), maxclients and the config file. */
+    lt_plan(opts.reference ? 19 : 20);
     const char *tmp = getenv("TMPDIR");
     snprintf(work, sizeof(work), "%s/lt-limits-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(work)) {
@@ -1258,6 +1269,7 @@ int main(int argc, char **argv)
     test_startup_errors();
 
     /* Redis keeps data over SHUTDOWN NOSAVE only with the AOF on. */
+    lt_test_begin("CONFIG GET: globs, several patterns, RESP3");
     const char *redis_args[] = {"--appendonly", "yes"};
     lt_server srv;
     int rc = opts.reference ? lt_server_start(&srv, opts.server, redis_args, 2)
@@ -1269,30 +1281,45 @@ int main(int argc, char **argv)
         lt_conn *keeper = open_conn(srv.port);
         if (keeper) {
             test_config_get(keeper, srv.port);
+            lt_test_begin("CONFIG SET: several options, all or nothing");
             test_config_set(keeper, srv.port);
+            lt_test_begin("CONFIG GET/SET error texts");
             test_config_errors(keeper);
+            lt_test_begin("proto-max-bulk-len");
             test_proto_max_bulk_len(keeper, srv.port);
+            lt_test_begin("client-query-buffer-limit");
             test_query_buffer_limit(keeper, srv.port);
+            lt_test_begin("client-output-buffer-limit: hard and soft limits");
             test_output_buffer_limit(keeper, srv.port);
+            lt_test_begin("timeout closes an idle client, not an active one");
             test_timeout(keeper, srv.port);
+            lt_test_begin("requirepass: NOAUTH, AUTH, HELLO AUTH, limits before AUTH");
             test_requirepass(keeper, srv.port);
+            lt_test_begin("the server survives every limit above");
             lt_check(lt_server_alive(&srv), "the server died during the limit tests");
+            lt_test_begin("SIGINT and SHUTDOWN NOSAVE exit 0 and keep the data");
             test_shutdown(&srv, &keeper);
-            if (!opts.reference && srv.pid > 0)
+            if (!opts.reference && srv.pid > 0) {
+                lt_test_begin("a second server on the same dir refuses, naming the lock");
                 test_second_server(&srv);
+            }
             lt_conn_close(keeper);
         }
         if (srv.pid > 0) {
+            lt_test_begin("the final SIGTERM exits with status 0");
             int st = lt_server_stop(&srv);
             lt_check(st == 0, "final SIGTERM: exit status %d", st);
         }
-        lt_server_cleanup(&srv, lt_failed > 0);
+        lt_server_cleanup(&srv, lt_checks_failed() > 0);
     }
 
+    lt_test_begin("maxclients: the error, the close, a freed slot taken again");
     test_maxclients();
+    lt_test_begin("config file with include and quotes, CONFIG REWRITE, restart");
     test_config_file();
+    lt_test_end();
 
-    if (lt_failed)
+    if (lt_checks_failed())
         printf("%s: kept %s\n", NAME, work);
     else
         nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

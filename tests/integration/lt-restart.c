@@ -15,8 +15,11 @@
  * 3. SHUTDOWN: the connection closes, the exit status is 0, data is kept.
  * 4. longtail only: a second server on the same directory refuses to start.
  *
- * With --reference, redis-server runs the same steps with AOF on
- * (appendonly yes, appendfsync always); step 4 is skipped.
+ * 5. The final SIGTERM exits with status 0.
+ *
+ * Each step is one test (harness.h). With --reference, redis-server runs the
+ * same steps with AOF on (appendonly yes, appendfsync always); step 4 is
+ * skipped.
  */
 #include "harness.h"
 
@@ -459,6 +462,9 @@ int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-restart") != 0)
         return 2;
+    /* Redis skips the second-server test (longtail only). */
+    lt_plan(opts.reference ? 4 : 5);
+    lt_test_begin("SIGTERM and restart keep 100 000 keys and their TTLs");
     const char *lt_args[] = {"--appendfsync", "always"};
     const char *redis_args[] = {"--appendonly", "yes", "--appendfsync", "always"};
     int rc = opts.reference ? lt_server_start(&srv, opts.server, redis_args, 4)
@@ -469,6 +475,7 @@ int main(int argc, char **argv)
         return lt_report("lt-restart");
     }
     if (test_sigterm_restart() == 0) {
+        lt_test_begin("kill -9 loses no acknowledged write");
         int rounds = 0;
         for (; rounds < ACK_ROUNDS; rounds++)
             if (kill_round(rounds) != 0)
@@ -484,18 +491,21 @@ int main(int argc, char **argv)
                 lt_check(dbsize == want, "DBSIZE %lld after kill -9, expected %lld", dbsize, want);
                 lt_conn_close(c);
             }
+            lt_test_begin("SHUTDOWN closes the connection, exits 0 and keeps the data");
             test_shutdown();
         }
     }
     if (!opts.reference && srv.pid > 0) {
+        lt_test_begin("a second server refuses a directory in use");
         int st = lt_server_start_second(&srv, 10000);
         lt_check(st > 0, "a second server on the same directory %s",
                  st == 0 ? "exited with status 0" : "kept running");
     }
     if (srv.pid > 0) {
+        lt_test_begin("the final SIGTERM exits with status 0");
         int st = lt_server_stop(&srv);
         lt_check(st == 0, "final SIGTERM: exit status %d", st);
     }
-    lt_server_cleanup(&srv, lt_failed > 0);
+    lt_server_cleanup(&srv, lt_checks_failed() > 0);
     return lt_report("lt-restart");
 }

@@ -24,8 +24,9 @@
  *    one DeleteRange per key; the counters move when a command does need
  *    the value (HSTRLEN).
  *
- * With --reference, redis-server runs part 1 (it proves the model); the
- * storage counters of part 2 are longtail's own.
+ * Each phase of part 1, part 2 and part 3 are one test each (harness.h). With
+ * --reference, redis-server runs part 1 (it proves the model); the storage
+ * counters of parts 2 and 3 are longtail's own.
  */
 #include "harness.h"
 
@@ -89,7 +90,8 @@ static void verify(const char *when)
         key_name(h, key);
         lt_reply *r = lt_conn_call(c0, "HLEN", key, NULL);
         int ok = r && r->type == ':' && r->integer == model_len(h);
-        lt_check(ok, "%s: HLEN %s = %lld, model %d", when, key, r ? r->integer : -1, model_len(h));
+        lt_check_replied(ok, "%s: HLEN %s = %lld, model %d", when, key, r ? r->integer : -1,
+                         model_len(h));
         lt_reply_free(r);
         int bad = 0;
         for (int f = 0; f < NFIELD && bad < 3; f++) {
@@ -100,25 +102,25 @@ static void verify(const char *when)
                                   : r->type == '$' && r->null);
             if (!same) {
                 bad++;
-                lt_check(0, "%s: HGET %s %s = %s, model %s", when, key, field,
-                         r && r->str ? r->str : "(nil)", want ? want : "(nil)");
+                lt_check_replied(0, "%s: HGET %s %s = %s, model %s", when, key, field,
+                                 r && r->str ? r->str : "(nil)", want ? want : "(nil)");
             }
             lt_reply_free(r);
         }
         if (!bad)
-            lt_check(1, "%s", when);
+            lt_check_replied(1, "%s", when);
     }
 }
 
 static void expect_int(lt_reply *r, long long v, const char *what)
 {
-    lt_check(r && r->type == ':' && r->integer == v, "%s: want :%lld", what, v);
+    lt_check_replied(r && r->type == ':' && r->integer == v, "%s: want :%lld", what, v);
     lt_reply_free(r);
 }
 
 static void expect_ok(lt_reply *r, const char *what)
 {
-    lt_check(r && r->type == '+', "%s: want +OK, got %s", what, r && r->str ? r->str : "?");
+    lt_check_replied(r && r->type == '+', "%s: want +OK, got %s", what, r && r->str ? r->str : "?");
     lt_reply_free(r);
 }
 
@@ -323,7 +325,17 @@ static void set_config(const char *name, const char *value)
     expect_ok(lt_conn_call(c0, "CONFIG", "SET", name, value, NULL), "CONFIG SET");
 }
 
-/* Part 1: the model run through every phase. */
+/* Part 1's phases, one test each. */
+static const char *const phase_tests[] = {
+    "seeded model run, every key hot",
+    "seeded model run, every key read back from RocksDB (maxmemory 1)",
+    "seeded model run, then DEBUG RELOAD",
+    "seeded model run, then a SIGTERM restart",
+    "seeded model run, then kill -9 and a restart",
+};
+
+/* Part 1: the model run through every phase (main has begun the first test:
+ * the server's start belongs to it). */
 static void model_run(void)
 {
     unsigned long long rng = 0x5eed5eedULL;
@@ -331,6 +343,8 @@ static void model_run(void)
     int per_phase = STEPS / 5;
     for (int p = 0; p < 5; p++) {
         const char *ph = phases[p];
+        if (p > 0)
+            lt_test_begin(phase_tests[p]);
         if (!opts.reference)
             set_config("maxmemory", !strcmp(ph, "cold") ? "1" : "0");
         for (int i = 0; i < per_phase; i++) {
@@ -525,14 +539,14 @@ static void expect_no_load(const struct counters *k0, long long header_reads, co
 
 static void expect_status(lt_reply *r, const char *want, const char *what)
 {
-    lt_check(r && r->type == '+' && !strcmp(r->str, want), "%s: want +%s", what, want);
+    lt_check_replied(r && r->type == '+' && !strcmp(r->str, want), "%s: want +%s", what, want);
     lt_reply_free(r);
 }
 
 static void expect_bulk(lt_reply *r, const char *want, const char *what)
 {
-    lt_check(r && r->type == '$' && !r->null && !strcmp(r->str, want), "%s: want \"%s\"", what,
-             want);
+    lt_check_replied(r && r->type == '$' && !r->null && !strcmp(r->str, want), "%s: want \"%s\"",
+                     what, want);
     lt_reply_free(r);
 }
 
@@ -566,15 +580,16 @@ static void cold_meta(void)
         expect_bulk(lt_conn_call(c0, "OBJECT", "ENCODING", keys[i], NULL), encs[i],
                     "OBJECT ENCODING");
         r = lt_conn_call(c0, "TTL", keys[i], NULL);
-        lt_check(r && r->type == ':' && (i == 2 ? r->integer > 1000000 : r->integer == -1),
-                 "TTL of cold %s", keys[i]);
+        lt_check_replied(r && r->type == ':' && (i == 2 ? r->integer > 1000000 : r->integer == -1),
+                         "TTL of cold %s", keys[i]);
         lt_reply_free(r);
     }
     r = lt_conn_call(c0, "EXPIRETIME", keys[2], NULL);
-    lt_check(r && r->type == ':' && r->integer == 4102444800LL, "EXPIRETIME of a cold zset");
+    lt_check_replied(r && r->type == ':' && r->integer == 4102444800LL,
+                     "EXPIRETIME of a cold zset");
     lt_reply_free(r);
     r = lt_conn_call(c0, "PEXPIRETIME", keys[0], NULL);
-    lt_check(r && r->type == ':' && r->integer == -1, "PEXPIRETIME of a cold hash");
+    lt_check_replied(r && r->type == ':' && r->integer == -1, "PEXPIRETIME of a cold hash");
     lt_reply_free(r);
     expect_no_load(&k0, 4 + 4 * 3 + 2, "EXISTS TYPE OBJECT ENCODING TTL of cold split keys");
 
@@ -584,8 +599,8 @@ static void cold_meta(void)
     for (int i = 0; i < 4; i++) {
         expect_int(lt_conn_call(c0, counts[i], keys[i], NULL), i == 0 ? BIG : 2000, counts[i]);
         r = lt_conn_call(c0, counts[i], keys[(i + 1) % 4], NULL);
-        lt_check(r && r->type == '-' && !strncmp(r->str, "WRONGTYPE", 9), "%s of a cold %s",
-                 counts[i], types[(i + 1) % 4]);
+        lt_check_replied(r && r->type == '-' && !strncmp(r->str, "WRONGTYPE", 9), "%s of a cold %s",
+                         counts[i], types[(i + 1) % 4]);
         lt_reply_free(r);
     }
     expect_int(lt_conn_call(c0, "HLEN", "nokey", NULL), 0, "HLEN nokey");
@@ -635,6 +650,9 @@ int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-split") != 0)
         return 2;
+    /* 5 phases of the model run; parts 2 and 3 are longtail's own. */
+    lt_plan(opts.reference ? 5 : 7);
+    lt_test_begin(phase_tests[0]);
     const char *lt_args[] = {"--storage-split-threshold",
                              "64",
                              "--hash-max-listpack-entries",
@@ -662,7 +680,9 @@ int main(int argc, char **argv)
     connect_all();
     model_run();
     if (!opts.reference) {
+        lt_test_begin("one change of a split collection writes one element");
         big_hash();
+        lt_test_begin("commands that need no value never load a cold split one");
         cold_meta();
     }
     close_all();

@@ -162,7 +162,6 @@ static void report_transcript(int line, const char *how, size_t at, const struct
     printf("  line %d: %s %zu: transcript:\n", line, how, at);
     fwrite(got->p, 1, got->len, stdout);
     printf("  expected:\n%s", expect);
-    unit_cur_failed = 1;
 }
 
 /* Checks that input gives the expected transcript whole, byte by byte, cut
@@ -172,12 +171,12 @@ static void check_all_splits_opts(const char *in, size_t len, const char *expect
 {
     o.how = WHOLE;
     struct buf t = feed_buf(in, len, &o);
-    if (!buf_is(&t, expect, elen))
+    if (!unit_check(buf_is(&t, expect, elen)))
         report_transcript(line, "whole", len, &t, expect);
     free(t.p);
     o.how = BYTES;
     t = feed_buf(in, len, &o);
-    if (!buf_is(&t, expect, elen))
+    if (!unit_check(buf_is(&t, expect, elen)))
         report_transcript(line, "byte by byte", 1, &t, expect);
     free(t.p);
     for (size_t i = 1; i < len && len < 4096; i++) {
@@ -185,7 +184,7 @@ static void check_all_splits_opts(const char *in, size_t len, const char *expect
         o.split = i;
         o.split2 = 0;
         t = feed_buf(in, len, &o);
-        int ok = buf_is(&t, expect, elen);
+        int ok = unit_check(buf_is(&t, expect, elen));
         if (!ok)
             report_transcript(line, "split at", i, &t, expect);
         free(t.p);
@@ -201,7 +200,7 @@ static void check_all_splits_opts(const char *in, size_t len, const char *expect
             o.split = i;
             o.split2 = j;
             t = feed_buf(in, len, &o);
-            ok = buf_is(&t, expect, elen);
+            ok = unit_check(buf_is(&t, expect, elen));
             if (!ok)
                 report_transcript(line, "split at i and", j, &t, expect);
             free(t.p);
@@ -211,7 +210,7 @@ static void check_all_splits_opts(const char *in, size_t len, const char *expect
         o.how = RANDOM;
         o.max_random = 1 + (size_t)r * 3;
         t = feed_buf(in, len, &o);
-        int ok = buf_is(&t, expect, elen);
+        int ok = unit_check(buf_is(&t, expect, elen));
         if (!ok)
             report_transcript(line, "random chunks up to", o.max_random, &t, expect);
         free(t.p);
@@ -396,18 +395,14 @@ static void check_big(const char *in, size_t len, const char *expect, int line)
 {
     struct feed_opts o = {.authenticated = 1, .max_bulk = MAX_BULK, .how = WHOLE};
     char *t = feed_opts(in, len, &o);
-    if (strncmp(t, expect, strlen(expect)) != 0) {
+    if (!unit_check(strncmp(t, expect, strlen(expect)) == 0))
         printf("  line %d: whole: got %.200s, expected %s\n", line, t, expect);
-        unit_cur_failed = 1;
-    }
     free(t);
     o.how = RANDOM;
     o.max_random = 8192;
     t = feed_opts(in, len, &o);
-    if (strncmp(t, expect, strlen(expect)) != 0) {
+    if (!unit_check(strncmp(t, expect, strlen(expect)) == 0))
         printf("  line %d: chunks: got %.200s, expected %s\n", line, t, expect);
-        unit_cur_failed = 1;
-    }
     free(t);
 }
 
@@ -529,16 +524,14 @@ static void check_split(const char *line, size_t len, const char *const *expect,
     int argc = -1;
     str *argv = resp_split_args(line, len, &argc);
     if (n < 0) {
-        if (argv) {
+        if (!unit_check(argv == NULL)) {
             printf("  line %d: expected unbalanced quotes, got %d args\n", ln, argc);
-            unit_cur_failed = 1;
             resp_free_args(argv, argc);
         }
         return;
     }
-    if (!argv || argc != n) {
+    if (!unit_check(argv && argc == n)) {
         printf("  line %d: expected %d args, got %d (%p)\n", ln, n, argc, (void *)argv);
-        unit_cur_failed = 1;
         resp_free_args(argv, argc);
         return;
     }
@@ -548,10 +541,8 @@ static void check_split(const char *line, size_t len, const char *const *expect,
         char tmp[64];
         for (size_t k = 0; k < el; k++)
             tmp[k] = expect[i][k] == '\x01' ? '\0' : expect[i][k];
-        if (str_len(argv[i]) != el || memcmp(argv[i], tmp, el) != 0) {
+        if (!unit_check(str_len(argv[i]) == el && memcmp(argv[i], tmp, el) == 0))
             printf("  line %d: arg %d is \"%s\", expected \"%s\"\n", ln, i, argv[i], expect[i]);
-            unit_cur_failed = 1;
-        }
     }
     resp_free_args(argv, argc);
 }
