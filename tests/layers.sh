@@ -16,7 +16,8 @@
 #   server    everything
 #
 # A file may always include its own folder's headers and system headers.
-# Ends with "layers: N passed, N failed" (one check per include line).
+# One test ("includes point down the layers"), one check per include line.
+# Ends with "layers: checks: ..." and "layers: N passed, N failed" (tests).
 cd "$1" || exit 2
 
 allowed() { # the folders a folder's files may include, besides its own
@@ -35,6 +36,7 @@ allowed() { # the folders a folder's files may include, besides its own
 
 passed=0
 failed=0
+echo "plan: 1 tests"
 for f in $(find src -name '*.c' -o -name '*.h' -o -name '*.def' | sort); do
     from=$(echo "$f" | cut -d/ -f2)
     ok=$(allowed "$from")
@@ -58,5 +60,12 @@ for f in $(find src -name '*.c' -o -name '*.h' -o -name '*.def' | sort); do
         esac
     done
 done
-echo "layers: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+echo "layers: checks: 0 reply comparisons, $((passed + failed)) other checks, $failed failed"
+if [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then
+    echo "[ok] includes point down the layers: $passed includes"
+    echo "layers: 1 passed, 0 failed"
+else
+    echo "[FAILED] includes point down the layers: $failed of $((passed + failed)) includes"
+    echo "layers: 0 passed, 1 failed"
+    exit 1
+fi
