@@ -5,7 +5,7 @@
 #   fuzz replays      tests/fuzz/replay_<name> over SRCDIR/tests/fuzz/corpus/<name>/
 #   command scripts   lt-script --mode hot, --mode cold, and --reference (redis-server)
 #   special tests     lt-restart, lt-bigdata, lt-badinput, lt-split on longtail, then on
-#                     redis-server
+#                     redis-server; lt-fault (the storage fault shim) on longtail
 #
 # Each program runs under `timeout` and ends with a line "... N passed, N failed";
 # a program that crashes, times out, exits non-zero or prints no such line
@@ -160,6 +160,15 @@ for t in lt-limits; do
         run "$t reference" 120 "tests/integration/$t" --reference --server "$REDIS"
     fi
 done
+
+# ---- the fault shim really fails the server's storage calls (longtail only)
+if [ ! -x tests/integration/lt-fault ]; then
+    fail "lt-fault" "tests/integration/lt-fault is not built"
+elif [ ! -f tests/fault/ltfault.so ]; then
+    fail "lt-fault" "tests/fault/ltfault.so is not built"
+else
+    run "lt-fault" 120 tests/integration/lt-fault --server "$LT_SERVER"
+fi
 
 # ---- differential tests: the same commands to redis-server and longtail,
 # replies compared byte for byte (scripts, then a seeded random sequence)
