@@ -5,7 +5,8 @@
 #   fuzz replays      tests/fuzz/replay_<name> over SRCDIR/tests/fuzz/corpus/<name>/
 #   command scripts   lt-script --mode hot, --mode cold, and --reference (redis-server)
 #   special tests     lt-restart, lt-bigdata, lt-badinput, lt-split, lt-limits on
-#                     longtail, then on redis-server
+#                     longtail, then on redis-server; lt-fault (the storage
+#                     fault shim) on longtail
 #   differential      lt-diff: the same commands to redis-server and longtail
 #   tree checks       code format, layers of src/, the README's command table
 #
@@ -208,6 +209,15 @@ for t in lt-limits; do
         run "$t reference" reference 120 "tests/integration/$t" --reference --server "$REDIS"
     fi
 done
+
+# ---- the fault shim really fails the server's storage calls (longtail only)
+if [ ! -x tests/integration/lt-fault ]; then
+    fail "lt-fault" "tests/integration/lt-fault is not built"
+elif [ ! -f tests/fault/ltfault.so ]; then
+    fail "lt-fault" "tests/fault/ltfault.so is not built"
+else
+    run "lt-fault" longtail 120 tests/integration/lt-fault --server "$LT_SERVER"
+fi
 
 # ---- differential tests: the same commands to redis-server and longtail,
 # replies compared byte for byte (scripts, then a seeded random sequence)

@@ -1312,6 +1312,18 @@ static int server_launch(lt_server *s, int pick)
 
 int lt_server_start(lt_server *s, const char *bin, const char *const *extra, int nextra)
 {
+    if (lt_server_prepare(s, bin, extra, nextra) != 0)
+        return -1;
+    return lt_server_launch(s);
+}
+
+int lt_server_launch(lt_server *s)
+{
+    return server_launch(s, 1);
+}
+
+int lt_server_prepare(lt_server *s, const char *bin, const char *const *extra, int nextra)
+{
     memset(s, 0, sizeof(*s));
     signal(SIGPIPE, SIG_IGN);
     if (strchr(bin, '/') && bin[0] != '/') {
@@ -1350,7 +1362,7 @@ int lt_server_start(lt_server *s, const char *bin, const char *const *extra, int
         printf("harness: mkdir %s: %s\n", s->dir, strerror(errno));
         return -1;
     }
-    return server_launch(s, 1);
+    return 0;
 }
 
 int lt_server_restart(lt_server *s)

@@ -67,6 +67,15 @@ typedef struct lt_server {
  */
 int lt_server_start(lt_server *s, const char *bin, const char *const *extra, int nextra);
 
+/*
+ * lt_server_start in two steps, for a test that prepares the directory
+ * first (mounts a file system on s->dir, ...): prepare makes the
+ * directories and copies the arguments, launch starts the server on a new
+ * port and waits for PING. Same return values.
+ */
+int lt_server_prepare(lt_server *s, const char *bin, const char *const *extra, int nextra);
+int lt_server_launch(lt_server *s);
+
 /* Start the server again on the same directory and port, after stop or kill. */
 int lt_server_restart(lt_server *s);
 
