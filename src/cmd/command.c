@@ -64,8 +64,8 @@ static const char *flag_names[] = {
 /* longtail's own properties of commands, at bit CMD_LT_FIRST on (never in
  * COMMAND INFO): the order matches the CMD_LT_* bits of command.h. */
 static const char *lt_flag_names[] = {
-    "lt_meta",   "lt_no_prefetch", "lt_in_multi",  "lt_exec",
-    "lt_select", "lt_keys_sort",   "lt_keys_move", "lt_keys_copy",
+    "lt_meta",      "lt_no_prefetch", "lt_in_multi",  "lt_exec",   "lt_select",
+    "lt_keys_sort", "lt_keys_move",   "lt_keys_copy", "lt_swapdb",
 };
 #define NLTFLAGS ((int)(sizeof(lt_flag_names) / sizeof(lt_flag_names[0])))
 

@@ -55,6 +55,7 @@ typedef void command_proc(client *c);
 #define CMD_LT_KEYS_SORT   (1ull << 45) /* SORT's STORE destination is a key */
 #define CMD_LT_KEYS_MOVE   (1ull << 46) /* MOVE's key in the destination db is a key */
 #define CMD_LT_KEYS_COPY   (1ull << 47) /* COPY's destination in its DB option's db is a key */
+#define CMD_LT_SWAPDB      (1ull << 48) /* exchanges what two db indexes name (for EXEC's keys) */
 
 /* The layer's settings (config table: latency-tracking, slowlog-*). */
 struct cmd_settings {

@@ -31,6 +31,7 @@
 #include "ds/alloc.h"
 #include "ds/dict.h"
 #include "ds/hist.h"
+#include "ds/log.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/net.h"
@@ -153,27 +154,55 @@ static void keys_of(const struct command *cmd, int argc, str *argv, int dbindex)
     free(refs);
 }
 
+/* A db index argument of a queued command, or -1 when not a valid one. */
+static int db_index_arg(const str arg)
+{
+    long long idx;
+    if (!util_str2ll(arg, str_len(arg), &idx) || idx < 0 || idx >= keyspace_count())
+        return -1;
+    return (int)idx;
+}
+
 /* The keys EXEC reads: the WATCHed keys, then every queued command's, each
- * in the db it runs in (a queued SELECT changes it for the rest). */
+ * in the dataset it will be in when it runs: a queued SELECT changes the
+ * db index of the commands after it, a queued SWAPDB which dataset an
+ * index names (perm: index -> the index that names it now). */
 static void exec_keys(client *c)
 {
     if (!(c->flags & CLIENT_MULTI))
         return; /* EXEC without MULTI: an error, no keys */
     int dbindex = c->dbindex;
+    int ndb = keyspace_count();
+    int *perm = heap_malloc((size_t)ndb * sizeof(*perm));
+    for (int i = 0; i < ndb; i++)
+        perm[i] = i;
     multi_watched_keys(c, keys_add, NULL);
     for (int i = 0; i < multi_queued(c); i++) {
         const struct command *cmd;
         int argc;
         str *argv;
         multi_queued_at(c, i, &cmd, &argc, &argv);
-        long long idx;
         if (cmd->flags & CMD_LT_SELECT) {
-            if (util_str2ll(argv[1], str_len(argv[1]), &idx) && idx >= 0 && idx < keyspace_count())
-                dbindex = (int)idx;
+            int idx = db_index_arg(argv[1]);
+            if (idx >= 0)
+                dbindex = idx;
             continue;
         }
+        if (cmd->flags & CMD_LT_SWAPDB) {
+            int a = db_index_arg(argv[1]), b = db_index_arg(argv[2]);
+            if (a >= 0 && b >= 0) {
+                int t = perm[a];
+                perm[a] = perm[b];
+                perm[b] = t;
+            }
+            continue;
+        }
+        int first = keys.n;
         keys_of(cmd, argc, argv, dbindex);
+        for (int k = first; k < keys.n; k++)
+            keys.k[k].dbindex = perm[keys.k[k].dbindex];
     }
+    free(perm);
 }
 
 /* Reads c's cold keys before its command runs: 0 when it can run now, 1
@@ -190,8 +219,6 @@ static int prefetch(client *c)
         keys_of(cmd, c->argc, c->argv, c->dbindex);
     if (keys.n == 0)
         return 0;
-    if (!c->known)
-        c->known = known_new();
     int flags = (cmd->flags & CMD_LT_META) ? PREFETCH_META : 0;
     if (tier_prefetch(c, c->arrival, keys.k, keys.n, flags, c->known) == 0)
         return 0;
@@ -199,12 +226,26 @@ static int prefetch(client *c)
     return 1;
 }
 
+/* The reads of c's keys failed: the command does not run (a key it could
+ * not read must never be taken for an absent one); a transaction is
+ * discarded, as when EXEC is refused. */
+static void refuse_unread(client *c)
+{
+    reply_error_fmt(c, "ERR storage read failed: %s", c->known->read_err);
+    if (c->cmd->flags & CMD_LT_EXEC)
+        multi_discard(c);
+    known_clear(c->known);
+}
+
 /* tier's resume hook: the parked client's keys are in. */
 static void resume(void *owner)
 {
     client *c = owner;
     c->flags &= ~CLIENT_PARKED;
-    command_call(c);
+    if (known_failed(c->known))
+        refuse_unread(c);
+    else
+        command_call(c);
     if (c->flags & CLIENT_BLOCKED)
         return; /* the argv stays for the re-runs */
     client_reset_argv(c);
@@ -241,6 +282,23 @@ void command_process(client *c)
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
         reply_error(c, "NOAUTH Authentication required.");
+        reject(c);
+        return;
+    }
+    /* as Redis with an AOF it cannot write: write commands (EXEC of any)
+     * and PING are refused while storage refuses writes */
+    const char *werr = keyspace_write_error();
+    if (werr && ((cmd->flags & CMD_WRITE) || cmd->proc == cmd_ping ||
+                 ((cmd->flags & CMD_LT_EXEC) && multi_queued_writes(c)))) {
+        if ((cmd->flags & CMD_LT_EXEC) && (c->flags & CLIENT_MULTI)) {
+            reply_error_fmt(c,
+                            "EXECABORT Transaction discarded because of: MISCONF Errors writing "
+                            "to the AOF file: %s",
+                            werr);
+            multi_discard(c);
+        } else {
+            reply_error_fmt(c, "MISCONF Errors writing to the AOF file: %s", werr);
+        }
         reject(c);
         return;
     }
@@ -303,12 +361,25 @@ static void call(client *c)
     account(c, (struct command *)c->cmd, dur);
 }
 
+/* A command that changed the keyspace acknowledged a write with its reply
+ * [start, now): if the write cannot be made durable, the reply becomes an
+ * error (net's client_fail_writes). */
+static void mark_write(client *c, uint64_t start, long long changes)
+{
+    if (ks_stats.changes != changes &&
+        (c->cmd->flags & (CMD_WRITE | CMD_LT_EXEC) || (c->flags & CLIENT_RERUN)))
+        client_mark_write_reply(c, start, reply_mark(c));
+}
+
 void command_call(client *c)
 {
     net.current = c;
     c->lastcmd = c->cmd; /* CLIENT LIST shows the running command as cmd= */
     c->flags |= CLIENT_IN_CALL;
+    uint64_t start = reply_mark(c);
+    long long changes = ks_stats.changes;
     call(c);
+    mark_write(c, start, changes);
     known_clear(c->known);
     c->flags &= ~CLIENT_IN_CALL;
     blocked_handle_ready(); /* keys this command filled serve blocked clients now */
@@ -329,7 +400,11 @@ void command_call_blocked(client *c)
 {
     client *saved = net.current;
     net.current = c;
+    uint64_t start = reply_mark(c);
+    long long changes = ks_stats.changes;
     c->block_run_us += run(c);
+    mark_write(c, start, changes);
+    known_clear(c->known);
     net.current = saved;
 }
 
@@ -357,6 +432,7 @@ int client_select(client *c, int index)
 static void client_created(client *c)
 {
     client_select(c, 0);
+    c->known = known_new();
 }
 
 /* net's freed hook: c is forgotten by every layer that keeps it. */

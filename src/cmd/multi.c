@@ -110,6 +110,14 @@ static void queue_free(struct multi_state *m)
     m->bytes = 0;
 }
 
+int multi_queued_writes(const client *c)
+{
+    for (int i = 0; c->mstate && (c->flags & CLIENT_MULTI) && i < c->mstate->n; i++)
+        if (c->mstate->q[i].cmd->flags & CMD_WRITE)
+            return 1;
+    return 0;
+}
+
 int multi_queued(const client *c)
 {
     if (!(c->flags & CLIENT_MULTI))
@@ -301,7 +309,7 @@ static int watched_key_expired(client *c)
 
 /* ---- MULTI, EXEC, DISCARD ------------------------------------------------ */
 
-static void discard(client *c)
+void multi_discard(client *c)
 {
     if (c->mstate)
         queue_free(c->mstate);
@@ -311,7 +319,7 @@ static void discard(client *c)
 
 void multi_reset(client *c)
 {
-    discard(c);
+    multi_discard(c);
     free(c->mstate);
     c->mstate = NULL;
 }
@@ -332,7 +340,7 @@ void cmd_discard(client *c)
         reply_error(c, "ERR DISCARD without MULTI");
         return;
     }
-    discard(c);
+    multi_discard(c);
     reply_ok(c);
 }
 
@@ -363,7 +371,7 @@ void cmd_exec(client *c)
             reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
         else
             reply_null_array(c);
-        discard(c);
+        multi_discard(c);
         return;
     }
     struct multi_state *m = state_of(c);
@@ -382,5 +390,5 @@ void cmd_exec(client *c)
     c->argv = argv;
     c->cmd = exec;
     c->flags &= ~CLIENT_IN_EXEC;
-    discard(c);
+    multi_discard(c);
 }

@@ -36,6 +36,12 @@ void multi_flag_error(client *c);
 void multi_watched_keys(client *c, void (*add)(void *ctx, int dbindex, str key), void *ctx);
 /* The i-th queued command (i < multi_queued(c)): its table entry and argv. */
 void multi_queued_at(const client *c, int i, const struct command **cmd, int *argc, str **argv);
+/* Leaves MULTI, dropping the queue, and unwatches everything (DISCARD,
+ * and an EXEC that cannot run). */
+void multi_discard(client *c);
+/* Whether a command queued by c writes (EXEC refused while storage
+ * refuses writes). */
+int multi_queued_writes(const client *c);
 /* RESET and client free: leaves MULTI and unwatches everything. */
 void multi_reset(client *c);
 /* Number of queued commands, or -1 when not in MULTI (CLIENT LIST). */

@@ -489,3 +489,41 @@ void util_random_hex(char *buf, size_t len)
     }
     buf[len] = '\0';
 }
+
+char *util_escape(char *out, size_t size, const char *p, size_t len)
+{
+    size_t o = 0;
+    if (size < 8) {
+        if (size)
+            out[0] = 0;
+        return out;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        char esc[8];
+        size_t n = 0;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            n = 2;
+        } else if (ch == '\n' || ch == '\r' || ch == '\t') {
+            esc[0] = '\\';
+            esc[1] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't';
+            n = 2;
+        } else if (ch < ' ' || ch >= 127) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", ch);
+        } else {
+            esc[0] = (char)ch;
+            n = 1;
+        }
+        if (o + n + 4 > size) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    out[o] = 0;
+    return out;
+}

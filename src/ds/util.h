@@ -47,6 +47,11 @@ int util_d2str(char *buf, size_t size, double v);
  * its recursion bound on pathological patterns. Returns 1 on match. */
 int util_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);
 
+/* p[0..len) with C-style escapes (\n \r \t \" \\ \xHH) into out
+ * (NUL-terminated, cut with "..." when size is too small): binary keys in
+ * log lines. Returns out. */
+char *util_escape(char *out, size_t size, const char *p, size_t len);
+
 /* Microseconds / milliseconds since the epoch, and a monotonic clock in us. */
 int64_t util_ustime(void);
 int64_t util_mstime(void);

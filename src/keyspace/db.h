@@ -44,6 +44,9 @@ struct db {
     long long nexpires; /* all keys with a TTL, hot and cold */
     long long avg_ttl;  /* estimate, for INFO keyspace */
     uint64_t expire_cursor;
+    int counts_pending; /* counts changed with no dirty key (FLUSHDB): the next commit writes them
+                         */
+    int counts_carried; /* the commit in flight writes them */
 };
 
 /* Lookup flags */
@@ -71,9 +74,14 @@ struct key_at {
 
 /* The value of key, or NULL when absent (an expired key is deleted, unless
  * flags say otherwise). */
-obj *db_lookup(struct db *db, const str key, int flags, const struct known_keys *known);
-/* Whether key exists (loads it if needed), without touching LRU or stats. */
-int db_exists(struct db *db, const str key, const struct known_keys *known);
+/* The value of key, or NULL when absent or when it could not be read: a
+ * storage read that fails (or stored bytes the codec refuses) is recorded
+ * in known (known_failed) and in keyspace_read_error(), never taken for an
+ * absent key. */
+obj *db_lookup(struct db *db, const str key, int flags, struct known_keys *known);
+/* Whether key exists (loads it if needed), without touching LRU or stats:
+ * 1, 0, or -1 when it could not be read. */
+int db_exists(struct db *db, const str key, struct known_keys *known);
 
 /* What a command that needs no value sees of a key. */
 struct key_meta {
@@ -90,21 +98,24 @@ struct key_meta {
  * loaded; its stored header answers, from the running command's prefetch
  * (known) or read now (a sync load). A smaller cold value is
  * loaded as by db_lookup. An expired key is deleted as by db_lookup. 1 when
- * key exists (*m filled), else 0. */
+ * key exists (*m filled), 0 when not, -1 when it could not be read. */
 int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m,
-                   const struct known_keys *known);
+                   struct known_keys *known);
 
 /* Adds a key that does not exist (the caller looked it up). Takes val. */
 void db_add(struct db *db, const str key, obj *val);
 /* Sets key to val, creating or replacing it; the TTL is removed unless
- * SETKEY_KEEPTTL. Takes val. */
-void db_set(struct db *db, const str key, obj *val, int flags, const struct known_keys *known);
+ * SETKEY_KEEPTTL. Takes val. 0, or -1 when the key could not be read
+ * (known says why; val is freed and nothing changed). */
+int db_set(struct db *db, const str key, obj *val, int flags, struct known_keys *known);
 /* Removes key and hands its value to the caller (RENAME, MOVE: the value
- * moves instead of being copied); NULL when absent. The TTL is dropped. */
-obj *db_take(struct db *db, const str key, const struct known_keys *known);
-/* Deletes key; 1 if it existed. A cold split value is deleted from its
- * header (db_lookup_meta): its elements go with one DeleteRange at commit. */
-int db_delete(struct db *db, const str key, const struct known_keys *known);
+ * moves instead of being copied); NULL when absent or unreadable (known
+ * says which). The TTL is dropped. */
+obj *db_take(struct db *db, const str key, struct known_keys *known);
+/* Deletes key: 1 if it existed, 0 if not, -1 when it could not be read. A
+ * cold split value is deleted from its header (db_lookup_meta): its
+ * elements go with one DeleteRange at commit. */
+int db_delete(struct db *db, const str key, struct known_keys *known);
 /* The value of key changed in place (APPEND, INCR...): mark it dirty. */
 void db_modified(struct db *db, const str key);
 
@@ -115,11 +126,14 @@ int db_remove_expire(struct db *db, const str key); /* 1 if there was one */
 /* 1 if an existing key is logically expired now (the caller deletes). */
 int db_key_expired(struct db *db, const str key);
 
-/* Empties a db (FLUSHDB) / all (FLUSHALL): commits first, then removes the
- * stored range at once. Returns the number of keys removed. */
+/* Empties a db (FLUSHDB) / all (FLUSHALL): memory at once; the db takes a
+ * fresh physical id and the old one's ranges are deleted by a commit made
+ * now. Returns the number of keys removed, or -1 when that commit failed
+ * (keyspace_write_error; it is retried with the next commits). */
 long long db_flush(struct db *db);
 long long keyspace_flush_all(void);
-/* SWAPDB: exchanges two datasets, in memory and in the stored dbmap. */
+/* SWAPDB: exchanges two datasets, in memory at once and in the stored
+ * dbmap by a commit made now: 0, or -1 when it failed (as above). */
 int keyspace_swap(int a, int b);
 /* Moves key from src to dst (MOVE). The caller checked both sides. */
 
@@ -134,10 +148,12 @@ int db_may_exist_on_disk(struct db *db, const str key);
 
 /* Whether key exists, hot or stored, logically expired or not, with its
  * TTL in *expire_ms (-1 when none); reads only the stored header of a cold
- * key, which stays cold (WATCH's FLUSHDB/SWAPDB check). */
+ * key, which stays cold (WATCH's FLUSHDB/SWAPDB check). -1 when it could
+ * not be read. */
 int db_peek(struct db *db, const str key, int64_t *expire_ms);
-/* OBJECT TIER: KEY_HOT, KEY_UNKNOWN (cold: on disk only) or -1 when the key
- * does not exist (or is expired); never loads the key. */
+/* OBJECT TIER: KEY_HOT, KEY_UNKNOWN (cold: on disk only), -1 when the key
+ * does not exist (or is expired), -2 when it could not be read; never
+ * loads the key. */
 int db_tier_of(struct db *db, const str key);
 
 /* Commit (DESIGN.md §2): every dirty key of every db in one batch.
@@ -173,9 +189,10 @@ int db_demote(struct db *db, const str key);
 
 /* Installs a value read from storage (prefetch completion) as a clean hot
  * key; bytes are the stored value. Returns 0, or -1 if the bytes are corrupt
- * (logged). A value that is logically expired is installed too: the next
- * lookup deletes it through the normal path. */
-int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen);
+ * (recorded in known, logged once). A value that is logically expired is
+ * installed too: the next lookup deletes it through the normal path. */
+int db_install_loaded(struct db *db, const str key, const char *val, size_t vlen,
+                      struct known_keys *known);
 /* The same for the prefetch of a command that needs no value, whose read
  * skipped the elements of split values: a split value's header is added to
  * known under akey (the command's argv str) and 1 returned; any other value
@@ -197,21 +214,45 @@ void keyspace_clock_update(void);
 void keyspace_active_expire(int64_t budget_us);
 
 /* Iteration over all keys of a db in storage order (SCAN, KEYS,
- * RANDOMKEY): commits first so storage is complete. */
+ * RANDOMKEY): commits first so storage is complete. Failures: */
+#define KEYSPACE_READ_FAILED  (-1) /* keyspace_read_error() says why */
+#define KEYSPACE_WRITE_FAILED (-2) /* the commit first: keyspace_write_error() */
 typedef int keyspace_iter_fn(void *ctx, const char *key, size_t klen, int type, int64_t expire_ms);
 /* Walks from cursor; stops when fn returns non-zero after a full (slot, h)
- * group. Returns the next cursor (0 when the end was reached). */
-uint64_t keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, void *ctx);
-/* A random key of db into *out (heap str), 0; or -1 when empty. */
+ * group, with *next the next cursor (0 when the end was reached). 0, or a
+ * failure code: then the walk is not complete, whatever fn saw. */
+int keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, void *ctx, uint64_t *next);
+/* A random key of db into *out (heap str): 0; 1 when empty; or a failure
+ * code. */
 int keyspace_random_key(struct db *db, str *out);
+
+/* The message of the last failed storage read (main thread). */
+const char *keyspace_read_error(void);
+/* A storage read of key failed with msg (tier/'s prefetch, the keyspace's
+ * own reads): recorded as the last read error and in known, counted, and
+ * logged at most once a second. key may be NULL. */
+void keyspace_read_failed(struct known_keys *known, const char *msg, const char *key, size_t klen);
+/* NULL while storage takes writes; after a failed commit (or WAL sync),
+ * until a commit succeeds again, the failure's message: write commands
+ * are refused with it (MISCONF). */
+const char *keyspace_write_error(void);
+/* While writes fail and nothing is left to commit (writes are refused),
+ * tries storage again when the backoff allows: a write of its own that
+ * works ends the failure. From cron. */
+void keyspace_write_retry(void);
 
 struct keyspace_stats {
     long long keyspace_hits, keyspace_misses;
     long long expired_keys, expired_stale_perc;
     long long sync_loads, promotions, demotions;
     long long commits, commit_keys, commit_bytes;
-    long long commit_errors;
-    long long changes; /* writes since start (server/ keeps its mark for `save`) */
+    long long commit_errors;   /* commits refused by storage */
+    long long commit_retries;  /* commits tried again after one was refused */
+    long long storage_reopens; /* storage opened again after a failed write */
+    long long read_errors;     /* storage reads that failed (corrupt values included) */
+    long long corrupt_values;  /* stored values the codec refused */
+    long long expire_errors;   /* expiry cycles stopped by a failed read */
+    long long changes;         /* writes since start (server/ keeps its mark for `save`) */
 };
 extern struct keyspace_stats ks_stats;
 

@@ -9,6 +9,7 @@
  */
 #include "keyspace/known.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,10 @@ void known_free(struct known_keys *kk)
 
 void known_clear(struct known_keys *kk)
 {
-    if (!kk || kk->n == 0)
+    if (!kk)
+        return;
+    kk->read_failed = 0;
+    if (kk->n == 0)
         return;
     kk->n = 0;
     kk->used = 0;
@@ -111,4 +115,12 @@ void known_add_header(struct known_keys *kk, const struct key_header *h)
 {
     struct known_key k = {0, 0, *h};
     known_add(kk, &k);
+}
+
+void known_read_failed(struct known_keys *kk, const char *msg)
+{
+    if (!kk || kk->read_failed)
+        return;
+    kk->read_failed = 1;
+    snprintf(kk->read_err, sizeof(kk->read_err), "%s", msg);
 }

@@ -54,15 +54,27 @@ struct known_keys {
     char *bytes; /* the keys' bytes, one after the other */
     size_t used, bcap;
     struct dict *index; /* (dbid, key) -> position, once n passes a few */
+    /* a read of one of the command's keys failed (prefetch, or a lookup
+     * that had to read): the command must answer read_err, never run as
+     * if the key were absent */
+    int read_failed;
+    char read_err[300];
 };
 
 struct known_keys *known_new(void);
 void known_free(struct known_keys *kk);
-/* Forgets every entry (after the command ran). */
+/* Forgets every entry and the read failure (after the command ran). */
 void known_clear(struct known_keys *kk);
 void known_add_absent(struct known_keys *kk, uint16_t dbid, const char *key, size_t len);
 /* h names the key (dbid, key, len); the bytes are copied. */
 void known_add_header(struct known_keys *kk, const struct key_header *h);
+/* A read of the command's keys failed with msg (the first one is kept). */
+void known_read_failed(struct known_keys *kk, const char *msg);
+/* 1 when a read of the command's keys failed (kk may be NULL). */
+static inline int known_failed(const struct known_keys *kk)
+{
+    return kk && kk->read_failed;
+}
 /* The entry of (dbid, key), or NULL; kk may be NULL (nothing known). */
 const struct known_key *known_find(const struct known_keys *kk, uint16_t dbid, const char *key,
                                    size_t len);

@@ -133,6 +133,7 @@ void client_free(client *c)
     client_reset_argv(c);
     resp_reset(&c->parser);
     client_free_replies(c);
+    free(c->wranges);
     free(c->qbuf);
     str_free(c->name);
     str_free(c->lib_name);
@@ -365,6 +366,29 @@ int client_write(client *c)
     return 0;
 }
 
+/* Nothing before release_mark can fail any more: its write ranges go. */
+static void wranges_trim(client *c)
+{
+    int keep = 0;
+    for (int i = 0; i < c->nwranges; i++)
+        if (c->wranges[i].end > c->release_mark)
+            c->wranges[keep++] = c->wranges[i];
+    c->nwranges = keep;
+}
+
+/* Writes what c may send now, unless the loop will (a write event), or a
+ * command runs: a failed write must not free a client under its feet (a
+ * synchronous commit inside SCAN, FLUSHDB...), so the loop writes it next. */
+static void client_flush_released(client *c)
+{
+    if ((c->flags & CLIENT_CLOSE_ASAP) || c->fd < 0 || (ev_mask(net.loop, c->fd) & EV_WRITE))
+        return;
+    if (net.current)
+        ev_add(net.loop, c->fd, EV_WRITE, client_write_handler, c);
+    else
+        client_write(c);
+}
+
 void clients_write_pending(void)
 {
     client *c = net.pending_writes;
@@ -374,6 +398,7 @@ void clients_write_pending(void)
         c->flags &= ~CLIENT_PENDING_WRITE;
         c->pw_next = NULL;
         c->release_mark = c->sent_total + c->reply_bytes;
+        c->nwranges = 0;
         if (!(c->flags & CLIENT_CLOSE_ASAP) && c->fd >= 0) {
             if (!(ev_mask(net.loop, c->fd) & EV_WRITE))
                 client_write(c);
@@ -400,7 +425,7 @@ void clients_await_commit(void)
     }
 }
 
-void clients_commit_done(int ok)
+void clients_commit_done(int ok, const char *err)
 {
     client *c = net.awaiting_commit;
     net.awaiting_commit = NULL;
@@ -408,28 +433,19 @@ void clients_commit_done(int ok)
         client *next = c->aw_next;
         c->flags &= ~CLIENT_AWAITING_COMMIT;
         c->aw_next = NULL;
-        if (!ok) {
-            /* marked again by the next commit */
-            if (!(c->flags & CLIENT_PENDING_WRITE)) {
-                c->flags |= CLIENT_PENDING_WRITE;
-                c->pw_next = net.pending_writes;
-                net.pending_writes = c;
-            }
-        } else {
+        if (ok) {
             c->release_mark = c->commit_mark;
-            if (!(c->flags & CLIENT_CLOSE_ASAP) && c->fd >= 0 &&
-                !(ev_mask(net.loop, c->fd) & EV_WRITE)) {
-                /* inside a command (a synchronous commit: SCAN, FLUSHDB...)
-                 * a failed write must not free a client under its feet: the
-                 * loop writes it next */
-                if (net.current)
-                    ev_add(net.loop, c->fd, EV_WRITE, client_write_handler, c);
-                else
-                    client_write(c);
-            }
+            wranges_trim(c);
+        } else {
+            client_fail_writes(c, err);
         }
+        client_flush_released(c);
         c = next;
     }
+    /* the writes acknowledged since that commit was built cannot be made
+     * durable either (the next commit is refused, or waits for a retry) */
+    for (c = ok ? NULL : net.pending_writes; c; c = c->pw_next)
+        client_fail_writes(c, err);
 }
 
 static int client_over_obuf_limit(client *c, int64_t now)

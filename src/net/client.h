@@ -83,6 +83,13 @@ typedef struct client {
      * socket may be written, commit_mark how far the commit in flight will
      * release. */
     uint64_t sent_total, commit_mark, release_mark;
+    /* Ranges of queued reply bytes (same coordinates) that acknowledge a
+     * write: if the write cannot be made durable they are replaced by an
+     * error before they are released (client_fail_writes). */
+    struct reply_range {
+        uint64_t start, end;
+    } * wranges;
+    int nwranges, wranges_cap;
     size_t sent_in_head;     /* bytes of reply_head already written */
     int64_t obuf_soft_since; /* ms when the soft limit was first exceeded, 0 if not */
     /* deferred length (array/map size known only at the end) */
@@ -130,9 +137,18 @@ void clients_write_pending(void);
 /* A commit is being handed to the committer: the pending replies wait for
  * it (their bytes so far are marked). */
 void clients_await_commit(void);
-/* The commit in flight is written: its replies may go (ok), or they wait
- * for the next one (failed). */
-void clients_commit_done(int ok);
+/* The commit in flight is written: its replies may go (ok); or it was
+ * refused: every write acknowledgement not sent yet, of its replies and of
+ * those after them, becomes the error reply err (client_fail_writes) and
+ * the rest goes. */
+void clients_commit_done(int ok, const char *err);
+/* Reply bytes [start, end) of c acknowledge a write (the layer that runs
+ * commands says so after each write command). */
+void client_mark_write_reply(client *c, uint64_t start, uint64_t end);
+/* The writes whose acknowledgements c has not been sent yet cannot be made
+ * durable: each such reply becomes the error reply err (an error line
+ * without "-" and CRLF), and every queued reply of c is released. */
+void client_fail_writes(client *c, const char *err);
 /* Closes clients idle longer than `timeout` and those over limits. */
 void clients_cron(void);
 /* 1 when c is still a connected client with that id (not freed). */

@@ -49,10 +49,19 @@ static void reply_append_block(client *c, struct reply_block *b)
     c->reply_tail = b;
 }
 
+/* Appends bytes to c's output, whatever the reply mode (reply_raw checks
+ * it first). */
+static void reply_append(client *c, const char *buf, size_t len);
+
 void reply_raw(client *c, const char *buf, size_t len)
 {
     if (reply_suppressed(c))
         return;
+    reply_append(c, buf, len);
+}
+
+static void reply_append(client *c, const char *buf, size_t len)
+{
     reply_mark_pending(c);
     c->reply_bytes += len;
     if (net_settings.obuf_hard && (long long)c->reply_bytes > net_settings.obuf_hard) {
@@ -394,4 +403,109 @@ void reply_set_map_len(client *c, void *handle, long long n)
         reply_set_deferred(c, handle, '%', n);
     else
         reply_set_deferred(c, handle, '*', n * 2);
+}
+
+/* ---- rewriting what is not released yet ---------------------------------- */
+
+uint64_t reply_mark(client *c)
+{
+    return c->sent_total + c->reply_bytes;
+}
+
+void reply_rollback(client *c, uint64_t mark)
+{
+    if (mark >= reply_mark(c) || mark < c->release_mark || mark < c->sent_total)
+        return;
+    size_t keep = (size_t)(mark - c->sent_total); /* queued bytes that stay */
+    size_t off = c->sent_in_head;
+    struct reply_block *b = c->reply_head, *last = NULL;
+    while (b) {
+        size_t avail = b->used > off ? b->used - off : 0;
+        if (keep <= avail) {
+            b->used = off + keep;
+            last = b;
+            break;
+        }
+        keep -= avail;
+        last = b;
+        b = b->next;
+        off = 0;
+    }
+    /* everything after `last` goes */
+    struct reply_block *n = last ? last->next : NULL;
+    if (last)
+        last->next = NULL;
+    while (n) {
+        struct reply_block *next = n->next;
+        free(n);
+        n = next;
+    }
+    c->reply_tail = last;
+    c->reply_bytes = (size_t)(mark - c->sent_total);
+    while (c->nwranges && c->wranges[c->nwranges - 1].start >= mark)
+        c->nwranges--;
+    if (c->nwranges && c->wranges[c->nwranges - 1].end > mark)
+        c->wranges[c->nwranges - 1].end = mark;
+}
+
+void client_mark_write_reply(client *c, uint64_t start, uint64_t end)
+{
+    /* one range per reply (each becomes one error): never merged */
+    if (end <= start || end <= c->release_mark)
+        return;
+    if (c->nwranges == c->wranges_cap) {
+        c->wranges_cap = c->wranges_cap ? c->wranges_cap * 2 : 4;
+        c->wranges = heap_realloc(c->wranges, (size_t)c->wranges_cap * sizeof(*c->wranges));
+    }
+    c->wranges[c->nwranges++] = (struct reply_range){start, end};
+}
+
+/* The bytes [from, to) of c's queued output, copied into buf. */
+static void reply_copy_out(client *c, uint64_t from, uint64_t to, char *buf)
+{
+    uint64_t pos = c->sent_total;
+    size_t off = c->sent_in_head;
+    for (struct reply_block *b = c->reply_head; b && pos < to; b = b->next, off = 0) {
+        size_t avail = b->used > off ? b->used - off : 0;
+        uint64_t bs = pos, be = pos + avail;
+        uint64_t s = from > bs ? from : bs, e = to < be ? to : be;
+        if (s < e)
+            memcpy(buf + (s - from), b->buf + off + (s - bs), (size_t)(e - s));
+        pos = be;
+    }
+}
+
+void client_fail_writes(client *c, const char *err)
+{
+    uint64_t from = c->release_mark > c->sent_total ? c->release_mark : c->sent_total;
+    uint64_t to = reply_mark(c);
+    int n = c->nwranges;
+    if (n && to > from) {
+        /* the ranges first: the rollback drops those past its mark */
+        struct reply_range *ranges = heap_malloc((size_t)n * sizeof(*ranges));
+        memcpy(ranges, c->wranges, (size_t)n * sizeof(*ranges));
+        char *old = heap_malloc((size_t)(to - from));
+        reply_copy_out(c, from, to, old);
+        reply_rollback(c, from);
+        uint64_t cur = from;
+        for (int i = 0; i < n; i++) {
+            uint64_t s = ranges[i].start, e = ranges[i].end;
+            if (e <= from || s >= to)
+                continue;
+            if (s < cur)
+                s = cur;
+            reply_append(c, old + (cur - from), (size_t)(s - cur));
+            reply_append(c, "-", 1);
+            reply_append(c, err, strlen(err));
+            reply_append(c, "\r\n", 2);
+            if (net.hooks.error_reply)
+                net.hooks.error_reply(c, err, strcspn(err, " "));
+            cur = e > to ? to : e;
+        }
+        reply_append(c, old + (cur - from), (size_t)(to - cur));
+        free(old);
+        free(ranges);
+    }
+    c->nwranges = 0;
+    c->release_mark = reply_mark(c);
 }

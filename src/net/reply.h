@@ -46,6 +46,14 @@ void reply_empty_array(client *c);
 void reply_help(client *c, const char *cmd, const char **lines);
 void reply_error_subcommand(client *c);
 
+/* The position of c's output: every byte queued so far, counted from the
+ * connection's start. */
+uint64_t reply_mark(client *c);
+/* Drops what was queued after mark (a reply being built that turned out
+ * not to be the answer: the command replies an error instead). mark must
+ * not be before what is released. */
+void reply_rollback(client *c, uint64_t mark);
+
 /* Deferred lengths: returns a handle, the element count is set later. */
 void *reply_defer_len(client *c);
 void reply_set_array_len(client *c, void *handle, long long n);

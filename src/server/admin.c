@@ -259,13 +259,25 @@ static int digest_cb(void *ctx, const char *key, size_t klen, int type, int64_t 
 static void debug_digest(client *c)
 {
     uint8_t final[20] = {0};
+    long long read_errors = ks_stats.read_errors;
     for (int i = 0; i < keyspace_count(); i++) {
         struct digest_ctx d = {keyspace_db(i), final};
         if (d.db->nkeys == 0)
             continue;
         uint32_t aux = htonl((uint32_t)i);
         mix_digest(final, &aux, sizeof(aux));
-        keyspace_scan(d.db, 0, digest_cb, &d);
+        uint64_t next;
+        int rc = keyspace_scan(d.db, 0, digest_cb, &d, &next);
+        if (rc == 0 && ks_stats.read_errors != read_errors)
+            rc = KEYSPACE_READ_FAILED; /* a key the walk met could not be read */
+        if (rc != 0) {
+            if (rc == KEYSPACE_WRITE_FAILED)
+                reply_error_fmt(c, "MISCONF Errors writing to the AOF file: %s",
+                                keyspace_write_error());
+            else
+                reply_error_fmt(c, "ERR storage read failed: %s", keyspace_read_error());
+            return;
+        }
     }
     char hex[41];
     hex20(final, hex);
@@ -369,7 +381,7 @@ static void debug_populate(client *c)
         str key = str_new(prefix, plen);
         key = str_cat(key, ":", 1);
         key = str_cat(key, num, (size_t)nl);
-        if (!db_exists(c->db, key, c->known)) {
+        if (db_exists(c->db, key, c->known) == 0) {
             int vl = snprintf(val, sizeof(val), "value:%lld", i);
             obj *o;
             if (c->argc == 5) {

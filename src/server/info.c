@@ -187,8 +187,12 @@ static str section_memory(str s)
     return s;
 }
 
+/* Redis's AOF fields where the concept is the same (the log that makes a
+ * write durable is RocksDB's WAL today), and longtail's own counters of
+ * refused writes: docs/design.md "Storage faults". */
 static str section_persistence(str s)
 {
+    const char *werr = keyspace_write_error();
     return cat_fmt(s,
                    "# Persistence\r\n"
                    "loading:0\r\n"
@@ -199,10 +203,17 @@ static str section_persistence(str s)
                    "rdb_last_bgsave_status:ok\r\n"
                    "aof_enabled:1\r\n"
                    "aof_rewrite_in_progress:0\r\n"
+                   "aof_rewrite_scheduled:0\r\n"
+                   "aof_last_bgrewrite_status:ok\r\n"
                    "aof_last_write_status:%s\r\n"
-                   "storage_engine:rocksdb\r\n",
-                   server_changes_since_save(), (long long)server.lastsave_s,
-                   ks_stats.commit_errors ? "err" : "ok");
+                   "storage_engine:rocksdb\r\n"
+                   "storage_write_errors:%lld\r\n"
+                   "storage_commit_retries:%lld\r\n"
+                   "storage_reopens:%lld\r\n"
+                   "storage_last_write_error:%s\r\n",
+                   server_changes_since_save(), (long long)server.lastsave_s, werr ? "err" : "ok",
+                   ks_stats.commit_errors, ks_stats.commit_retries, ks_stats.storage_reopens,
+                   werr ? werr : "");
 }
 
 static str section_stats(str s)
@@ -369,6 +380,9 @@ static str section_tiering(str s)
                    "split_element_writes:%lld\r\n"
                    "split_garbage_ranges:%lld\r\n"
                    "split_element_reads:%lld\r\n"
+                   "storage_read_errors:%lld\r\n"
+                   "storage_corrupt_values:%lld\r\n"
+                   "storage_expire_errors:%lld\r\n"
                    "storage_read_latency_p50_us:%llu\r\n"
                    "storage_read_latency_p99_us:%llu\r\n"
                    "storage_read_latency_p999_us:%llu\r\n"
@@ -386,7 +400,8 @@ static str section_tiering(str s)
                    ks_stats.sync_loads, ks_stats.promotions, ks_stats.demotions, ks_stats.commits,
                    ks_stats.commit_keys, ks_stats.commit_bytes, ks_stats.commit_errors,
                    split_stats.whole_writes, split_stats.element_writes, split_stats.garbage_ranges,
-                   elements_read_total(),
+                   elements_read_total(), ks_stats.read_errors, ks_stats.corrupt_values,
+                   ks_stats.expire_errors,
                    (unsigned long long)hist_percentile(&tier_stats.read_latency, 50),
                    (unsigned long long)hist_percentile(&tier_stats.read_latency, 99),
                    (unsigned long long)hist_percentile(&tier_stats.read_latency, 99.9),

@@ -90,8 +90,10 @@ static void *fsync_main(void *arg)
         if (!fsync_running)
             break;
         pthread_mutex_unlock(&fsync_lock);
+        /* a failure stops writes (store_write_failed) until a commit's
+         * retry reopens the storage */
         if (store_sync_wal(server.store) != 0)
-            log_warning("WAL fsync failed");
+            log_warning("WAL fsync failed: %s", store_last_error(server.store));
         pthread_mutex_lock(&fsync_lock);
     }
     pthread_mutex_unlock(&fsync_lock);
@@ -128,6 +130,18 @@ int server_apply_fsync_policy(void)
 
 /* ---- loop hooks ---------------------------------------------------------- */
 
+/* keyspace's commit_done listener: the replies waiting for the commit go,
+ * or, when storage refused it, every write acknowledgement not sent yet
+ * becomes Redis's error for an AOF it cannot write (the rest goes). */
+static void commit_done(int ok)
+{
+    char err[700];
+    const char *why = ok ? NULL : keyspace_write_error();
+    snprintf(err, sizeof(err), "MISCONF Errors writing to the AOF file: %s",
+             why ? why : "unknown error");
+    clients_commit_done(ok, err);
+}
+
 void server_before_sleep(ev_loop *l)
 {
     if (shutdown_signal) {
@@ -138,13 +152,15 @@ void server_before_sleep(ev_loop *l)
     blocked_handle_ready(); /* keys whose waiters had to let a parked command go first */
     blocked_process_unblocked();
     /* This iteration's writes go to the commit thread and its replies wait
-     * for them (clients_commit_done); with a commit still in flight, they
-     * wait for the next one. A refused commit keeps its keys dirty and its
-     * replies waiting, and is retried. */
+     * for them (commit_done); with a commit still in flight, they wait for
+     * the next one. While storage refuses writes and the next retry is not
+     * due, no commit starts: write commands are refused meanwhile, so the
+     * replies need none and go at once. */
     if (!keyspace_commit_in_flight()) {
         if (keyspace_has_dirty()) {
             clients_await_commit();
-            keyspace_commit_start();
+            if (!keyspace_commit_start())
+                commit_done(0);
         } else {
             clients_write_pending();
         }
@@ -196,6 +212,7 @@ int64_t server_cron(ev_loop *l, long long id, void *data)
     }
     if (server.active_expire_enabled)
         keyspace_active_expire(1000000 / server.hz / 4);
+    keyspace_write_retry();
     for (int i = 0; i < keyspace_count(); i++) {
         struct db *db = keyspace_db(i);
         dict_rehash_ms(db->keys, 1);
@@ -280,6 +297,7 @@ int server_init(void)
     }
     char path[4096];
     snprintf(path, sizeof(path), "%s/db", server.dir);
+    mkdir(path, 0755); /* RocksDB would, after logging that it is missing */
     struct store_options so;
     store_options_default(&so);
     so.dir = path;
@@ -326,7 +344,7 @@ int server_init(void)
         return -1;
     }
     ev_add(net.loop, server.committer_fd, EV_READ, committer_handler, NULL);
-    keyspace_on_commit_done(clients_commit_done);
+    keyspace_on_commit_done(commit_done);
     if (listen_start() < 0)
         return -1;
     server_apply_fsync_policy();
@@ -350,6 +368,7 @@ void server_shutdown(int exit_code)
     clients_write_pending();
     while (net.clients)
         client_free(net.clients);
+    tier_stop();
     readpool_stop();
     committer_stop();
     /* completions that arrived after the last drain belong to freed clients */

@@ -41,11 +41,13 @@
 
 /* Format version written in meta under CODEC_META_VERSION. 1: every value
  * in one keys-CF value; 2: adds split values (format 1 data reads as is). */
-#define CODEC_FORMAT_VERSION    2
-#define CODEC_META_SPLIT_NEXT   "split-next-version" /* the next unused split version */
-#define CODEC_META_VERSION      "format-version"
-#define CODEC_META_DBMAP        "dbmap"  /* u16 BE dbid per db index */
-#define CODEC_META_COUNT_PREFIX "count:" /* "count:" + dbid (u16 BE) -> u64 BE */
+#define CODEC_FORMAT_VERSION      2
+#define CODEC_META_SPLIT_NEXT     "split-next-version" /* the next unused split version */
+#define CODEC_META_VERSION        "format-version"
+#define CODEC_META_DBMAP          "dbmap"       /* u16 BE dbid per db index */
+#define CODEC_META_PROBE          "write-probe" /* the time of the last write retried alone */
+#define CODEC_META_COUNT_PREFIX   "count:"      /* "count:" + dbid (u16 BE) -> u64 BE */
+#define CODEC_META_EXPIRES_PREFIX "expires:"    /* keys with a TTL: the same form */
 
 /* Frozen value type numbers (never renumber). */
 enum codec_type {

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,16 +77,18 @@ static void *readpool_worker(void *arg)
         }
         store_multi_get(pool.s, STORE_CF_KEYS, job->n, (const char *const *)job->keys, job->klens,
                         job->vals, job->vlens, job->rc);
-        for (size_t i = 0; i < job->n && !job->header_only; i++) {
-            if (job->rc[i] != 0 || job->klens[i] < 2)
-                continue;
-            /* a split value's elements are read here too, off the main thread */
-            if (elements_assemble(pool.s, codec_get_u16(job->keys[i]), &job->vals[i],
+        job->err = NULL;
+        for (size_t i = 0; i < job->n; i++) {
+            if (job->rc[i] == 0 && !job->header_only && job->klens[i] >= 2 &&
+                elements_assemble(pool.s, codec_get_u16(job->keys[i]), &job->vals[i],
                                   &job->vlens[i]) != 0) {
+                /* a split value's elements are read here too, off the main thread */
                 free(job->vals[i]);
                 job->vals[i] = NULL;
                 job->rc[i] = STORE_ERR;
             }
+            if (job->rc[i] == STORE_ERR && !job->err)
+                job->err = strdup(store_last_error(pool.s));
         }
         job->next = NULL;
 

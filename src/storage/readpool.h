@@ -25,6 +25,7 @@ struct read_job {
     char **vals; /* filled by the pool: malloc'd values or NULL */
     size_t *vlens;
     int *rc;            /* 0, STORE_NOTFOUND or STORE_ERR per key */
+    char *err;          /* the first STORE_ERR's message (malloc'd, the owner frees), or NULL */
     int header_only;    /* caller's: a split value comes back as its keys-CF record alone */
     uint64_t submit_us; /* monotonic, set by readpool_submit */
     uint64_t done_us;   /* monotonic, set when the read finished */

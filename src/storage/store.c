@@ -32,13 +32,19 @@
  */
 #include "storage/store.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
+
+#include "storage/infolog.h"
 
 #define STORE_NCF              (STORE_CF_COUNT + 1) /* with "default" at index 0 */
 #define STORE_ERRLEN           512
@@ -48,6 +54,10 @@ static const char *const store_cf_names[STORE_NCF] = {"default", "keys", "expiry
                                                       "elements"};
 
 struct store {
+    char *dir;                    /* of the database (a copy of the options' dir) */
+    pthread_rwlock_t handle;      /* write-held only by store_reopen: every use of db reads it */
+    _Atomic int write_failed;     /* a write or WAL sync failed: no more writes on this db */
+    char write_err[STORE_ERRLEN]; /* that failure's message (under err_lock) */
     rocksdb_t *db;
     rocksdb_options_t *opts;        /* DB and keys/meta CF options; owns the statistics */
     rocksdb_options_t *expiry_opts; /* expiry and elements CFs: same, without a bloom filter */
@@ -56,24 +66,30 @@ struct store {
     rocksdb_readoptions_t *ropts; /* shared by every point read; never changed after open */
     rocksdb_writeoptions_t *wopts, *wopts_sync;
     rocksdb_flushoptions_t *fopts;
-    pthread_mutex_t err_lock; /* err may be set from reader threads */
-    char err[STORE_ERRLEN];
-    char err_copy[STORE_ERRLEN]; /* what store_last_error hands the main thread */
+    pthread_mutex_t err_lock; /* write_err: set by the commit thread, read by the main one */
 };
+
+/* The last error of the calling thread's store calls (store_last_error). */
+static __thread char last_err[STORE_ERRLEN];
 
 static rocksdb_column_family_handle_t *store_cf(store *s, enum store_cf cf)
 {
     return s->cf[(int)cf + 1];
 }
 
+/* Records an error of the calling thread's last call: the RocksDB status
+ * (which names the operation and the file) or, for longtail's own checks,
+ * what failed. */
 static void store_set_error(store *s, const char *what, const char *msg)
 {
-    pthread_mutex_lock(&s->err_lock);
-    snprintf(s->err, sizeof(s->err), "%s: %s", what, msg ? msg : "unknown error");
-    pthread_mutex_unlock(&s->err_lock);
+    (void)s;
+    if (msg)
+        snprintf(last_err, sizeof(last_err), "%s", msg);
+    else
+        snprintf(last_err, sizeof(last_err), "%s failed", what);
 }
 
-/* Records the RocksDB error in the store and frees it. */
+/* Records the RocksDB error and frees it. */
 static int store_fail(store *s, const char *what, char *rerr)
 {
     store_set_error(s, what, rerr);
@@ -83,10 +99,41 @@ static int store_fail(store *s, const char *what, char *rerr)
 
 const char *store_last_error(store *s)
 {
+    (void)s;
+    return last_err;
+}
+
+/* The database is closed: a reopen failed. */
+static int store_closed(store *s)
+{
+    if (s->db)
+        return 0;
+    store_set_error(s, "open", "the storage is closed (it could not be opened again)");
+    return 1;
+}
+
+/* A write or WAL sync failed: from now on, until a reopen, nothing may
+ * write to this database (RocksDB aborts on the next use of a file writer
+ * that failed). */
+static int store_mark_write_failed(store *s)
+{
     pthread_mutex_lock(&s->err_lock);
-    memcpy(s->err_copy, s->err, sizeof(s->err_copy));
+    memcpy(s->write_err, last_err, sizeof(s->write_err));
     pthread_mutex_unlock(&s->err_lock);
-    return s->err_copy;
+    s->write_failed = 1;
+    return STORE_ERR;
+}
+
+int store_write_failed(store *s, char *msg, size_t len)
+{
+    if (!s->write_failed)
+        return 0;
+    if (msg && len) {
+        pthread_mutex_lock(&s->err_lock);
+        snprintf(msg, len, "%s", s->write_err);
+        pthread_mutex_unlock(&s->err_lock);
+    }
+    return 1;
 }
 
 void store_options_default(struct store_options *o)
@@ -194,7 +241,9 @@ static void store_build_options(store *s, const struct store_options *o)
     rocksdb_options_set_create_missing_column_families(opts, 1);
     rocksdb_options_set_manual_wal_flush(opts, 0);
     rocksdb_options_enable_statistics(opts);
-    rocksdb_options_set_keep_log_file_num(opts, 10);
+    /* no LOG file: RocksDB's lines go to longtail's log (infolog.h) */
+    if (infolog_install(opts) != 0)
+        rocksdb_options_set_keep_log_file_num(opts, 10);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
     /* write SST data back in 1 MB steps rather than in one burst at close */
     rocksdb_options_set_bytes_per_sync(opts, 1 << 20);
@@ -245,14 +294,23 @@ static void store_build_options(store *s, const struct store_options *o)
     s->opts = opts;
 }
 
+/* Closes the database handles (not the options, cache or the store). */
+static void store_close_db(store *s)
+{
+    if (!s->db)
+        return;
+    for (int i = 0; i < STORE_NCF; i++) {
+        if (s->cf[i])
+            rocksdb_column_family_handle_destroy(s->cf[i]);
+        s->cf[i] = NULL;
+    }
+    rocksdb_close(s->db);
+    s->db = NULL;
+}
+
 static void store_free(store *s)
 {
-    if (s->db) {
-        for (int i = 0; i < STORE_NCF; i++)
-            if (s->cf[i])
-                rocksdb_column_family_handle_destroy(s->cf[i]);
-        rocksdb_close(s->db);
-    }
+    store_close_db(s);
     if (s->ropts)
         rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts)
@@ -268,7 +326,36 @@ static void store_free(store *s)
     if (s->cache)
         rocksdb_cache_destroy(s->cache);
     pthread_mutex_destroy(&s->err_lock);
+    pthread_rwlock_destroy(&s->handle);
+    free(s->dir);
     free(s);
+}
+
+/* Opens s->db with its column families; 0, or STORE_ERR with *err
+ * (malloc'd) when err is given. */
+static int store_open_db(store *s, char **err)
+{
+    const rocksdb_options_t *cf_opts[STORE_NCF];
+    for (int i = 0; i < STORE_NCF; i++)
+        cf_opts[i] = s->opts;
+    cf_opts[(int)STORE_CF_EXPIRY + 1] = s->expiry_opts;
+    cf_opts[(int)STORE_CF_ELEMENTS + 1] = s->expiry_opts; /* read by prefix: no bloom */
+
+    char *rerr = NULL;
+    s->db = rocksdb_open_column_families(s->opts, s->dir, STORE_NCF, store_cf_names, cf_opts, s->cf,
+                                         &rerr);
+    if (rerr == NULL && s->db != NULL)
+        return 0;
+    if (err) {
+        if (rerr && store_is_lock_error(rerr))
+            *err = store_strdupf("another longtail-server is using %s (RocksDB LOCK held)", s->dir);
+        else
+            *err = store_strdupf("cannot open RocksDB in %s: %s", s->dir,
+                                 rerr ? rerr : "unknown error");
+    }
+    free(rerr);
+    s->db = NULL;
+    return STORE_ERR;
 }
 
 int store_open(const struct store_options *o, store **out, char **err)
@@ -277,38 +364,27 @@ int store_open(const struct store_options *o, store **out, char **err)
     if (err)
         *err = NULL;
     store *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
+    char *dir = strdup(o->dir);
+    if (s == NULL || dir == NULL) {
+        free(s);
+        free(dir);
         if (err)
             *err = strdup("out of memory");
         return STORE_ERR;
     }
+    s->dir = dir;
     pthread_mutex_init(&s->err_lock, NULL);
+    /* a reopen waits for the readers; new readers then wait for it */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->handle, &ra);
+    pthread_rwlockattr_destroy(&ra);
     store_build_options(s, o);
-
-    const rocksdb_options_t *cf_opts[STORE_NCF];
-    for (int i = 0; i < STORE_NCF; i++)
-        cf_opts[i] = s->opts;
-    cf_opts[(int)STORE_CF_EXPIRY + 1] = s->expiry_opts;
-    cf_opts[(int)STORE_CF_ELEMENTS + 1] = s->expiry_opts; /* read by prefix: no bloom */
-
-    char *rerr = NULL;
-    s->db = rocksdb_open_column_families(s->opts, o->dir, STORE_NCF, store_cf_names, cf_opts, s->cf,
-                                         &rerr);
-    if (rerr != NULL || s->db == NULL) {
-        if (err) {
-            if (rerr && store_is_lock_error(rerr))
-                *err = store_strdupf("another longtail-server is using %s (RocksDB LOCK held)",
-                                     o->dir);
-            else
-                *err = store_strdupf("cannot open RocksDB in %s: %s", o->dir,
-                                     rerr ? rerr : "unknown error");
-        }
-        free(rerr);
-        s->db = NULL;
+    if (store_open_db(s, err) != 0) {
         store_free(s);
         return STORE_ERR;
     }
-
     s->ropts = rocksdb_readoptions_create();
     s->wopts = rocksdb_writeoptions_create();
     s->wopts_sync = rocksdb_writeoptions_create();
@@ -323,6 +399,31 @@ void store_close(store *s)
 {
     if (s)
         store_free(s);
+}
+
+int store_reopen(store *s, char **err)
+{
+    if (err)
+        *err = NULL;
+    pthread_rwlock_wrlock(&s->handle);
+    store_close_db(s);
+    int rc = store_open_db(s, err);
+    if (rc == 0)
+        s->write_failed = 0;
+    pthread_rwlock_unlock(&s->handle);
+    return rc;
+}
+
+/* Every use of the database handle holds it for reading: only a reopen
+ * holds it for writing. */
+static void store_use(store *s)
+{
+    pthread_rwlock_rdlock(&s->handle);
+}
+
+static void store_done(store *s)
+{
+    pthread_rwlock_unlock(&s->handle);
 }
 
 /* ---- point reads -------------------------------------------------------- */
@@ -343,8 +444,14 @@ int store_get(store *s, enum store_cf cf, const void *key, size_t klen, char **v
 
     *val = NULL;
     *vlen = 0;
+    store_use(s);
+    if (store_closed(s)) {
+        store_done(s);
+        return STORE_ERR;
+    }
     rocksdb_pinnableslice_t *ps =
         rocksdb_get_pinned_cf(s->db, s->ropts, store_cf(s, cf), key, klen, &rerr);
+    store_done(s);
     if (rerr != NULL)
         return store_fail(s, "get", rerr);
     if (ps == NULL)
@@ -364,8 +471,10 @@ int store_get(store *s, enum store_cf cf, const void *key, size_t klen, char **v
 
 int store_key_may_exist(store *s, enum store_cf cf, const void *key, size_t klen)
 {
-    unsigned char may = rocksdb_key_may_exist_cf(s->db, s->ropts, store_cf(s, cf), key, klen, NULL,
-                                                 NULL, NULL, 0, NULL);
+    store_use(s);
+    unsigned char may = !s->db || rocksdb_key_may_exist_cf(s->db, s->ropts, store_cf(s, cf), key,
+                                                           klen, NULL, NULL, NULL, 0, NULL);
+    store_done(s);
     return may != 0;
 }
 
@@ -396,8 +505,23 @@ void store_multi_get(store *s, enum store_cf cf, size_t n, const char *const *ke
             return;
         }
     }
+    store_use(s);
+    if (store_closed(s)) {
+        store_done(s);
+        for (size_t i = 0; i < n; i++) {
+            vals[i] = NULL;
+            vlens[i] = 0;
+            rc[i] = STORE_ERR;
+        }
+        if (pins != pins_stack) {
+            free(pins);
+            free(errs);
+        }
+        return;
+    }
     /* Values stay pinned in the block cache until copied: one copy each. */
     rocksdb_batched_multi_get_cf(s->db, s->ropts, store_cf(s, cf), n, keys, klens, pins, errs, 0);
+    store_done(s);
     for (size_t i = 0; i < n; i++) {
         vals[i] = NULL;
         vlens[i] = 0;
@@ -526,9 +650,21 @@ size_t store_batch_bytes(store_batch *b)
 
 int store_write(store *s, store_batch *b, int sync)
 {
+    if (s->write_failed) {
+        /* the error that stopped writes, again: no RocksDB call */
+        pthread_mutex_lock(&s->err_lock);
+        memcpy(last_err, s->write_err, sizeof(last_err));
+        pthread_mutex_unlock(&s->err_lock);
+        return STORE_ERR;
+    }
     /* An empty batch still owes the caller the fsync it asked for. */
     if (b->count == 0)
         return sync ? store_sync_wal(s) : 0;
+    store_use(s);
+    if (store_closed(s)) {
+        store_done(s);
+        return store_mark_write_failed(s);
+    }
     if (b->wb == NULL)
         b->wb = rocksdb_writebatch_create();
     else
@@ -558,25 +694,88 @@ int store_write(store *s, store_batch *b, int sync)
 
     char *rerr = NULL;
     rocksdb_write(s->db, sync ? s->wopts_sync : s->wopts, b->wb, &rerr);
-    if (rerr != NULL)
-        return store_fail(s, "write", rerr);
+    store_done(s);
+    if (rerr != NULL) {
+        store_fail(s, "write", rerr);
+        return store_mark_write_failed(s);
+    }
     return 0;
+}
+
+/* fdatasync of one file of the database directory; 0, 1 when it is gone
+ * (a WAL RocksDB deleted meanwhile: its data is in synced SST files), or
+ * STORE_ERR. */
+static int sync_file(store *s, int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 1;
+        char msg[STORE_ERRLEN];
+        snprintf(msg, sizeof(msg), "open %s/%s: %s", s->dir, name, strerror(errno));
+        store_set_error(s, "sync", msg);
+        return STORE_ERR;
+    }
+    int rc = fdatasync(fd);
+    int e = errno;
+    close(fd);
+    if (rc == 0)
+        return 0;
+    char msg[STORE_ERRLEN];
+    snprintf(msg, sizeof(msg), "fdatasync %s/%s: %s", s->dir, name, strerror(e));
+    store_set_error(s, "sync", msg);
+    return STORE_ERR;
 }
 
 int store_sync_wal(store *s)
 {
-    char *rerr = NULL;
-    /* With manual_wal_flush off, FlushWAL(sync=true) is SyncWAL(): fsync of
-     * the WAL files, safe to run beside writers. */
-    rocksdb_flush_wal(s->db, 1, &rerr);
-    if (rerr != NULL)
-        return store_fail(s, "sync wal", rerr);
-    return 0;
+    if (s->write_failed)
+        return 0; /* nothing is acknowledged until a reopen: nothing to sync */
+    /* Not RocksDB's SyncWAL: after a failed WAL append, RocksDB aborts on
+     * the next sync of that WAL's writer, and this runs on its own thread
+     * beside the writes. fdatasync of the WAL files (*.log) through fds of
+     * our own reaches the same data without touching RocksDB's writers;
+     * then the directory, for WAL files created since the last sync. */
+    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        char msg[STORE_ERRLEN];
+        snprintf(msg, sizeof(msg), "open %s: %s", s->dir, strerror(errno));
+        store_set_error(s, "sync", msg);
+        return STORE_ERR;
+    }
+    int rc = 0;
+    int lfd = dup(dfd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        if (lfd >= 0)
+            close(lfd);
+        store_set_error(s, "sync", strerror(errno));
+        close(dfd);
+        return STORE_ERR;
+    }
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n > 4 && !strcmp(e->d_name + n - 4, ".log") && sync_file(s, dfd, e->d_name) < 0)
+            rc = STORE_ERR;
+    }
+    closedir(d);
+    if (rc == 0 && fsync(dfd) != 0) {
+        char msg[STORE_ERRLEN];
+        snprintf(msg, sizeof(msg), "fsync %s: %s", s->dir, strerror(errno));
+        store_set_error(s, "sync", msg);
+        rc = STORE_ERR;
+    }
+    close(dfd);
+    /* written data may not be durable: no write is acknowledged any more
+     * until a reopen (the next commit's retry) */
+    return rc == 0 ? 0 : store_mark_write_failed(s);
 }
 
 /* ---- iterators ---------------------------------------------------------- */
 
 struct store_iter {
+    store *s; /* held (store_use) until the iterator is freed */
     rocksdb_iterator_t *it;
     rocksdb_readoptions_t *ro; /* points at lower/upper below: lives as long as it */
     char *lower, *upper;       /* copies of the bounds, in the same allocation */
@@ -587,8 +786,17 @@ store_iter *store_iter_new(store *s, enum store_cf cf, const void *lower, size_t
 {
     size_t extra = (lower ? llen : 0) + (upper ? ulen : 0);
     store_iter *it = malloc(sizeof(*it) + extra + 1);
-    if (it == NULL)
+    if (it == NULL) {
+        store_set_error(s, "iterator", "out of memory");
         return NULL;
+    }
+    store_use(s);
+    if (store_closed(s)) {
+        store_done(s);
+        free(it);
+        return NULL;
+    }
+    it->s = s;
     char *p = (char *)(it + 1);
 
     it->lower = it->upper = NULL;
@@ -657,6 +865,7 @@ int store_iter_status(store_iter *it, char **err)
     rocksdb_iter_get_error(it->it, &rerr);
     if (rerr == NULL)
         return 0;
+    store_set_error(it->s, "iterator", rerr);
     if (err)
         *err = rerr;
     else
@@ -670,10 +879,24 @@ void store_iter_free(store_iter *it)
         return;
     rocksdb_iter_destroy(it->it);
     rocksdb_readoptions_destroy(it->ro);
+    store_done(it->s);
     free(it);
 }
 
 /* ---- maintenance -------------------------------------------------------- */
+
+/* Whether the database may be written now (flushes, checkpoints and
+ * compactions write files): not after a failed write, not when closed. */
+static int store_writable(store *s)
+{
+    if (s->write_failed) {
+        pthread_mutex_lock(&s->err_lock);
+        memcpy(last_err, s->write_err, sizeof(last_err));
+        pthread_mutex_unlock(&s->err_lock);
+        return 0;
+    }
+    return !store_closed(s);
+}
 
 int store_checkpoint(store *s, const char *dir, char **err)
 {
@@ -681,6 +904,13 @@ int store_checkpoint(store *s, const char *dir, char **err)
 
     if (err)
         *err = NULL;
+    store_use(s);
+    if (!store_writable(s)) {
+        store_done(s);
+        if (err)
+            *err = strdup(last_err);
+        return STORE_ERR;
+    }
     rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(s->db, &rerr);
     if (rerr == NULL) {
         /* log_size_for_flush 0: flush the memtables first, so the copy opens
@@ -688,6 +918,7 @@ int store_checkpoint(store *s, const char *dir, char **err)
         rocksdb_checkpoint_create(cp, dir, 0, &rerr);
         rocksdb_checkpoint_object_destroy(cp);
     }
+    store_done(s);
     if (rerr == NULL)
         return 0;
     store_set_error(s, "checkpoint", rerr);
@@ -700,28 +931,39 @@ int store_checkpoint(store *s, const char *dir, char **err)
 
 int store_flush(store *s)
 {
-    for (int i = 0; i < STORE_CF_COUNT; i++) {
+    store_use(s);
+    int rc = store_writable(s) ? 0 : STORE_ERR;
+    for (int i = 0; rc == 0 && i < STORE_CF_COUNT; i++) {
         char *rerr = NULL;
         rocksdb_flush_cf(s->db, s->fopts, store_cf(s, (enum store_cf)i), &rerr);
         if (rerr != NULL)
-            return store_fail(s, "flush", rerr);
+            rc = store_fail(s, "flush", rerr);
     }
-    return 0;
+    store_done(s);
+    return rc;
 }
 
 int store_compact(store *s, enum store_cf cf)
 {
     char *rerr = NULL;
 
+    store_use(s);
+    if (!store_writable(s)) {
+        store_done(s);
+        return STORE_ERR;
+    }
     rocksdb_flush_cf(s->db, s->fopts, store_cf(s, cf), &rerr);
-    if (rerr != NULL)
+    if (rerr != NULL) {
+        store_done(s);
         return store_fail(s, "flush", rerr);
+    }
     /* kForce (2): rewrite the bottom level too, so deleted ranges are
      * really gone afterwards. */
     rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
     rocksdb_compactoptions_set_bottommost_level_compaction(co, 2);
     rocksdb_compact_range_cf_opt(s->db, store_cf(s, cf), co, NULL, 0, NULL, 0);
     rocksdb_compactoptions_destroy(co);
+    store_done(s);
     return 0;
 }
 
@@ -746,6 +988,8 @@ static const char *const store_db_props[] = {
 int store_property_int(store *s, const char *name, uint64_t *out)
 {
     *out = 0;
+    if (!s->db)
+        return STORE_ERR;
     /* The block cache is shared by every CF: ask the cache itself. */
     if (strcmp(name, "rocksdb.block-cache-usage") == 0) {
         *out = rocksdb_cache_get_usage(s->cache);
@@ -814,6 +1058,8 @@ static int store_option_result(char *e, char **err)
 
 int store_set_cf_option(store *s, const char *name, const char *value, char **err)
 {
+    if (!store_writable(s))
+        return store_option_result(strdup(last_err), err);
     const char *keys[1] = {name}, *vals[1] = {value};
     for (int i = 0; i < STORE_NCF; i++) {
         char *e = NULL;
@@ -826,6 +1072,8 @@ int store_set_cf_option(store *s, const char *name, const char *value, char **er
 
 int store_set_db_option(store *s, const char *name, const char *value, char **err)
 {
+    if (!store_writable(s))
+        return store_option_result(strdup(last_err), err);
     const char *keys[1] = {name}, *vals[1] = {value};
     char *e = NULL;
     rocksdb_set_options(s->db, 1, keys, vals, &e);

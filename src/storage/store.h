@@ -6,13 +6,22 @@
  * Redis: it never includes client or command headers.
  *
  * Errors: functions return 0 on success, STORE_NOTFOUND where a key may be
- * absent, or STORE_ERR; the RocksDB message is kept in the store and given by
- * store_last_error() (main thread), or returned in *err (malloc'd, caller
- * frees) where the function takes one.
+ * absent, or STORE_ERR; the message (RocksDB's status, which names the
+ * operation and the file) is the calling thread's store_last_error(), or
+ * returned in *err (malloc'd, caller frees) where the function takes one.
+ *
+ * Faults (docs/design.md "Storage faults"): RocksDB aborts the process on
+ * the next use of a file writer that failed once, so after a failed write
+ * or WAL sync the store refuses every write, flush, checkpoint and option
+ * change with that first error, without calling RocksDB, until
+ * store_reopen() gives it fresh handles. Reads go on meanwhile. RocksDB's
+ * own LOG file is replaced by longtail's log (infolog.h), and the WAL is
+ * fsynced through fds of our own (store_sync_wal), never RocksDB's writer.
  *
  * Thread safety: store_get / store_multi_get / iterators may be used from
  * any thread concurrently (RocksDB is thread-safe); writes come from the
- * main thread.
+ * main thread or the commit thread, one at a time; store_reopen from the
+ * main thread, which it waits for every other use to end.
  */
 #ifndef LT_STORAGE_STORE_H
 #define LT_STORAGE_STORE_H
@@ -61,7 +70,16 @@ typedef struct store store;
  * fails with a message that says so (RocksDB's LOCK). */
 int store_open(const struct store_options *o, store **out, char **err);
 void store_close(store *s);
+/* The message of the calling thread's last failed call. */
 const char *store_last_error(store *s);
+/* Closes and opens the database again (fresh WAL and file writers), after
+ * a failed write: 0, or STORE_ERR with *err (the store is then closed:
+ * every call fails until a reopen succeeds). Main thread, no iterator open
+ * and no write in flight; it waits for the read pool's reads in progress. */
+int store_reopen(store *s, char **err);
+/* 0 while writes work; 1 after a failed write or sync, with the first
+ * failure's message in msg (len bytes), until a reopen. */
+int store_write_failed(store *s, char *msg, size_t len);
 
 /* Point read. On success *val is malloc'd (caller frees) and *vlen set. */
 int store_get(store *s, enum store_cf cf, const void *key, size_t klen, char **val, size_t *vlen);
@@ -88,13 +106,20 @@ void store_batch_delete_range(store_batch *b, enum store_cf cf, const void *begi
                               const void *end, size_t elen);
 size_t store_batch_count(store_batch *b);
 size_t store_batch_bytes(store_batch *b);
-/* Applies the batch atomically (WAL on). sync=1 fsyncs the WAL first. */
+/* Applies the batch atomically (WAL on). sync=1 fsyncs the WAL first. A
+ * failure stops writes (store_write_failed): the outcome of this batch is
+ * unknown (a WAL append that succeeded before a failed fsync is replayed
+ * by the next open). */
 int store_write(store *s, store_batch *b, int sync);
-/* fsync the WAL (appendfsync everysec from a background thread). */
+/* fdatasync of the WAL files and fsync of the directory, through fds of
+ * our own (appendfsync everysec, from a thread of its own, beside writes). */
 int store_sync_wal(store *s);
 
 /* Iterators (forward and backward), each over one column family, optionally
- * bounded to [lower, upper). Keys/values are valid until the next move. */
+ * bounded to [lower, upper). Keys/values are valid until the next move.
+ * store_iter_new returns NULL (store_last_error) when the storage is
+ * closed. An iterator that stops on an error just becomes invalid: every
+ * walk must ask store_iter_status at its end. */
 typedef struct store_iter store_iter;
 store_iter *store_iter_new(store *s, enum store_cf cf, const void *lower, size_t llen,
                            const void *upper, size_t ulen);
@@ -106,7 +131,7 @@ void store_iter_next(store_iter *it);
 void store_iter_prev(store_iter *it);
 const char *store_iter_key(store_iter *it, size_t *klen);
 const char *store_iter_value(store_iter *it, size_t *vlen);
-/* 0, or STORE_ERR if iteration stopped on an error. */
+/* 0, or STORE_ERR if iteration stopped on an error (store_last_error). */
 int store_iter_status(store_iter *it, char **err);
 void store_iter_free(store_iter *it);
 

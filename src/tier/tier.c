@@ -53,8 +53,28 @@ struct keylist {
     struct key_at *k;
 };
 
+/* A prefetch's reads: every key's slot in one set of arrays, read by jobs
+ * of at most JOB_KEYS keys each (several pool threads work for one big
+ * command), which are submitted while fewer than INFLIGHT_KEYS keys are
+ * being read in all and wait in a FIFO otherwise: a command with ten
+ * thousand keys is read in waves, never by a fallback to synchronous
+ * reads. */
+#define JOB_KEYS      256
+#define INFLIGHT_KEYS 8192
+
+struct reads {
+    char **keys; /* encoded keys-CF keys */
+    size_t *klens;
+    char **vals;
+    size_t *vlens;
+    int *rc;
+    struct read_job *jobs;
+    int njobs;
+    int left; /* jobs not completed yet */
+};
+
 struct prefetch {
-    struct read_job job;
+    struct reads r;
     void *owner; /* NULL once cancelled */
     uint64_t arrival;
     int flags;
@@ -197,19 +217,22 @@ static void keylist_copy(struct keylist *l, const struct key_at *keys, int n)
 static void prefetch_free(struct prefetch *pf)
 {
     for (int i = 0; i < pf->n; i++) {
-        free(pf->job.keys[i]);
-        free(pf->job.vals[i]);
+        free(pf->r.keys[i]);
+        free(pf->r.vals[i]);
     }
     free(pf->all.k);
     free(pf->dbid);
     free(pf->akeys);
     free(pf->ikeys);
     free(pf->hkeys);
-    free(pf->job.keys);
-    free(pf->job.klens);
-    free(pf->job.vals);
-    free(pf->job.vlens);
-    free(pf->job.rc);
+    for (int i = 0; i < pf->r.njobs; i++)
+        free(pf->r.jobs[i].err);
+    free(pf->r.jobs);
+    free(pf->r.keys);
+    free(pf->r.klens);
+    free(pf->r.vals);
+    free(pf->r.vlens);
+    free(pf->r.rc);
     free(pf);
 }
 
@@ -295,6 +318,7 @@ static int keys_busy(const struct key_at *keys, int n)
 
 static int prefetch(void *owner, uint64_t arrival, const struct key_at *keys, int n, int flags,
                     struct known_keys *known, int may_follow);
+static void reads_submit(struct prefetch *pf, int header_only);
 
 static void resume(void *owner)
 {
@@ -435,22 +459,19 @@ static int prefetch(void *owner, uint64_t arrival, const struct key_at *keys, in
     pf->dbid = heap_calloc(nw, sizeof(*pf->dbid));
     pf->akeys = heap_calloc(nw, sizeof(str));
     pf->ikeys = heap_calloc(nw, sizeof(str));
-    pf->job.owner = pf;
-    pf->job.n = nw;
-    pf->job.keys = heap_calloc(nw, sizeof(char *));
-    pf->job.klens = heap_calloc(nw, sizeof(size_t));
-    pf->job.vals = heap_calloc(nw, sizeof(char *));
-    pf->job.vlens = heap_calloc(nw, sizeof(size_t));
-    pf->job.rc = heap_calloc(nw, sizeof(int));
-    pf->job.header_only = (flags & PREFETCH_META) != 0;
+    pf->r.keys = heap_calloc(nw, sizeof(char *));
+    pf->r.klens = heap_calloc(nw, sizeof(size_t));
+    pf->r.vals = heap_calloc(nw, sizeof(char *));
+    pf->r.vlens = heap_calloc(nw, sizeof(size_t));
+    pf->r.rc = heap_calloc(nw, sizeof(int));
     for (int i = 0; i < nwant; i++) {
         struct db *db = keyspace_db(want[i].dbindex);
         str key = want[i].key;
         size_t len = str_len(key);
         pf->dbid[i] = db->dbid;
         pf->akeys[i] = key;
-        pf->job.keys[i] = heap_malloc(len + CODEC_KEY_PREFIX);
-        pf->job.klens[i] = codec_key_encode(db->dbid, key, len, pf->job.keys[i]);
+        pf->r.keys[i] = heap_malloc(len + CODEC_KEY_PREFIX);
+        pf->r.klens[i] = codec_key_encode(db->dbid, key, len, pf->r.keys[i]);
         dict_entry *e = inflight_hold(db->dbid, key, len);
         ((struct inflight *)e->v.val)->refs++;
         pf->ikeys[i] = e->key;
@@ -473,7 +494,7 @@ static int prefetch(void *owner, uint64_t arrival, const struct key_at *keys, in
     pending = pf;
     tier_stats.parked++;
     tier_stats.prefetch_reads += nwant;
-    readpool_submit(&pf->job);
+    reads_submit(pf, (flags & PREFETCH_META) != 0);
     return 1;
 }
 
@@ -516,25 +537,101 @@ static int prefetch_release(struct prefetch *pf)
     return stale;
 }
 
-/* Installs what pf's job read: values as clean hot keys, absent keys and
- * split headers in the owner's known set. */
+/* Installs what pf's jobs read: values as clean hot keys, absent keys and
+ * split headers in the owner's known set. A read that failed, or bytes the
+ * codec refuses, mark the known set failed: the command answers the error
+ * instead of running (the key is then neither hot nor known absent, and no
+ * later lookup may take it for absent). */
 static void prefetch_install(struct prefetch *pf)
 {
-    struct read_job *j = &pf->job;
+    struct reads *r = &pf->r;
+    int header_only = (pf->flags & PREFETCH_META) != 0;
     for (int i = 0; i < pf->n; i++) {
         struct db *db = keyspace_db_by_id(pf->dbid[i]);
         if (!db)
             continue;
-        if (j->rc[i] == 0 && j->header_only) {
-            if (db_install_header(db, pf->akeys[i], j->vals[i], j->vlens[i], pf->known) == 1)
+        if (r->rc[i] == 0 && header_only) {
+            if (db_install_header(db, pf->akeys[i], r->vals[i], r->vlens[i], pf->known) == 1)
                 tier_stats.header_reads++;
-        } else if (j->rc[i] == 0) {
-            db_install_loaded(db, pf->akeys[i], j->vals[i], j->vlens[i]);
-        } else if (j->rc[i] == STORE_NOTFOUND) {
+        } else if (r->rc[i] == 0) {
+            db_install_loaded(db, pf->akeys[i], r->vals[i], r->vlens[i], pf->known);
+        } else if (r->rc[i] == STORE_NOTFOUND) {
             tier_stats.prefetch_hits_absent++;
             known_add_absent(pf->known, pf->dbid[i], pf->akeys[i], str_len(pf->akeys[i]));
+        } else {
+            const char *err = "storage read failed";
+            for (int k = 0; k < r->njobs; k++)
+                if (r->jobs[k].err)
+                    err = r->jobs[k].err;
+            tier_stats.read_errors++;
+            keyspace_read_failed(pf->known, err, pf->akeys[i], str_len(pf->akeys[i]));
         }
     }
+}
+
+/* Jobs made but not submitted (INFLIGHT_KEYS), in order, and the keys
+ * being read now. */
+static struct read_job *wait_head, **wait_tail = &wait_head;
+static size_t inflight_keys;
+static int stopped; /* tier_stop: the pool takes no more jobs */
+
+void tier_stop(void)
+{
+    stopped = 1;
+}
+
+static void jobs_submit_waiting(void)
+{
+    while (!stopped && wait_head &&
+           (inflight_keys == 0 || inflight_keys + wait_head->n <= INFLIGHT_KEYS)) {
+        struct read_job *j = wait_head;
+        wait_head = j->next;
+        if (!wait_head)
+            wait_tail = &wait_head;
+        inflight_keys += j->n;
+        readpool_submit(j);
+    }
+}
+
+/* Cuts pf's reads into jobs and submits them, or queues them. */
+static void reads_submit(struct prefetch *pf, int header_only)
+{
+    struct reads *r = &pf->r;
+    r->njobs = (pf->n + JOB_KEYS - 1) / JOB_KEYS;
+    r->left = r->njobs;
+    r->jobs = heap_calloc((size_t)r->njobs, sizeof(*r->jobs));
+    for (int k = 0; k < r->njobs; k++) {
+        struct read_job *j = &r->jobs[k];
+        size_t first = (size_t)k * JOB_KEYS;
+        j->owner = pf;
+        j->n = (size_t)pf->n - first < JOB_KEYS ? (size_t)pf->n - first : JOB_KEYS;
+        j->keys = r->keys + first;
+        j->klens = r->klens + first;
+        j->vals = r->vals + first;
+        j->vlens = r->vlens + first;
+        j->rc = r->rc + first;
+        j->header_only = header_only;
+        j->next = NULL;
+        *wait_tail = j;
+        wait_tail = &j->next;
+    }
+    jobs_submit_waiting();
+}
+
+/* All of pf's jobs are read. */
+static void prefetch_done(struct prefetch *pf)
+{
+    int stale = prefetch_release(pf);
+    if (pf->owner && stale) {
+        /* look at the keys again: some are hot now, others re-read */
+        tier_stats.stale_reads++;
+        if (prefetch(pf->owner, pf->arrival, pf->all.k, pf->all.n, pf->flags, pf->known, 0) == 0)
+            resume(pf->owner);
+    } else if (pf->owner) {
+        prefetch_install(pf);
+        resume(pf->owner); /* runs the command, then the rest of the pipeline */
+    }
+    prefetch_free(pf);
 }
 
 void tier_on_reads_done(void)
@@ -544,20 +641,12 @@ void tier_on_reads_done(void)
         struct read_job *next = j->next;
         struct prefetch *pf = j->owner;
         hist_record(&tier_stats.read_latency, j->done_us - j->submit_us);
-        int stale = prefetch_release(pf);
-        if (pf->owner && stale) {
-            /* look at the keys again: some are hot now, others re-read */
-            tier_stats.stale_reads++;
-            if (prefetch(pf->owner, pf->arrival, pf->all.k, pf->all.n, pf->flags, pf->known, 0) ==
-                0)
-                resume(pf->owner);
-        } else if (pf->owner) {
-            prefetch_install(pf);
-            resume(pf->owner); /* runs the command, then the rest of the pipeline */
-        }
-        prefetch_free(pf);
+        inflight_keys -= j->n;
+        if (--pf->r.left == 0)
+            prefetch_done(pf);
         j = next;
     }
+    jobs_submit_waiting();
     followers_run();
 }
 

@@ -59,6 +59,8 @@ int tier_waiting(void);
  * reads names one of keys: a blocked client served because of the command
  * of arrival `before` must not overtake it. */
 int tier_keys_wanted_before(const struct key_at *keys, int n, uint64_t before);
+/* Shutdown: no more reads are submitted (the pool is stopping). */
+void tier_stop(void);
 /* Drains the read pool's completions (its eventfd is readable). */
 void tier_on_reads_done(void);
 /* Demotes clean keys until the hot tier is within maxmemory (or every clean
@@ -73,6 +75,7 @@ struct tier_stats {
     long long bloom_absent;         /* keys known absent from the bloom filters, no read */
     long long header_reads;         /* split values read as their header alone */
     long long followed;             /* commands that waited for reads of their keys by others */
+    long long read_errors;          /* keys whose read failed (their commands answered an error) */
     hist read_latency;              /* of the pool's reads, µs */
 };
 extern struct tier_stats tier_stats;

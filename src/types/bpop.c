@@ -19,12 +19,14 @@
 #include "types/types.h"
 
 /* The value of type `type` at key: 1 with *o set, 0 when absent or (on a
- * re-run) of another type, -1 after a WRONGTYPE reply. */
+ * re-run) of another type, -1 after a WRONGTYPE reply or the read error of
+ * a key a re-run had to read and could not (the client is then served
+ * with the error). */
 static int value_at(client *c, const str key, int type, obj **o)
 {
     *o = db_lookup(c->db, key, LOOKUP_WRITE, c->known);
     if (!*o)
-        return 0;
+        return read_ok_or_reply(c);
     if ((*o)->type == type)
         return 1;
     if (blocked_is_rerun(c)) {
@@ -98,6 +100,8 @@ static void bmove_generic(client *c, int wherefrom, int whereto, const str timeo
         return;
     }
     obj *dobj = db_lookup(c->db, c->argv[2], LOOKUP_WRITE, c->known);
+    if (!dobj && read_ok_or_reply(c) < 0)
+        return; /* served with the error; the source keeps its element */
     if (dobj && dobj->type != OBJ_LIST) {
         reply_error_wrongtype(c); /* served with the error; the source keeps its element */
         return;

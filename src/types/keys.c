@@ -21,8 +21,12 @@
 void cmd_del(client *c)
 {
     long long n = 0;
-    for (int j = 1; j < c->argc; j++)
-        n += db_delete(c->db, c->argv[j], c->known);
+    for (int j = 1; j < c->argc; j++) {
+        int r = delete_or_reply(c, c->db, c->argv[j]);
+        if (r < 0)
+            return;
+        n += r;
+    }
     reply_long(c, n);
 }
 
@@ -35,8 +39,12 @@ void cmd_exists(client *c)
 {
     long long n = 0;
     struct key_meta m;
-    for (int j = 1; j < c->argc; j++)
-        n += db_lookup_meta(c->db, c->argv[j], LOOKUP_NOTOUCH, &m, c->known);
+    for (int j = 1; j < c->argc; j++) {
+        int r = lookup_meta_or_reply(c, c->argv[j], LOOKUP_NOTOUCH, &m);
+        if (r < 0)
+            return;
+        n += r;
+    }
     reply_long(c, n);
 }
 
@@ -45,37 +53,43 @@ void cmd_touch(client *c)
     long long n = 0;
     for (int j = 1; j < c->argc; j++)
         n += db_lookup(c->db, c->argv[j], LOOKUP_NONE, c->known) != NULL;
+    if (read_ok_or_reply(c) < 0)
+        return;
     reply_long(c, n);
 }
 
 void cmd_type(client *c)
 {
     struct key_meta m;
-    int found = db_lookup_meta(c->db, c->argv[1], LOOKUP_NOTOUCH, &m, c->known);
-    reply_status(c, found ? obj_type_name(m.type) : "none");
+    int found = lookup_meta_or_reply(c, c->argv[1], LOOKUP_NOTOUCH, &m);
+    if (found >= 0)
+        reply_status(c, found ? obj_type_name(m.type) : "none");
 }
 
-/* Moves the value of key src in db from to key dst in db to, TTL included
- * (RENAME, MOVE): the object itself moves, with its LRU/LFU word, and an
- * existing dst is replaced. */
-static void move_value(struct db *from, const str src, struct db *to, const str dst,
-                       const struct known_keys *known)
+/* Moves the value of hot key src in db from to key dst in db to, TTL
+ * included (RENAME, MOVE): the object itself moves, with its LRU/LFU word,
+ * and an existing dst is replaced. 0, or -1 after replying the read error
+ * when dst could not be read (nothing moved). */
+static int move_value(client *c, struct db *from, const str src, struct db *to, const str dst)
 {
+    if (delete_or_reply(c, to, dst) < 0)
+        return -1;
     int64_t expire = db_get_expire(from, src);
-    obj *o = db_take(from, src, known);
+    obj *o = db_take(from, src, c->known);
     uint32_t lru = o->lru;
-    db_delete(to, dst, known);
     db_add(to, dst, o);
     o->lru = lru;
     if (expire >= 0)
         db_set_expire(to, dst, expire);
+    return 0;
 }
 
 static void rename_generic(client *c, int nx)
 {
     obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
     if (!o) {
-        reply_error(c, "ERR no such key");
+        if (read_ok_or_reply(c) == 0)
+            reply_error(c, "ERR no such key");
         return;
     }
     if (str_len(c->argv[1]) == str_len(c->argv[2]) &&
@@ -90,7 +104,8 @@ static void rename_generic(client *c, int nx)
         reply_long(c, 0);
         return;
     }
-    move_value(c->db, c->argv[1], c->db, c->argv[2], c->known);
+    if (move_value(c, c->db, c->argv[1], c->db, c->argv[2]) < 0)
+        return;
     if (nx)
         reply_long(c, 1);
     else
@@ -150,20 +165,21 @@ void cmd_copy(client *c)
     }
     obj *o = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
     if (!o) {
-        reply_long(c, 0);
+        if (read_ok_or_reply(c) == 0)
+            reply_long(c, 0);
         return;
     }
-    int64_t expire = db_get_expire(c->db, c->argv[1]);
-    obj *copy = obj_dup(o);
     if (db_lookup(dst, c->argv[2], LOOKUP_WRITE, c->known)) {
         if (!replace) {
-            obj_free(copy);
             reply_long(c, 0);
             return;
         }
         db_delete(dst, c->argv[2], c->known);
+    } else if (read_ok_or_reply(c) < 0) {
+        return;
     }
-    db_add(dst, c->argv[2], copy);
+    int64_t expire = db_get_expire(c->db, c->argv[1]);
+    db_add(dst, c->argv[2], obj_dup(o));
     if (expire >= 0)
         db_set_expire(dst, c->argv[2], expire);
     reply_long(c, 1);
@@ -180,14 +196,16 @@ void cmd_move(client *c)
     }
     obj *o = db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known);
     if (!o) {
-        reply_long(c, 0);
+        if (read_ok_or_reply(c) == 0)
+            reply_long(c, 0);
         return;
     }
     if (db_lookup(dst, c->argv[1], LOOKUP_WRITE, c->known)) {
         reply_long(c, 0);
         return;
     }
-    move_value(c->db, c->argv[1], dst, c->argv[1], c->known);
+    if (move_value(c, c->db, c->argv[1], dst, c->argv[1]) < 0)
+        return;
     reply_long(c, 1);
 }
 
@@ -227,8 +245,16 @@ static int keys_cb(void *ctx, const char *key, size_t klen, int type, int64_t ex
 void cmd_keys(client *c)
 {
     struct key_filter f = {c, c->argv[1], str_len(c->argv[1]), -1, 0, 0, 0};
+    uint64_t mark = reply_mark(c);
     void *h = reply_defer_len(c);
-    keyspace_scan(c->db, 0, keys_cb, &f);
+    uint64_t next;
+    int rc = keyspace_scan(c->db, 0, keys_cb, &f, &next);
+    if (rc != 0) {
+        /* what the walk replied so far is not the answer */
+        reply_rollback(c, mark);
+        reply_keyspace_failure(c, rc);
+        return;
+    }
     reply_set_array_len(c, h, f.emitted);
 }
 
@@ -262,11 +288,19 @@ void cmd_scan(client *c)
         return;
     struct key_filter f = {c,        so.pat, so.plen, so.type ? type_by_name(so.type) : -1,
                            so.count, 0,      0};
+    uint64_t mark = reply_mark(c);
     reply_array(c, 2);
     /* the cursor is only known after the walk: reserve its slot */
     void *slot = reply_defer_len(c);
     void *h = reply_defer_len(c);
-    uint64_t next = keyspace_scan(c->db, cursor, scan_cb, &f);
+    uint64_t next;
+    int rc = keyspace_scan(c->db, cursor, scan_cb, &f, &next);
+    if (rc != 0) {
+        /* an end of the walk that is not its end: never cursor 0 */
+        reply_rollback(c, mark);
+        reply_keyspace_failure(c, rc);
+        return;
+    }
     reply_set_array_len(c, h, f.emitted);
     char buf[32];
     int len = util_ull2str(buf, sizeof(buf), next);
@@ -276,7 +310,12 @@ void cmd_scan(client *c)
 void cmd_randomkey(client *c)
 {
     str key;
-    if (keyspace_random_key(c->db, &key) < 0) {
+    int rc = keyspace_random_key(c->db, &key);
+    if (rc < 0) {
+        reply_keyspace_failure(c, rc);
+        return;
+    }
+    if (rc == 1) {
         reply_null(c);
         return;
     }
@@ -303,16 +342,20 @@ void cmd_flushdb(client *c)
 {
     if (flush_option_or_reply(c) < 0)
         return;
-    db_flush(c->db);
-    reply_ok(c);
+    if (db_flush(c->db) < 0)
+        reply_keyspace_failure(c, KEYSPACE_WRITE_FAILED);
+    else
+        reply_ok(c);
 }
 
 void cmd_flushall(client *c)
 {
     if (flush_option_or_reply(c) < 0)
         return;
-    keyspace_flush_all();
-    reply_ok(c);
+    if (keyspace_flush_all() < 0)
+        reply_keyspace_failure(c, KEYSPACE_WRITE_FAILED);
+    else
+        reply_ok(c);
 }
 
 void cmd_swapdb(client *c)
@@ -330,15 +373,15 @@ void cmd_swapdb(client *c)
         reply_error(c, "ERR DB index is out of range");
         return;
     }
-    if (keyspace_swap((int)a, (int)b) < 0) {
-        reply_error(c, "ERR storage write failed");
-        return;
-    }
+    int rc = keyspace_swap((int)a, (int)b);
     /* clients keep their index: they now see the other dataset (those
      * blocked in either db were signalled through the keyspace's hook) */
     for (client *x = net.clients; x; x = x->next)
         x->db = keyspace_db(x->dbindex);
-    reply_ok(c);
+    if (rc < 0)
+        reply_keyspace_failure(c, KEYSPACE_WRITE_FAILED);
+    else
+        reply_ok(c);
 }
 
 /* ---- OBJECT -------------------------------------------------------------- */
@@ -346,7 +389,7 @@ void cmd_swapdb(client *c)
 static obj *object_lookup_or_null(client *c)
 {
     obj *o = db_lookup(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, c->known);
-    if (!o)
+    if (!o && read_ok_or_reply(c) == 0)
         reply_null(c);
     return o;
 }
@@ -354,9 +397,10 @@ static obj *object_lookup_or_null(client *c)
 void cmd_object_encoding(client *c)
 {
     struct key_meta m;
-    if (db_lookup_meta(c->db, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, &m, c->known))
+    int r = lookup_meta_or_reply(c, c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS, &m);
+    if (r > 0)
         reply_bulk_cstr(c, obj_encoding_name_of(m.encoding));
-    else
+    else if (r == 0)
         reply_null(c);
 }
 
@@ -403,7 +447,9 @@ void cmd_object_refcount(client *c)
 void cmd_object_tier(client *c)
 {
     int t = db_tier_of(c->db, c->argv[2]);
-    if (t < 0)
+    if (t == -2)
+        reply_keyspace_failure(c, KEYSPACE_READ_FAILED);
+    else if (t < 0)
         reply_null(c);
     else
         reply_bulk_cstr(c, t == KEY_HOT ? "hot" : "cold");
@@ -482,7 +528,8 @@ static void expire_generic(client *c, int64_t basetime, int seconds)
     }
     when += basetime;
     if (!db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known)) {
-        reply_long(c, 0);
+        if (read_ok_or_reply(c) == 0)
+            reply_long(c, 0);
         return;
     }
     if (flags) {
@@ -536,8 +583,10 @@ void cmd_pexpireat(client *c)
 static void ttl_generic(client *c, int ms, int absolute)
 {
     struct key_meta m;
-    if (!db_lookup_meta(c->db, c->argv[1], LOOKUP_NOTOUCH, &m, c->known)) {
-        reply_long(c, -2);
+    int r = lookup_meta_or_reply(c, c->argv[1], LOOKUP_NOTOUCH, &m);
+    if (r <= 0) {
+        if (r == 0)
+            reply_long(c, -2);
         return;
     }
     int64_t expire = m.expire_ms;
@@ -575,7 +624,8 @@ void cmd_pexpiretime(client *c)
 void cmd_persist(client *c)
 {
     if (!db_lookup(c->db, c->argv[1], LOOKUP_WRITE, c->known)) {
-        reply_long(c, 0);
+        if (read_ok_or_reply(c) == 0)
+            reply_long(c, 0);
         return;
     }
     reply_long(c, db_remove_expire(c->db, c->argv[1]));

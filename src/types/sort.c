@@ -49,8 +49,10 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
+#include "types/types.h"
 #include "net/reply.h"
 
 /* Room for a value formatted out of an integer encoding (string, hash,
@@ -443,6 +445,7 @@ static void sort_reply(client *c, struct sort_vec *s, long long start, long long
     long long count = end - start + 1;
     if (count < 0)
         count = 0;
+    uint64_t mark = reply_mark(c);
     reply_array(c, count * (ngets ? ngets : 1));
     str keybuf = str_new(NULL, 0);
     char buf[SORT_BUF];
@@ -461,6 +464,11 @@ static void sort_reply(client *c, struct sort_vec *s, long long start, long long
         }
     }
     str_free(keybuf);
+    if (known_failed(c->known)) {
+        /* a GET key could not be read: not an answer */
+        reply_rollback(c, mark);
+        read_ok_or_reply(c);
+    }
 }
 
 static void sort_store(client *c, const str dst, struct sort_vec *s, long long start, long long end,
@@ -471,8 +479,8 @@ static void sort_store(client *c, const str dst, struct sort_vec *s, long long s
         count = 0;
     long long outlen = count * (ngets ? ngets : 1);
     if (outlen == 0) {
-        db_delete(c->db, dst, c->known);
-        reply_long(c, 0);
+        if (delete_or_reply(c, c->db, dst) >= 0)
+            reply_long(c, 0);
         return;
     }
     obj *list = obj_list_new();
@@ -494,8 +502,13 @@ static void sort_store(client *c, const str dst, struct sort_vec *s, long long s
         }
     }
     str_free(keybuf);
-    db_set(c->db, dst, list, 0, c->known);
-    reply_long(c, outlen);
+    if (known_failed(c->known)) { /* a GET key could not be read: nothing stored */
+        obj_free(list);
+        read_ok_or_reply(c);
+        return;
+    }
+    if (set_or_reply(c, c->db, dst, list, 0) == 0)
+        reply_long(c, outlen);
 }
 
 static void sort_generic(client *c, int readonly)
@@ -503,9 +516,7 @@ static void sort_generic(client *c, int readonly)
     struct sort_opts o;
     memset(&o, 0, sizeof(o));
     o.limit_count = -1;
-    o.gets = malloc((size_t)c->argc * sizeof(int));
-    if (!o.gets)
-        abort();
+    o.gets = heap_malloc((size_t)c->argc * sizeof(int));
     str by = NULL;
     struct sort_pattern *gets = NULL;
     struct sort_vec s;
@@ -514,6 +525,8 @@ static void sort_generic(client *c, int readonly)
         goto done;
 
     obj *src = db_lookup(c->db, c->argv[1], LOOKUP_NONE, c->known);
+    if (!src && read_ok_or_reply(c) < 0)
+        goto done;
     if (src && src->type != OBJ_LIST && src->type != OBJ_SET && src->type != OBJ_ZSET) {
         reply_error_wrongtype(c);
         goto done;
@@ -565,6 +578,8 @@ static void sort_generic(client *c, int readonly)
             free(tmp);
         }
     }
+    if (read_ok_or_reply(c) < 0) /* a BY key could not be read */
+        goto done;
     if (bad) {
         reply_error(c, "ERR One or more scores can't be converted into double");
         goto done;

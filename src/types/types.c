@@ -29,20 +29,67 @@ void string_unshare(struct db *db, const str key, obj *o)
     ks_stats.changes--;
 }
 
+int read_ok_or_reply(client *c)
+{
+    if (!known_failed(c->known))
+        return 0;
+    reply_error_fmt(c, "ERR storage read failed: %s", c->known->read_err);
+    return -1;
+}
+
+void reply_keyspace_failure(client *c, int code)
+{
+    if (code == KEYSPACE_WRITE_FAILED) {
+        const char *e = keyspace_write_error();
+        reply_error_fmt(c, "MISCONF Errors writing to the AOF file: %s", e ? e : "unknown error");
+    } else {
+        reply_error_fmt(c, "ERR storage read failed: %s", keyspace_read_error());
+    }
+}
+
 int lookup_type_or_reply(client *c, const str key, int type, obj **o, int flags)
 {
     *o = db_lookup(c->db, key, flags, c->known);
-    if (*o && (*o)->type != type) {
+    if (!*o)
+        return read_ok_or_reply(c);
+    if ((*o)->type != type) {
         reply_error_wrongtype(c);
         return -1;
     }
     return 0;
 }
 
+int set_or_reply(client *c, struct db *db, const str key, obj *val, int flags)
+{
+    if (db_set(db, key, val, flags, c->known) == 0)
+        return 0;
+    read_ok_or_reply(c);
+    return -1;
+}
+
+int delete_or_reply(client *c, struct db *db, const str key)
+{
+    int r = db_delete(db, key, c->known);
+    if (r < 0)
+        read_ok_or_reply(c);
+    return r;
+}
+
+int lookup_meta_or_reply(client *c, const str key, int flags, struct key_meta *m)
+{
+    int r = db_lookup_meta(c->db, key, flags, m, c->known);
+    if (r < 0)
+        read_ok_or_reply(c);
+    return r;
+}
+
 void reply_count(client *c, int type, size_t (*len)(const obj *))
 {
     struct key_meta m;
-    if (!db_lookup_meta(c->db, c->argv[1], LOOKUP_NONE, &m, c->known)) {
+    int r = lookup_meta_or_reply(c, c->argv[1], LOOKUP_NONE, &m);
+    if (r < 0)
+        return;
+    if (r == 0) {
         reply_long(c, 0);
     } else if (m.type != type) {
         reply_error_wrongtype(c);
@@ -63,7 +110,7 @@ void remove_members(client *c, int type, int (*del)(obj *, const void *, size_t)
             continue;
         removed++;
         if (len(o) == 0) {
-            db_delete(c->db, c->argv[1], c->known);
+            db_delete(c->db, c->argv[1], NULL); /* hot: nothing to read */
             o = NULL;
         }
     }

@@ -8,9 +8,29 @@
 #include "keyspace/db.h"
 #include "net/client.h"
 
+/* Reads of keys fail as errors, never as absent keys (docs/design.md
+ * "Storage faults"): the prefetch of a command's keys failing keeps the
+ * command from running at all; a lookup a handler makes itself that has to
+ * read (SORT's BY/GET keys, a blocked client's command run again) and
+ * fails leaves c->known failed. These helpers then reply
+ * "ERR storage read failed: <why>" and return -1. */
+int read_ok_or_reply(client *c);
+
 /* Looks key up in c's db (db_lookup flags); replies WRONGTYPE and returns
- * -1 when it holds another type than `type`. *o is NULL when absent. */
+ * -1 when it holds another type than `type`, or the read error when it
+ * could not be read. *o is NULL when absent. */
 int lookup_type_or_reply(client *c, const str key, int type, obj **o, int flags);
+/* db_set / db_delete / db_lookup_meta of a key of c's command: as they
+ * return, and -1 after replying the read error when it could not be read
+ * (db_set then freed val: nothing changed). */
+int set_or_reply(client *c, struct db *db, const str key, obj *val, int flags);
+int delete_or_reply(client *c, struct db *db, const str key);
+int lookup_meta_or_reply(client *c, const str key, int flags, struct key_meta *m);
+/* The error of a failed keyspace walk or commit (KEYSPACE_READ_FAILED:
+ * "ERR storage read failed: ...", KEYSPACE_WRITE_FAILED: "MISCONF Errors
+ * writing to the AOF file: ...", as Redis answers when its AOF cannot be
+ * written). */
+void reply_keyspace_failure(client *c, int code);
 
 /* HLEN, SCARD, ZCARD, LLEN key: the number of elements of the collection
  * of `type` at argv[1] (len), 0 when absent. A cold split value answers

@@ -1,30 +1,36 @@
 /*
- * lt-fault: proof that the fault shim (tests/fault/ltfault.so) really fails
- * a real longtail-server's storage calls, and a record of what today's
- * server does then.
+ * lt-fault: storage faults never lose data or crash the server (issue #9),
+ * proven with real faults: the fault shim (tests/fault/ltfault.so, loaded
+ * with LD_PRELOAD) fails the server's own file I/O on demand, and a stored
+ * value is corrupted on disk while the server is stopped.
  *
  *   lt-fault [--server PATH] [-v]
  *
- * 1. Cold reads: NKEYS keys of 4 KB are written (appendfsync always,
- *    maxmemory 1 so that nothing stays hot), the server is restarted so
- *    that they are in SST files and no block is cached. With SST reads
- *    failing with EIO, GET of a key that was never read does not return its
- *    value, and the shim counts the failed reads; once disarmed, the same
- *    GET returns the value.
- * 2. WAL appends: with every WAL write failing with ENOSPC, a SET is
- *    affected: the shim counts failed WAL writes and the SET gets no OK.
- *    After a restart without faults, every key acknowledged before is
- *    there with its value.
+ * Tests (each shown to fail on a server without its fix):
+ *  1. A failed read of a cold key is an error reply ("ERR storage read
+ *     failed: <RocksDB status>"), never an absent key: GET, EXISTS, MGET,
+ *     and writes that need the old value (INCR, HSET, SETNX, LPUSH) answer
+ *     the error, change nothing, create nothing; DBSIZE does not move.
+ *  2. SCAN, KEYS and RANDOMKEY answer an error when the walk of storage
+ *     fails: never a short result, never cursor 0.
+ *  3. A value the codec refuses is the same error, logged once with the key
+ *     escaped, counted in INFO.
+ *  4. A write that cannot be made durable (WAL appends fail with ENOSPC) is
+ *     refused with Redis's AOF error (-MISCONF Errors writing to the AOF
+ *     file: ...), and so are the writes acknowledged in the same loop
+ *     iteration (their replies were not sent); reads go on; PING is refused
+ *     as Redis does; retries back off; when the WAL works again writes
+ *     resume by themselves; after a restart every acknowledged key is there
+ *     and DBSIZE is exact.
+ *  5. FLUSHDB answers OK only once its delete is durable; when its commit is
+ *     refused it answers the error, and the keys never come back, not even
+ *     after a restart.
+ *  6. A failed WAL fsync (appendfsync everysec, from its own thread) refuses
+ *     writes until storage works again.
+ *  7. Every key of a command is read before it runs: MGET of 10 000 cold
+ *     keys parks once and makes no synchronous read.
  *
- * The exact replies are today's, and two of them are issue #9's bugs,
- * checked as they are so that this test notices when they change (update
- * the checks marked ISSUE-9 then):
- *  - a failed SST read is answered as if the key were absent (GET nil,
- *    EXISTS 0) instead of an error reply;
- *  - a failed WAL append ends the process: RocksDB asserts
- *    ("sync_without_flush_called_") when the commit is retried, the SET
- *    never gets a reply and the exit status is 134 (SIGABRT).
- * longtail only: the shim is meaningless for redis-server.
+ * longtail only: the shim and the stored format are longtail's.
  */
 #include "fault.h"
 #include "harness.h"
@@ -33,11 +39,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "storage/codec.h"
+#include "storage/store.h"
 
 #define NKEYS    300
 #define VALUE_SZ 4096
 
-static lt_server srv;
 static lt_opts opts;
 static fault_ctl *fc;
 
@@ -54,8 +63,8 @@ static void key_for(int i, char *buf, size_t len)
     snprintf(buf, len, "fault:%d", i);
 }
 
-/* 1 if the file at "path" contains "needle". */
-static int file_has(const char *path, const char *needle)
+/* How many times needle occurs in the file at path. */
+static int file_count(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -67,9 +76,11 @@ static int file_has(const char *path, const char *needle)
         lt_buf_append(&b, chunk, n);
     fclose(f);
     lt_buf_append(&b, "", 1);
-    int found = strstr(b.p, needle) != NULL;
+    int count = 0;
+    for (const char *p = b.p; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        count++;
     free(b.p);
-    return found;
+    return count;
 }
 
 /* 1 if GET of key i answers its value. */
@@ -85,11 +96,12 @@ static int get_is_value(lt_conn *c, int i)
     return ok;
 }
 
-static int write_keys(lt_conn *c)
+/* SET keys first..first+n-1 with their values; how many were acknowledged. */
+static int write_keys(lt_conn *c, int first, int n)
 {
     char k[32], v[VALUE_SZ];
     int acked = 0;
-    for (int i = 0; i < NKEYS; i++) {
+    for (int i = first; i < first + n; i++) {
         key_for(i, k, sizeof(k));
         value_for(i, v);
         const char *argv[] = {"SET", k, v};
@@ -102,94 +114,475 @@ static int write_keys(lt_conn *c)
     return acked;
 }
 
-static void check_all_keys(lt_conn *c, const char *when)
+/* 1 if r is an error reply starting with prefix and containing needle. */
+static int is_error(const lt_reply *r, const char *prefix, const char *needle)
 {
-    int good = 0;
-    for (int i = 0; i < NKEYS; i++)
-        good += get_is_value(c, i);
-    lt_check(good == NKEYS, "%s: %d of %d acknowledged keys read back with their value", when, good,
-             NKEYS);
-    lt_reply *r = lt_conn_call(c, "DBSIZE", NULL);
-    lt_check(r && r->type == ':' && r->integer == NKEYS, "%s: DBSIZE is %d (got %lld)", when, NKEYS,
-             r ? r->integer : -1);
-    lt_reply_free(r);
+    return r && r->type == '-' && !strncmp(r->str, prefix, strlen(prefix)) &&
+           (!needle || strstr(r->str, needle));
 }
 
-/* 1. SST reads failing with EIO. */
+static long long info_field(lt_conn *c, const char *section, const char *field)
+{
+    long long v = -1;
+    lt_reply *r = lt_conn_call(c, "INFO", section, NULL);
+    if (r)
+        lt_info_field(r, field, &v);
+    lt_reply_free(r);
+    return v;
+}
+
+/* An INFO field that is a word (aof_last_write_status:ok). */
+static int info_is(lt_conn *c, const char *section, const char *line)
+{
+    lt_reply *r = lt_conn_call(c, "INFO", section, NULL);
+    int found = r && r->str && strstr(r->str, line) != NULL;
+    lt_reply_free(r);
+    return found;
+}
+
+static long long call_int(lt_conn *c, const char *a0, const char *a1)
+{
+    lt_reply *r = lt_conn_call(c, a0, a1, NULL);
+    long long v = r && r->type == ':' ? r->integer : -1;
+    lt_reply_free(r);
+    return v;
+}
+
+/* Keys SCAN finds, walking the whole db (-1 on an error reply). */
+static long long scan_count(lt_conn *c)
+{
+    long long n = 0;
+    char cursor[32] = "0";
+    do {
+        lt_reply *r = lt_conn_call(c, "SCAN", cursor, "COUNT", "1000", NULL);
+        if (!r || r->type != '*' || r->n != 2) {
+            lt_reply_free(r);
+            return -1;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->elem[0]->str);
+        n += (long long)r->elem[1]->n;
+        lt_reply_free(r);
+    } while (strcmp(cursor, "0") != 0);
+    return n;
+}
+
+/* Starts a server with the shim loaded and the given extra arguments. */
+static int start(lt_server *srv, const char *const *args, int nargs)
+{
+    return lt_check(lt_server_start(srv, opts.server, args, nargs) == 0,
+                    "the server starts with the shim loaded");
+}
+
+static void finish(lt_server *srv)
+{
+    int failed = lt_test_checks_failed() > 0;
+    if (failed)
+        lt_server_print_logs(srv, 30);
+    lt_server_stop(srv);
+    lt_server_cleanup(srv, failed);
+}
+
+/* A server whose NKEYS keys are on disk only: written, then restarted so
+ * that they are in SST files and no block is cached (maxmemory 1). */
+static lt_conn *cold_server(lt_server *srv)
+{
+    const char *args[] = {"--appendfsync", "always", "--maxmemory", "1"};
+    if (!start(srv, args, 4))
+        return NULL;
+    lt_conn *c = lt_conn_open(srv->port, 5000);
+    if (!lt_check(c != NULL, "connect"))
+        return NULL;
+    lt_check(write_keys(c, 0, NKEYS) == NKEYS, "all %d SETs answered +OK", NKEYS);
+    lt_reply *r = lt_conn_call(c, "HSET", "fault:hash", "f", "v", NULL);
+    lt_reply_free(r);
+    lt_conn_close(c);
+    lt_check(lt_server_stop(srv) == 0, "SIGTERM: exit status 0");
+    if (!lt_check(lt_server_restart(srv) == 0, "restart on the same directory"))
+        return NULL;
+    c = lt_conn_open(srv->port, 5000);
+    lt_check(c != NULL, "connect after the restart");
+    return c;
+}
+
+/* ---- 1. reads ------------------------------------------------------------ */
+
 static void test_cold_reads(void)
 {
-    lt_conn *c = lt_conn_open(srv.port, 5000);
-    if (!lt_check(c != NULL, "connect"))
+    lt_server srv;
+    lt_conn *c = cold_server(&srv);
+    if (!c) {
+        finish(&srv);
         return;
-    lt_check(write_keys(c) == NKEYS, "all %d SETs answered +OK", NKEYS);
-    lt_conn_close(c);
-    lt_check(lt_server_stop(&srv) == 0, "SIGTERM: exit status 0");
-    if (!lt_check(lt_server_restart(&srv) == 0, "restart on the same directory"))
-        return;
-    c = lt_conn_open(srv.port, 5000);
-    if (!lt_check(c != NULL, "connect after the restart"))
-        return;
-
+    }
     lt_check(get_is_value(c, 0), "unfaulted: GET of a cold key reads its value from disk");
+    long long errors0 = info_field(c, "tiering", "storage_read_errors");
 
     fault_arm(fc, LTFAULT_OP_READ, LTFAULT_KIND_SST, EIO, 0, -1, NULL);
-    char k[32];
-    key_for(1, k, sizeof(k));
-    lt_reply *r = lt_conn_call(c, "GET", k, NULL);
-    lt_check(r != NULL, "GET answered while SST reads fail");
-    lt_check(!get_is_value(c, 2),
-             "GET of a cold key does not return its value while SST reads fail");
+    const char *err = "ERR storage read failed: ";
+    lt_reply *r = lt_conn_call(c, "GET", "fault:1", NULL);
+    lt_check_replied(is_error(r, err, "Input/output error"),
+                     "GET of a cold key whose read fails: the error, with RocksDB's status");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "EXISTS", "fault:2", NULL);
+    lt_check_replied(is_error(r, err, NULL), "EXISTS: the error, never 0");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "MGET", "fault:3", "fault:4", NULL);
+    lt_check_replied(is_error(r, err, NULL), "MGET: the error, never nils");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "TTL", "fault:5", NULL);
+    lt_check_replied(is_error(r, err, NULL), "TTL: the error, never -2");
+    lt_reply_free(r);
+    /* writes that need the old value must neither create nor change */
+    r = lt_conn_call(c, "APPEND", "fault:6", "x", NULL);
+    lt_check_replied(is_error(r, err, NULL), "APPEND: the error");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "SETNX", "fault:7", "new", NULL);
+    lt_check_replied(is_error(r, err, NULL), "SETNX: the error, never 1");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "HSET", "fault:hash", "g", "w", NULL);
+    lt_check_replied(is_error(r, err, NULL), "HSET on a cold hash: the error");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "DEL", "fault:8", NULL);
+    lt_check_replied(is_error(r, err, NULL), "DEL: the error, never 0");
+    lt_reply_free(r);
     lt_check(fault_hits(fc) > 0, "the shim failed the server's SST reads (%llu failures)",
              (unsigned long long)fault_hits(fc));
-    /* ISSUE-9: today a failed read is answered as absent; the target is an error reply */
-    lt_check_reply(r, "(nil)", "ISSUE-9 today: GET on a failed SST read answers nil");
-    lt_reply_free(r);
-    key_for(3, k, sizeof(k));
-    r = lt_conn_call(c, "EXISTS", k, NULL);
-    lt_check_reply(r, ":0", "ISSUE-9 today: EXISTS on a failed SST read answers 0");
-    lt_reply_free(r);
+    long long errors1 = info_field(c, "tiering", "storage_read_errors");
+    lt_check(errors1 > errors0, "INFO tiering storage_read_errors counts them (%lld -> %lld)",
+             errors0, errors1);
     fault_disarm(fc);
 
-    lt_check(get_is_value(c, 1), "disarmed: the same GET returns the value again");
+    lt_check(get_is_value(c, 1), "disarmed: the same GET returns the value");
+    lt_check(get_is_value(c, 6), "APPEND changed nothing");
+    lt_check(get_is_value(c, 7), "SETNX changed nothing");
+    lt_check(get_is_value(c, 8), "DEL deleted nothing");
+    r = lt_conn_call(c, "HGETALL", "fault:hash", NULL);
+    lt_check_reply(r, "*2[\"f\",\"v\"]", "HSET changed nothing");
+    lt_reply_free(r);
+    lt_check(call_int(c, "DBSIZE", NULL) == NKEYS + 1, "DBSIZE did not move");
     lt_check(lt_server_alive(&srv), "the server is still running");
     lt_conn_close(c);
+    finish(&srv);
 }
 
-/* 2. WAL appends failing with ENOSPC. */
+/* ---- 2. walks ------------------------------------------------------------ */
+
+static void test_walks(void)
+{
+    lt_server srv;
+    lt_conn *c = cold_server(&srv);
+    if (!c) {
+        finish(&srv);
+        return;
+    }
+    fault_arm(fc, LTFAULT_OP_READ, LTFAULT_KIND_SST, EIO, 0, -1, NULL);
+    const char *err = "ERR storage read failed: ";
+    lt_reply *r = lt_conn_call(c, "SCAN", "0", "COUNT", "1000", NULL);
+    lt_check_replied(is_error(r, err, "Input/output error"),
+                     "SCAN: the error, never a short page or cursor 0");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "KEYS", "*", NULL);
+    lt_check_replied(is_error(r, err, NULL), "KEYS: the error, never a short list");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "RANDOMKEY", NULL);
+    lt_check_replied(is_error(r, err, NULL), "RANDOMKEY: the error, never nil");
+    lt_reply_free(r);
+    fault_disarm(fc);
+    lt_check(scan_count(c) == NKEYS + 1, "disarmed: SCAN walks every key");
+    lt_conn_close(c);
+    finish(&srv);
+}
+
+/* ---- 3. corruption ------------------------------------------------------- */
+
+/* Writes a hash whose listpack payload is garbage under key in db 0 of the
+ * stopped server's storage. */
+static int corrupt_value(const lt_server *srv, const char *key, size_t klen)
+{
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/db", srv->dir);
+    struct store_options o;
+    store_options_default(&o);
+    o.dir = path;
+    store *s;
+    char *err = NULL;
+    if (store_open(&o, &s, &err) != 0) {
+        printf("corrupt_value: %s\n", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    char k[256], v[64];
+    size_t kl = codec_key_encode(0, key, klen, k);
+    struct codec_header h = {CODEC_T_HASH, 11 /* listpack */, 0, -1};
+    size_t vl = codec_header_encode(&h, v);
+    memcpy(v + vl, "\x01\x02garbage, not a listpack", 25);
+    vl += 25;
+    store_batch *b = store_batch_new();
+    store_batch_put(b, STORE_CF_KEYS, k, kl, v, vl);
+    int rc = store_write(s, b, 1);
+    store_batch_free(b);
+    store_close(s);
+    return rc;
+}
+
+static void test_corrupt(void)
+{
+    lt_server srv;
+    const char *args[] = {"--maxmemory", "1"};
+    if (!start(&srv, args, 2)) {
+        finish(&srv);
+        return;
+    }
+    lt_check(lt_server_stop(&srv) == 0, "SIGTERM: exit status 0");
+    const char key[] = "bad\x01key";
+    lt_check(corrupt_value(&srv, key, sizeof(key) - 1) == 0, "a corrupt value written to disk");
+    if (!lt_check(lt_server_restart(&srv) == 0, "restart on the same directory")) {
+        finish(&srv);
+        return;
+    }
+    lt_conn *c = lt_conn_open(srv.port, 5000);
+    if (!lt_check(c != NULL, "connect")) {
+        finish(&srv);
+        return;
+    }
+    const char *argv[] = {"HGETALL", key};
+    size_t lens[] = {7, sizeof(key) - 1};
+    const char *want =
+        "ERR storage read failed: corrupt stored value of key \"bad\\x01key\" in db 0";
+    for (int i = 0; i < 2; i++) {
+        lt_reply *r = lt_conn_call_argv(c, 2, argv, lens);
+        lt_check_replied(r && r->type == '-' && !strcmp(r->str, want),
+                         "HGETALL of a corrupt value (time %d): %s", i + 1, want);
+        lt_reply_free(r);
+    }
+    lt_check(info_field(c, "tiering", "storage_corrupt_values") == 2,
+             "INFO tiering storage_corrupt_values counts both");
+    lt_check(file_count(srv.log, "\"bad\\x01key\" in db 0 is corrupt") == 1,
+             "the log says it once, the key escaped");
+    lt_check(lt_server_alive(&srv), "the server is still running");
+    lt_conn_close(c);
+    finish(&srv);
+}
+
+/* ---- 4. WAL appends -------------------------------------------------------- */
+
+/* Retries SET key until it is acknowledged or ms pass; 1 when it was. */
+static int write_resumes(lt_conn *c, const char *key, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 100) {
+        lt_reply *r = lt_conn_call(c, "SET", key, "after", NULL);
+        int ok = r && r->type == '+';
+        lt_reply_free(r);
+        if (ok)
+            return 1;
+        usleep(100 * 1000);
+    }
+    return 0;
+}
+
 static void test_wal_append(void)
 {
+    lt_server srv;
+    const char *args[] = {"--appendfsync", "always"};
+    if (!start(&srv, args, 2)) {
+        finish(&srv);
+        return;
+    }
     lt_conn *c = lt_conn_open(srv.port, 5000);
-    if (!lt_check(c != NULL, "connect"))
+    if (!lt_check(c != NULL, "connect")) {
+        finish(&srv);
         return;
-    fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_WAL, ENOSPC, 0, -1, NULL);
-    c->timeout_ms = 5000;
-    lt_reply *r = NULL;
-    int rc = lt_conn_send(c, "SET", "fault:new", "v", NULL);
-    if (rc == LT_OK)
-        rc = lt_conn_read(c, &r);
-    lt_check(!(r && r->type == '+'), "the SET is not acknowledged while WAL appends fail");
-    lt_check(fault_hits(fc) > 0, "the shim failed the server's WAL appends (%llu failures)",
-             (unsigned long long)fault_hits(fc));
-    /* ISSUE-9: today the process aborts inside RocksDB; the target is -MISCONF replies */
-    lt_check(rc == LT_ERR_EOF || rc == LT_ERR_IO,
-             "ISSUE-9 today: the connection is closed without a reply (read status %d)", rc);
-    int st = lt_server_wait(&srv, 10000);
-    lt_check(st == 134, "ISSUE-9 today: the server exits on SIGABRT, status 134 (got %d)", st);
-    lt_check(file_has(srv.out, "Assertion `sync_without_flush_called_' failed"),
-             "ISSUE-9 today: RocksDB's assertion is on the server's stderr");
-    lt_reply_free(r);
-    lt_conn_close(c);
-    fault_disarm(fc);
-    if (st == -2)
-        lt_server_kill(&srv);
+    }
+    lt_check(write_keys(c, 0, 100) == 100, "100 SETs acknowledged before the fault");
+    const char *misconf = "MISCONF Errors writing to the AOF file: ";
 
-    if (!lt_check(lt_server_restart(&srv) == 0, "restart after the fault"))
-        return;
-    c = lt_conn_open(srv.port, 5000);
-    if (!lt_check(c != NULL, "connect after the restart"))
-        return;
-    check_all_keys(c, "after the restart");
+    fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_WAL, ENOSPC, 0, -1, NULL);
+    /* a pipeline in one packet: its writes wait for the refused commit,
+     * and each of their replies becomes one error */
+    const char pipeline[] = "SET p:1 x\r\nINCR p:2\r\nGET fault:0\r\nRPUSH p:3 a\r\n";
+    lt_conn_send_raw(c, pipeline, sizeof(pipeline) - 1);
+    const char *what[] = {"SET", "INCR", "GET", "RPUSH"};
+    for (int i = 0; i < 4; i++) {
+        lt_reply *r = NULL;
+        int rc = lt_conn_read(c, &r);
+        if (i == 2)
+            lt_check_replied(rc == LT_OK && r && r->type == '$' && r->len == VALUE_SZ,
+                             "pipelined %s: the value (reads go on)", what[i]);
+        else
+            lt_check_replied(rc == LT_OK && is_error(r, misconf, "No space left on device"),
+                             "pipelined %s: -MISCONF, never +OK (got %s)", what[i],
+                             r && r->str ? r->str : "no reply");
+        lt_reply_free(r);
+    }
+    lt_reply *r = lt_conn_call(c, "SET", "after:1", "v", NULL);
+    lt_check_replied(is_error(r, misconf, NULL), "a write while the failure lasts: -MISCONF");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "PING", NULL);
+    lt_check_replied(is_error(r, misconf, NULL), "PING: -MISCONF, as Redis answers");
+    lt_reply_free(r);
+    lt_check(get_is_value(c, 5), "GET of a key written before: its value");
+    lt_check(info_is(c, "persistence", "aof_last_write_status:err"),
+             "INFO persistence aof_last_write_status:err");
+    usleep(1500 * 1000);
+    long long retries = info_field(c, "persistence", "storage_commit_retries");
+    lt_check(retries >= 1 && retries <= 10,
+             "commits are retried, backing off (%lld retries in 1.5 s)", retries);
+    lt_check(fault_hits(fc) > 0, "the shim failed the WAL appends (%llu failures)",
+             (unsigned long long)fault_hits(fc));
+    fault_disarm(fc);
+
+    lt_check(write_resumes(c, "after:2", 10000), "disarmed: writes resume by themselves");
+    lt_check(info_is(c, "persistence", "aof_last_write_status:ok"),
+             "INFO persistence aof_last_write_status:ok again");
+    lt_check(lt_server_alive(&srv), "the server is still running");
     lt_conn_close(c);
+    lt_check(lt_server_stop(&srv) == 0, "SIGTERM: exit status 0");
+    if (lt_check(lt_server_restart(&srv) == 0, "restart")) {
+        c = lt_conn_open(srv.port, 5000);
+        if (lt_check(c != NULL, "connect after the restart")) {
+            int good = 0;
+            for (int i = 0; i < 100; i++)
+                good += get_is_value(c, i);
+            lt_check(good == 100, "after the restart: %d of 100 acknowledged keys", good);
+            r = lt_conn_call(c, "GET", "after:2", NULL);
+            lt_check_reply(r, "\"after\"", "the write acknowledged after the recovery");
+            lt_reply_free(r);
+            long long n = call_int(c, "DBSIZE", NULL), s = scan_count(c);
+            lt_check(n == s, "DBSIZE %lld is exact (SCAN finds %lld)", n, s);
+            lt_conn_close(c);
+        }
+    }
+    finish(&srv);
+}
+
+/* ---- 5. FLUSHDB ------------------------------------------------------------ */
+
+static void test_flushdb(void)
+{
+    lt_server srv;
+    const char *args[] = {"--appendfsync", "always", "--maxmemory", "1"};
+    if (!start(&srv, args, 4)) {
+        finish(&srv);
+        return;
+    }
+    lt_conn *c = lt_conn_open(srv.port, 5000);
+    if (!lt_check(c != NULL, "connect")) {
+        finish(&srv);
+        return;
+    }
+    lt_check(write_keys(c, 0, 50) == 50, "50 keys written");
+    fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_WAL, ENOSPC, 0, -1, NULL);
+    lt_reply *r = lt_conn_call(c, "FLUSHDB", NULL);
+    lt_check_replied(is_error(r, "MISCONF Errors writing to the AOF file: ", NULL),
+                     "FLUSHDB whose delete cannot be made durable: -MISCONF, never +OK");
+    lt_reply_free(r);
+    lt_check(call_int(c, "DBSIZE", NULL) == 0, "DBSIZE 0: the keys are gone at once");
+    r = lt_conn_call(c, "GET", "fault:1", NULL);
+    lt_check_reply(r, "(nil)", "a flushed key does not come back from disk");
+    lt_reply_free(r);
+    fault_disarm(fc);
+    lt_check(write_resumes(c, "after:flush", 10000), "disarmed: writes resume");
+    lt_conn_close(c);
+    lt_check(lt_server_stop(&srv) == 0, "SIGTERM: exit status 0");
+    if (lt_check(lt_server_restart(&srv) == 0, "restart")) {
+        c = lt_conn_open(srv.port, 5000);
+        if (lt_check(c != NULL, "connect after the restart")) {
+            lt_check(call_int(c, "DBSIZE", NULL) == 1, "after the restart DBSIZE is 1");
+            r = lt_conn_call(c, "GET", "fault:1", NULL);
+            lt_check_reply(r, "(nil)", "after the restart the flushed keys are still gone");
+            lt_reply_free(r);
+            lt_check(scan_count(c) == 1, "SCAN finds the one key written after");
+            lt_conn_close(c);
+        }
+    }
+    finish(&srv);
+}
+
+/* ---- 6. WAL fsync ---------------------------------------------------------- */
+
+static void test_wal_fsync(void)
+{
+    lt_server srv;
+    const char *args[] = {"--appendfsync", "everysec"};
+    if (!start(&srv, args, 2)) {
+        finish(&srv);
+        return;
+    }
+    lt_conn *c = lt_conn_open(srv.port, 5000);
+    if (!lt_check(c != NULL, "connect")) {
+        finish(&srv);
+        return;
+    }
+    lt_check(write_keys(c, 0, 10) == 10, "10 keys written");
+    fault_arm(fc, LTFAULT_OP_SYNC, LTFAULT_KIND_WAL, EIO, 0, -1, NULL);
+    int refused = 0;
+    for (int i = 0; i < 40 && !refused; i++) { /* the fsync runs once a second */
+        lt_reply *r = lt_conn_call(c, "SET", "sync:k", "v", NULL);
+        refused = is_error(r, "MISCONF Errors writing to the AOF file: ", "Input/output error");
+        lt_reply_free(r);
+        if (!refused)
+            usleep(100 * 1000);
+    }
+    lt_check(refused, "after a failed WAL fsync, writes are refused with -MISCONF");
+    lt_check(get_is_value(c, 3), "reads go on");
+    fault_disarm(fc);
+    lt_check(write_resumes(c, "after:sync", 10000), "disarmed: writes resume by themselves");
+    lt_check(lt_server_alive(&srv), "the server is still running");
+    lt_conn_close(c);
+    finish(&srv);
+}
+
+/* ---- 7. prefetch of every key ------------------------------------------------ */
+
+static void test_mget_many(void)
+{
+    lt_server srv;
+    const char *args[] = {"--maxmemory", "1", "--enable-debug-command", "yes"};
+    if (!start(&srv, args, 4)) {
+        finish(&srv);
+        return;
+    }
+    lt_conn *c = lt_conn_open(srv.port, 20000);
+    if (!lt_check(c != NULL, "connect")) {
+        finish(&srv);
+        return;
+    }
+    enum { N = 10000 };
+    lt_reply *r = lt_conn_call(c, "DEBUG", "POPULATE", "10000", "many", NULL);
+    lt_check_reply(r, "+OK", "DEBUG POPULATE 10000");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "DEBUG", "RELOAD", NULL); /* every key cold */
+    lt_reply_free(r);
+    const char **argv = malloc((N + 1) * sizeof(*argv));
+    size_t *lens = malloc((N + 1) * sizeof(*lens));
+    char(*names)[24] = malloc(N * sizeof(*names));
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "many:%d", i);
+        argv[i + 1] = names[i];
+        lens[i + 1] = strlen(names[i]);
+    }
+    long long sync0 = info_field(c, "tiering", "sync_loads");
+    long long parked0 = info_field(c, "tiering", "prefetch_parked_commands");
+    r = lt_conn_call_argv(c, N + 1, argv, lens);
+    int good = r && r->type == '*' && r->n == N;
+    for (int i = 0; good && i < N; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "value:%d", i);
+        good = r->elem[i]->type == '$' && !r->elem[i]->null && !strcmp(r->elem[i]->str, want);
+    }
+    lt_check_replied(good, "MGET of %d cold keys: every value", N);
+    lt_reply_free(r);
+    lt_check(info_field(c, "tiering", "sync_loads") == sync0,
+             "no synchronous read on the main thread (sync_loads stays %lld)", sync0);
+    lt_check(info_field(c, "tiering", "prefetch_parked_commands") == parked0 + 1,
+             "the MGET parked once");
+    free(argv);
+    free(lens);
+    free(names);
+    lt_conn_close(c);
+    finish(&srv);
 }
 
 int main(int argc, char **argv)
@@ -201,28 +594,30 @@ int main(int argc, char **argv)
                "redis-server\n");
         return lt_report("lt-fault");
     }
-    lt_plan(2);
-    lt_test_begin("SST reads failing with EIO");
+    lt_plan(7);
     fc = fault_ctl_create();
-    int up = lt_check(fc != NULL, "fault control block and shim");
-    if (up) {
+    if (fc)
         fault_env_set(fc);
-        const char *args[] = {"--appendfsync", "always", "--maxmemory", "1"};
-        up = lt_check(lt_server_start(&srv, opts.server, args, 4) == 0,
-                      "server starts with the shim");
+    struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        {"a failed read of a cold key is an error, never an absent key", test_cold_reads},
+        {"SCAN, KEYS and RANDOMKEY answer an error when the walk fails", test_walks},
+        {"a corrupt stored value is an error, logged once with the key", test_corrupt},
+        {"a write that cannot be made durable is refused; writes resume by themselves",
+         test_wal_append},
+        {"FLUSHDB answers OK only once its delete is durable; the keys never come back",
+         test_flushdb},
+        {"a failed WAL fsync refuses writes until storage works again", test_wal_fsync},
+        {"every key of a command is read before it runs, however many", test_mget_many},
+    };
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        lt_test_begin(tests[i].name);
+        if (lt_check(fc != NULL, "fault control block and shim"))
+            tests[i].fn();
+        lt_test_end();
     }
-    if (up)
-        test_cold_reads();
-    lt_test_end();
-    lt_test_begin("WAL appends failing with ENOSPC");
-    if (lt_check(up && lt_server_alive(&srv), "the server runs"))
-        test_wal_append();
-    lt_test_end();
-    int failed = lt_checks_failed() > 0;
-    if (failed)
-        lt_server_print_logs(&srv, 20);
-    lt_server_stop(&srv);
-    lt_server_cleanup(&srv, failed);
     fault_env_clear();
     if (fc)
         fault_ctl_free(fc);
