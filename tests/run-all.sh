@@ -6,7 +6,8 @@
 #   command scripts   lt-script --mode hot, --mode cold, and --reference (redis-server)
 #   special tests     lt-restart, lt-bigdata, lt-badinput, lt-split, lt-limits on
 #                     longtail, then on redis-server; lt-fault (the storage
-#                     fault shim) on longtail
+#                     fault shim) and lt-diskfull (a full disk, needs root)
+#                     on longtail
 #   differential      lt-diff: the same commands to redis-server and longtail
 #   tree checks       code format, layers of src/, the README's command table
 #
@@ -217,6 +218,14 @@ elif [ ! -f tests/fault/ltfault.so ]; then
     fail "lt-fault" "tests/fault/ltfault.so is not built"
 else
     run "lt-fault" longtail 120 tests/integration/lt-fault --server "$LT_SERVER"
+fi
+
+# ---- a full disk: needs root for its tmpfs (CI runs as root), says
+# SKIPPED otherwise
+if [ ! -x tests/integration/lt-diskfull ]; then
+    fail "lt-diskfull" "tests/integration/lt-diskfull is not built"
+else
+    run "lt-diskfull" longtail 300 tests/integration/lt-diskfull --server "$LT_SERVER"
 fi
 
 # ---- differential tests: the same commands to redis-server and longtail,

@@ -331,9 +331,10 @@ static void store_free(store *s)
     free(s);
 }
 
-/* Opens s->db with its column families; 0, or STORE_ERR with *err
- * (malloc'd) when err is given. */
-static int store_open_db(store *s, char **err)
+/* Opens s->db with its column families (read_only: for reads alone,
+ * replaying the WAL in memory); 0, or STORE_ERR with *err (malloc'd) when
+ * err is given. */
+static int store_open_db(store *s, char **err, int read_only)
 {
     const rocksdb_options_t *cf_opts[STORE_NCF];
     for (int i = 0; i < STORE_NCF; i++)
@@ -342,8 +343,12 @@ static int store_open_db(store *s, char **err)
     cf_opts[(int)STORE_CF_ELEMENTS + 1] = s->expiry_opts; /* read by prefix: no bloom */
 
     char *rerr = NULL;
-    s->db = rocksdb_open_column_families(s->opts, s->dir, STORE_NCF, store_cf_names, cf_opts, s->cf,
-                                         &rerr);
+    if (read_only)
+        s->db = rocksdb_open_for_read_only_column_families(
+            s->opts, s->dir, STORE_NCF, store_cf_names, cf_opts, s->cf, 0, &rerr);
+    else
+        s->db = rocksdb_open_column_families(s->opts, s->dir, STORE_NCF, store_cf_names, cf_opts,
+                                             s->cf, &rerr);
     if (rerr == NULL && s->db != NULL)
         return 0;
     if (err) {
@@ -381,7 +386,7 @@ int store_open(const struct store_options *o, store **out, char **err)
     pthread_rwlock_init(&s->handle, &ra);
     pthread_rwlockattr_destroy(&ra);
     store_build_options(s, o);
-    if (store_open_db(s, err) != 0) {
+    if (store_open_db(s, err, 0) != 0) {
         store_free(s);
         return STORE_ERR;
     }
@@ -407,9 +412,18 @@ int store_reopen(store *s, char **err)
         *err = NULL;
     pthread_rwlock_wrlock(&s->handle);
     store_close_db(s);
-    int rc = store_open_db(s, err);
-    if (rc == 0)
+    int rc = store_open_db(s, err, 0);
+    if (rc == 0) {
         s->write_failed = 0;
+    } else {
+        /* a full disk can refuse the open itself (it flushes the old WAL
+         * into a new SST): open for reads alone, which writes nothing, so
+         * reads go on; writes stay refused until a later reopen works */
+        snprintf(last_err, sizeof(last_err), "%s", err && *err ? *err : "reopen failed");
+        store_mark_write_failed(s);
+        if (store_open_db(s, NULL, 1) != 0)
+            s->db = NULL;
+    }
     pthread_rwlock_unlock(&s->handle);
     return rc;
 }

@@ -73,9 +73,11 @@ void store_close(store *s);
 /* The message of the calling thread's last failed call. */
 const char *store_last_error(store *s);
 /* Closes and opens the database again (fresh WAL and file writers), after
- * a failed write: 0, or STORE_ERR with *err (the store is then closed:
- * every call fails until a reopen succeeds). Main thread, no iterator open
- * and no write in flight; it waits for the read pool's reads in progress. */
+ * a failed write: 0, or STORE_ERR with *err: the store is then open for
+ * reads alone (writes stay refused, store_write_failed) or, when even that
+ * fails, closed (every call fails) until a reopen succeeds. Main thread, no
+ * iterator open and no write in flight; it waits for the read pool's reads
+ * in progress. */
 int store_reopen(store *s, char **err);
 /* 0 while writes work; 1 after a failed write or sync, with the first
  * failure's message in msg (len bytes), until a reopen. */
