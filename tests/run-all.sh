@@ -6,6 +6,7 @@
 #   command scripts   lt-script --mode hot, --mode cold, and --reference (redis-server)
 #   special tests     lt-restart, lt-bigdata, lt-badinput, lt-split on longtail, then on
 #                     redis-server
+#   crash durability  lt-crash --mode hot, --mode cold, and --reference (redis-server)
 #
 # Each program runs under `timeout` and ends with a line "... N passed, N failed";
 # a program that crashes, times out, exits non-zero or prints no such line
@@ -160,6 +161,18 @@ for t in lt-limits; do
         run "$t reference" 120 "tests/integration/$t" --reference --server "$REDIS"
     fi
 done
+
+# ---- kill -9 under a pipelined write load, restart, exact model check: hot,
+# cold, then the same checks on redis-server (appendonly yes, appendfsync always)
+if [ ! -x tests/integration/lt-crash ]; then
+    fail "lt-crash" "tests/integration/lt-crash is not built"
+else
+    run "lt-crash hot" 120 tests/integration/lt-crash --mode hot --server "$LT_SERVER"
+    run "lt-crash cold" 120 tests/integration/lt-crash --mode cold --server "$LT_SERVER"
+    if [ -n "$REDIS" ]; then
+        run "lt-crash reference" 120 tests/integration/lt-crash --reference --server "$REDIS"
+    fi
+fi
 
 # ---- differential tests: the same commands to redis-server and longtail,
 # replies compared byte for byte (scripts, then a seeded random sequence)
