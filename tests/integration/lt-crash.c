@@ -272,6 +272,41 @@ static char *ks_text(const kstate *k, const keydef *d, int readback)
     return lt_buf_take(&b);
 }
 
+/* Where "got" differs from model "m", for failure messages (malloc'd). */
+static char *ks_diff(const kstate *m, const kstate *got, const keydef *d)
+{
+    lt_buf b = {0};
+    int n = 0;
+    if (!got->bad && ks_same_value(m, got, d)) {
+        lt_buf_puts(&b, "the TTL only");
+    } else if (m->exists != got->exists || got->bad) {
+        lt_buf_puts(&b, "existence or type");
+    } else if (d->type == T_LIST) {
+        int i = 0;
+        while (i < m->llen && i < got->llen && m->list[m->head + i] == got->list[got->head + i])
+            i++;
+        lt_buf_printf(&b, "from index %d (lengths %d and %d)", i, m->llen, got->llen);
+    } else if (d->universe) {
+        for (int e = 0; e < d->universe && n < 8; e++) {
+            if (m->in[e] == got->in[e] && (!m->in[e] || m->val[e] == got->val[e]))
+                continue;
+            char c = d->type == T_HASH ? 'f' : d->type == T_SET ? 'm' : 'z';
+            lt_buf_printf(&b, "%s%c%d:", n++ ? ", " : "", c, e);
+            if (m->in[e])
+                lt_buf_printf(&b, " model %lld", m->val[e]);
+            else
+                lt_buf_puts(&b, " model absent");
+            if (got->in[e])
+                lt_buf_printf(&b, ", server %lld", got->val[e]);
+            else
+                lt_buf_puts(&b, ", server absent");
+        }
+    } else {
+        lt_buf_puts(&b, "the bytes");
+    }
+    return lt_buf_take(&b);
+}
+
 /* ---- commands ------------------------------------------------------------ */
 
 enum {
@@ -1107,10 +1142,13 @@ static int check_conn(worker *w, kstate *got, long long before, long long after,
                 ttl_matches(&trial[k], &got[k], before, after))
                 continue;
             char *a = ks_text(&trial[k], &keydefs[k], 0), *b = ks_text(&got[k], &keydefs[k], 1);
-            printf("  crash:c%d:%s%s\n    model:  %.600s\n    server: %.600s\n", w->idx,
-                   keydefs[k].name, ever[k] ? "" : " (matches no prefix)", a, b);
+            char *diff = ks_diff(&trial[k], &got[k], &keydefs[k]);
+            printf("  crash:c%d:%s%s\n    model:  %.600s\n    server: %.600s\n    differs: "
+                   "%.600s\n",
+                   w->idx, keydefs[k].name, ever[k] ? "" : " (matches no prefix)", a, b, diff);
             free(a);
             free(b);
+            free(diff);
             shown++;
         }
     }
