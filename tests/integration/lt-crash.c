@@ -18,10 +18,12 @@
  * small and big hashes (HSET, HDEL), sets (SADD, SREM), lists (RPUSH, LPOP
  * with and without a count), sorted sets (ZADD, ZREM), DEL of one to three
  * keys, EXPIRE with TTLs of days and PERSIST, and MULTI/EXEC of two to five of
- * these. The big collections range over 1500 elements and swing between ~450
- * and ~1050 from round to round, across storage-split-threshold (512, or 16
- * in about half of longtail's rounds, given on the command line at each
- * start), so they are stored split, grow, shrink and are deleted.
+ * these. The big collections range over 1500 elements and drift towards ~450
+ * or ~1100 (lists 200 or 1000), chosen per round, across
+ * storage-split-threshold (512, or 16 in about half of longtail's rounds,
+ * given on the command line at each start), so they are stored split, grow,
+ * shrink and are deleted. One round in ten is killed within 30 ms of the
+ * start, the others after 50 ms to 1 s of load.
  *
  * The model: each connection keeps the state of its keys after every
  * acknowledged command (every reply is checked against it on the way), and
@@ -579,7 +581,9 @@ typedef struct worker {
     long long acked_units, acked_ops;
     int bad_replies;
     char first_bad[600];
-    int end_rc; /* LT_ERR_* that ended the load */
+    int end_rc;             /* LT_ERR_* that ended the load */
+    long long t_last_ack;   /* unix ms: the load's start, then the last reply */
+    long long longest_wait; /* ms between two replies (or the start and the first) */
 } worker;
 
 /* A well-mixed generator state from any number (splitmix64's finaliser). */
@@ -796,6 +800,9 @@ static int read_unit(worker *w)
     free(got);
     free(want.p);
     lt_reply_free(r);
+    if (now - w->t_last_ack > w->longest_wait)
+        w->longest_wait = now - w->t_last_ack;
+    w->t_last_ack = now;
     w->acked_units++;
     w->acked_ops += u->nops;
     w->head++;
@@ -1004,7 +1011,7 @@ static int round_no;
 static char name[32];
 
 /* figures */
-static long long fig_split_rounds, fig_biggest;
+static long long fig_split_rounds, fig_biggest, fig_longest_wait;
 static long long fig_acked_units, fig_acked_ops, fig_unacked_applied, fig_unacked_dropped,
     fig_unacked_open, fig_lost_keys, fig_prefix_breaks, fig_count_errors;
 
@@ -1320,13 +1327,16 @@ static int run_round(unsigned long long *rng)
         w->acked_units = w->acked_ops = 0;
         w->bad_replies = 0;
         w->end_rc = LT_OK;
+        w->longest_wait = 0;
     }
-    for (int i = 0; i < nconns; i++)
+    for (int i = 0; i < nconns; i++) {
+        workers[i].t_last_ack = lt_now_ms();
         pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+    }
     lt_sleep_ms(load_ms);
     int st = lt_server_kill(&srv);
     long long t_kill = lt_now_ms();
-    long long units = 0, ops = 0, inflight = 0;
+    long long units = 0, ops = 0, inflight = 0, wait = 0;
     int ok = 1;
     for (int i = 0; i < nconns; i++) {
         worker *w = &workers[i];
@@ -1336,6 +1346,11 @@ static int run_round(unsigned long long *rng)
         units += w->acked_units;
         ops += w->acked_ops;
         inflight += w->npend - w->head;
+        /* a reply still awaited at the kill counts too */
+        if (t_kill - w->t_last_ack > w->longest_wait)
+            w->longest_wait = t_kill - w->t_last_ack;
+        if (w->longest_wait > wait)
+            wait = w->longest_wait;
         ok &= lt_check(w->bad_replies == 0,
                        "round %d, connection %d: %d replies differ from "
                        "the model; first: %s",
@@ -1346,9 +1361,11 @@ static int run_round(unsigned long long *rng)
     }
     ok &= lt_check(st == 128 + 9, "round %d: kill -9 gave exit status %d (died before?)", round_no,
                    st);
-    printf("%s: round %d (%s): %lld ms of load, %lld commands acknowledged, %lld units in "
-           "flight at the kill\n",
-           name, round_no, label, (long long)load_ms, ops, inflight);
+    if (wait > fig_longest_wait)
+        fig_longest_wait = wait;
+    printf("%s: round %d (%s): %lld ms of load, %lld commands acknowledged, longest wait for a "
+           "reply %lld ms, %lld units in flight at the kill\n",
+           name, round_no, label, (long long)load_ms, ops, wait, inflight);
     fflush(stdout);
     if (st != 128 + 9)
         lt_server_print_logs(&srv, 30);
@@ -1489,7 +1506,8 @@ int main(int argc, char **argv)
     printf("%s: unanswered units at the kill: %lld found applied, %lld not applied, %lld "
            "either (same state)\n",
            name, fig_unacked_applied, fig_unacked_dropped, fig_unacked_open);
-    printf("%s: largest collection %lld elements", name, fig_biggest);
+    printf("%s: longest wait for a reply %lld ms; largest collection %lld elements", name,
+           fig_longest_wait, fig_biggest);
     if (mode != MODE_REFERENCE)
         printf("; rounds whose check read split-stored elements: %lld", fig_split_rounds);
     printf("\n");
