@@ -23,7 +23,9 @@
  * storage-split-threshold (512, or 16 in about half of longtail's rounds,
  * given on the command line at each start), so they are stored split, grow,
  * shrink and are deleted. One round in ten is killed within 30 ms of the
- * start, the others after 50 ms to 1 s of load.
+ * start, the others after 50 ms to 1 s of load. Half the rounds start with a
+ * clean restart (SIGTERM after the previous check, exit status 0), the other
+ * half load the server that has just recovered from the previous kill -9.
  *
  * The model: each connection keeps the state of its keys after every
  * acknowledged command (every reply is checked against it on the way), and
@@ -1008,7 +1010,7 @@ static const char *server_bin;
 static const char *user_args[LT_MAX_ARGS];
 static int n_user_args;
 static unsigned long long seed;
-static int round_no;
+static int round_no, total_rounds;
 static char name[32];
 
 /* figures */
@@ -1308,10 +1310,17 @@ static void note_sizes(lt_conn *c)
 static int run_round(unsigned long long *rng)
 {
     const char *args[LT_MAX_ARGS];
-    char label[256];
+    static char label[256], last[256];
     int nargs = server_args(args, rng, label, sizeof(label));
-    if (!lt_check(server_up(args, nargs) == 0, "round %d: the server did not start", round_no))
+    if (srv.pid > 0) {
+        /* the load runs on the server that recovered from the last kill -9 */
+        snprintf(label, sizeof(label), "recovered server: %.200s", last);
+    } else if (!lt_check(server_up(args, nargs) == 0, "round %d: the server did not start",
+                         round_no)) {
         return -1;
+    }
+    if (strncmp(label, "recovered", 9) != 0)
+        snprintf(last, sizeof(last), "%.200s", label);
     /* Kill soon after start-up now and then, otherwise after 50 ms to 1 s of load. */
     unsigned dice = (unsigned)(lt_rand_next(rng) % 10);
     int load_ms = dice == 0 ? (int)(lt_rand_next(rng) % 30) : 50 + (int)(lt_rand_next(rng) % 950);
@@ -1405,7 +1414,10 @@ static int run_round(unsigned long long *rng)
     lt_conn_close(c);
     int alive = lt_server_alive(&srv);
     ok &= lt_check(alive, "round %d: the server died during the check", round_no);
-    if (alive) {
+    /* Half the time the next round's load runs on this server, recovered from kill -9;
+     * otherwise it is stopped (SIGTERM, exit status 0) and started with new arguments. */
+    int keep = lt_rand_next(rng) % 2 == 0;
+    if (alive && (!ok || !keep || round_no + 1 == total_rounds)) {
         int stop = lt_server_stop(&srv);
         ok &= lt_check(stop == 0, "round %d: SIGTERM: exit status %d", round_no, stop);
     }
@@ -1496,6 +1508,7 @@ int main(int argc, char **argv)
             ks_init(&workers[i].model[k], &keydefs[k]);
     }
     unsigned long long rng = mix(seed);
+    total_rounds = rounds;
     long long t0 = lt_now_ms();
     int done = 0;
     for (round_no = 0; round_no < rounds; round_no++) {
