@@ -8,6 +8,7 @@
 #                     longtail, then on redis-server; lt-fault (the storage
 #                     fault shim) and lt-diskfull (a full disk, needs root)
 #                     on longtail
+#   crash durability  lt-crash --mode hot, --mode cold, and --reference (redis-server)
 #   differential      lt-diff: the same commands to redis-server and longtail
 #   tree checks       code format, layers of src/, the README's command table
 #
@@ -226,6 +227,19 @@ if [ ! -x tests/integration/lt-diskfull ]; then
     fail "lt-diskfull" "tests/integration/lt-diskfull is not built"
 else
     run "lt-diskfull" longtail 300 tests/integration/lt-diskfull --server "$LT_SERVER"
+fi
+
+# ---- kill -9 under a pipelined write load, restart, exact model check: hot,
+# cold, then the same checks on redis-server (appendonly yes, appendfsync always)
+if [ ! -x tests/integration/lt-crash ]; then
+    fail "lt-crash" "tests/integration/lt-crash is not built"
+else
+    run "lt-crash hot" longtail 120 tests/integration/lt-crash --mode hot --server "$LT_SERVER"
+    run "lt-crash cold" longtail 120 tests/integration/lt-crash --mode cold --server "$LT_SERVER"
+    if [ -n "$REDIS" ]; then
+        run "lt-crash reference" reference 120 tests/integration/lt-crash --reference \
+            --server "$REDIS"
+    fi
 fi
 
 # ---- differential tests: the same commands to redis-server and longtail,
