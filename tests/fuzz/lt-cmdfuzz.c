@@ -45,6 +45,7 @@
 #include "../integration/harness.h"
 
 #include <ctype.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -165,6 +166,7 @@ typedef struct fcmd {
     farg *args;
     int nargs;
     int container; /* has subcommands: only those are sent */
+    int ktype;     /* the KT_* its keys should have (from the docs' group), or -1 */
     int excluded;
     double weight;
     long sent, ok; /* invocations, and replies that were not errors */
@@ -325,6 +327,7 @@ static void add_info(const lt_reply *e, const char *parent)
         c->argv0 = xstrdup(c->name);
     }
     c->arity = (int)e->elem[1]->integer;
+    c->ktype = -1;
     for (size_t j = 0; j < e->elem[2]->n; j++) {
         const char *f = e->elem[2]->elem[j]->str;
         if (!f)
@@ -351,6 +354,26 @@ static void add_info(const lt_reply *e, const char *parent)
     }
 }
 
+/* Key types the setup builds; a command's docs group says which one it wants. */
+enum { KT_STRING, KT_HASH, KT_LIST, KT_SET, KT_ZSET, KT_HLL, KT_COUNT };
+
+static int group_ktype(const char *group)
+{
+    if (!strcmp(group, "string") || !strcmp(group, "bitmap"))
+        return KT_STRING;
+    if (!strcmp(group, "hash"))
+        return KT_HASH;
+    if (!strcmp(group, "list"))
+        return KT_LIST;
+    if (!strcmp(group, "set"))
+        return KT_SET;
+    if (!strcmp(group, "sorted-set") || !strcmp(group, "geo"))
+        return KT_ZSET;
+    if (!strcmp(group, "hyperloglog"))
+        return KT_HLL;
+    return -1;
+}
+
 static void add_docs(const lt_reply *list)
 {
     if (!list || list->type != '*')
@@ -362,6 +385,9 @@ static void add_docs(const lt_reply *list)
         fcmd *c = cmd_find(name->str);
         if (c && !c->args)
             parse_args(kv_get(doc, "arguments"), &c->args, &c->nargs);
+        const lt_reply *grp = kv_get(doc, "group");
+        if (c && grp && grp->str)
+            c->ktype = group_ktype(grp->str);
         add_docs(kv_get(doc, "subcommands"));
     }
 }
@@ -426,7 +452,7 @@ static int table_load(int port)
     return ncmds > 0 ? 0 : -1;
 }
 
-static fcmd *cmd_pick(unsigned need, unsigned not )
+static fcmd *cmd_pick(unsigned need, unsigned avoid)
 {
     for (int tries = 0; tries < 1000; tries++) {
         double x = (double)rnd(1000000) / 1000000.0 * total_weight;
@@ -436,7 +462,7 @@ static fcmd *cmd_pick(unsigned need, unsigned not )
                 continue;
             x -= m->weight;
             if (x <= 0) {
-                if ((m->flags & need) == need && !(m->flags & not ))
+                if ((m->flags & need) == need && !(m->flags & avoid))
                     return m;
                 break;
             }
@@ -814,10 +840,18 @@ static const char *const RANGES[] = {
     "1.5", "(1.5", "nan", "[",   "[\xff", "+inf",  "(0", "5",
 };
 
+static const char *const EXTREME_INTS[] = {
+    "9223372036854775807", "-9223372036854775808", "-9223372036854775807", "0", "-1",
+    "2147483648",          "4294967296",           "9007199254740992",     "1",
+};
+
 static void g_int(gen *g)
 {
-    if (chance(0.55))
+    int k = (int)rnd(100);
+    if (k < 55)
         g_printf(g, "%d", (int)rnd(45) - 5);
+    else if (k < 80)
+        g_pushs(g, PICK(EXTREME_INTS));
     else
         g_pushs(g, PICK(EDGE_INTS));
 }
@@ -832,8 +866,22 @@ static void g_float(gen *g)
         g_pushs(g, PICK(EDGE_FLOATS));
 }
 
+/* The type setup gave each key of db 0 (-1: none); commands then mostly pick a key of the
+ * type they work on. Writes change types later: it only biases the choice. */
+static int key_type[NKEYS];
+
 static void g_key(gen *g)
 {
+    if (g->cmd && g->cmd->ktype >= 0 && chance(0.6)) {
+        int cand[NKEYS], n = 0;
+        for (int i = 0; i < NKEYS; i++)
+            if (key_type[i] == g->cmd->ktype)
+                cand[n++] = i;
+        if (n > 0) {
+            g_printf(g, "k%d", cand[rnd((unsigned)n)]);
+            return;
+        }
+    }
     if (chance(0.94))
         g_printf(g, "k%d", (int)rnd(NKEYS));
     else if (chance(0.3))
@@ -1072,7 +1120,7 @@ static void g_leaf(gen *g, const farg *a)
         if (chance(0.6))
             g_printf(g, "%d", (int)rnd(40));
         else
-            g_pushs(g, PICK(EDGE_INTS));
+            g_int(g);
     } else if (name_has(n, "score") || name_has(n, "increment")) {
         g_float(g);
     } else {
@@ -1369,6 +1417,8 @@ typedef struct run {
     char detail[1024];
     char sig[512];     /* what identifies this failure across runs */
     char report[8192]; /* sanitizer report lines / log tail */
+    char hang_sig[96]; /* "hang: NAME" when no stack says more */
+    char handler[128]; /* the first cmd_* frame of the report: the command handler */
     int fail_entry;
     int exit_status; /* wait status once the server ended by itself */
     long long sent;
@@ -1668,6 +1718,7 @@ static void read_report(run *r)
     char kind[64] = "", frame[256] = "", ubsan[256] = "";
     size_t used = 0;
     r->report[0] = '\0';
+    r->handler[0] = '\0';
     while (f && fgets(line, sizeof(line), f)) {
         char *p;
         if (!in_report && ((p = strstr(line, "ERROR: AddressSanitizer: ")) ||
@@ -1700,6 +1751,11 @@ static void read_report(run *r)
                 memcpy(r->report + used, line, strlen(line) + 1);
                 used += strlen(line);
                 lines++;
+            }
+            if (!r->handler[0] && (p = strstr(line, " in cmd_")) && strstr(line, "    #")) {
+                p += 4;
+                size_t n = strcspn(p, " \n");
+                snprintf(r->handler, sizeof(r->handler), "%.*s", (int)n, p);
             }
             if (!frame[0] && (p = strstr(line, " in ")) && strstr(line, "    #") &&
                 strstr(line, "src/") && !strstr(line, "libsanitizer")) {
@@ -1802,6 +1858,7 @@ static int hang(run *r, int ci, int entry)
     failf(r, FAIL_HANG, e ? (int)(e - r->log.e) : entry,
           "conn %d: no reply to %s within %d ms, the server is alive", ci, name, opt_hang_ms);
     snprintf(r->sig, sizeof(r->sig), "hang: %s", name);
+    snprintf(r->hang_sig, sizeof(r->hang_sig), "hang: %s", name);
     return -1;
 }
 
@@ -1955,10 +2012,12 @@ static void run_finish(run *r)
         lt_server_wait(&r->srv, 5000);
         if (r->srv.pid > 0)
             lt_server_kill(&r->srv);
-        char keep[512];
-        snprintf(keep, sizeof(keep), "%s", r->sig);
         read_report(r);
-        snprintf(r->sig, sizeof(r->sig), "%s", keep);
+        /* the handler it was stuck in names the hang, else the command awaited */
+        if (r->handler[0])
+            snprintf(r->sig, sizeof(r->sig), "hang in %s", r->handler);
+        else
+            snprintf(r->sig, sizeof(r->sig), "%s", r->hang_sig);
     }
     if (r->fail == FAIL_DESYNC || r->fail == FAIL_MALFORMED || r->fail == FAIL_CLOSED) {
         if (r->srv.pid > 0)
@@ -2014,9 +2073,12 @@ static int run_entry(run *r, int idx)
     if (r->fail)
         return -1;
     if (e->argc > 0) {
-        if (r->last_conn >= 0 && r->last_conn != e->conn && r->c[r->last_conn].out.len > 0)
+        if (r->last_conn >= 0 && r->last_conn != e->conn && r->c[r->last_conn].out.len > 0) {
             if (conn_flush(r, r->last_conn, idx) != 0)
                 return -1;
+            /* let the server read it before the next connection speaks (replays keep order) */
+            lt_sleep_ms(1);
+        }
         r->last_conn = e->conn;
         const char *argv[MAX_ARGS_GEN + 8];
         size_t lens[MAX_ARGS_GEN + 8];
@@ -2095,19 +2157,56 @@ static int emit_wait(fuzz *f, int conn)
     return emit(f, conn, 0, &g, -1);
 }
 
-static int emit_random(fuzz *f, int conn, int deferred, unsigned need, unsigned not )
+/*
+ * --skip "NAME:PATTERN" rules: never send command NAME (a glob, "*" for all) with an argument
+ * matching PATTERN (a glob, case-insensitive), e.g. "*scan:92233720368547758*".
+ */
+static int skipped_args(const fcmd *m, const gen *g)
 {
-    fcmd *m = cmd_pick(need, not );
-    if (!m)
-        return 0;
-    gen g;
-    gen_command(&g, m);
-    return emit(f, conn, deferred, &g, (int)(m - cmds));
+    const char *p = opt_skip;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char rule[256];
+        snprintf(rule, sizeof(rule), "%.*s", (int)(len < 255 ? len : 255), p);
+        char *colon = strchr(rule, ':');
+        if (colon) {
+            *colon = '\0';
+            if (fnmatch(rule, m->name, FNM_CASEFOLD) == 0)
+                for (int i = 1; i < g->n; i++)
+                    if (fnmatch(colon + 1, g->a[i].p, FNM_CASEFOLD) == 0)
+                        return 1;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static int emit_random(fuzz *f, int conn, int deferred, unsigned need, unsigned avoid)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        fcmd *m = cmd_pick(need, avoid);
+        if (!m)
+            return 0;
+        gen g;
+        gen_command(&g, m);
+        if (skipped_args(m, &g)) {
+            for (int i = 0; i < g.n; i++)
+                free(g.a[i].p);
+            continue;
+        }
+        return emit(f, conn, deferred, &g, (int)(m - cmds));
+    }
+    return 0;
 }
 
 /* Build one key of a random type on conn 0 (in whatever db conn 0 is in). */
-static int build_key(fuzz *f, const char *key)
+static int build_key(fuzz *f, int db, int ki)
 {
+    char key[16];
+    snprintf(key, sizeof(key), "k%d", ki);
     gen g;
     g.n = 0;
     g.cur_group = 0;
@@ -2120,6 +2219,9 @@ static int build_key(fuzz *f, const char *key)
     if (emit_words(f, 0, 1, "DEL", key, NULL) != 0)
         return -1;
     int type = (int)rnd(8);
+    static const int kt[8] = {KT_STRING, KT_HASH, KT_LIST, KT_SET, KT_SET, KT_ZSET, KT_ZSET, KT_HLL};
+    if (db == 0)
+        key_type[ki] = kt[type];
     switch (type) {
     case 0:
         g_pushs(&g, "SET");
@@ -2210,9 +2312,7 @@ static int setup(fuzz *f, int all)
                 continue;
             if (d > 0 && !chance(0.4))
                 continue;
-            char key[16];
-            snprintf(key, sizeof(key), "k%d", k);
-            if (build_key(f, key) != 0)
+            if (build_key(f, d, k) != 0)
                 return -1;
         }
     }
@@ -2360,19 +2460,29 @@ static int fuzz_step(fuzz *f)
 
 /* ---- replay and shrinking ----------------------------------------------- */
 
-/* Run the kept entries of "full" on a fresh server. Returns the failure kind (0: none). */
-static int replay(const elog *full, const int *keep, run *out)
+/* The kept entries of "full" as a log of their own; "undefer" (may be NULL) clears their "&". */
+static void kept_log(const elog *full, const int *keep, const int *undefer, elog *out)
 {
-    run *r = out;
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < full->n; i++) {
+        if (keep && !keep[i])
+            continue;
+        log_copy_entry(out, &full->e[i]);
+        if (undefer && undefer[i])
+            out->e[out->n - 1].deferred = 0;
+    }
+}
+
+/* Run the kept entries of "full" on a fresh server. Returns the failure kind (0: none). */
+static int replay(const elog *full, const int *keep, const int *undefer, run *r)
+{
     memset(r, 0, sizeof(*r));
     if (run_start(r) != 0)
         return -1;
-    for (int i = 0; i < full->n && !r->fail; i++) {
-        if (keep && !keep[i])
-            continue;
-        log_copy_entry(&r->log, &full->e[i]);
-        run_entry(r, r->log.n - 1);
-    }
+    kept_log(full, keep, undefer, &r->log);
+    for (int i = 0; i < r->log.n && !r->fail; i++)
+        run_entry(r, i);
+    /* entries after the failure were never sent */
     run_finish(r);
     log_free(&r->log);
     return r->fail;
@@ -2383,12 +2493,15 @@ static int same_failure(const run *a, const char *sig)
     return a->fail && strcmp(a->sig, sig) == 0;
 }
 
-static int test_keep(const elog *full, const int *keep, const char *sig, long *tests)
+static int test_keep(const elog *full, const int *keep, const int *undefer, const char *sig,
+                     long *tests)
 {
-    run r;
+    run *r = calloc(1, sizeof(run));
     (*tests)++;
-    replay(full, keep, &r);
-    return same_failure(&r, sig);
+    replay(full, keep, undefer, r);
+    int same = same_failure(r, sig);
+    free(r);
+    return same;
 }
 
 static int count_keep(const int *keep, int n)
@@ -2401,21 +2514,25 @@ static int count_keep(const int *keep, int n)
 
 /*
  * Shrink "full" to a smaller log that fails with the same signature. Fills "keep" (1 per kept
- * entry). First the shortest failing suffix (failures usually need only the last commands),
- * then delta debugging (remove chunks, halving their size), then single entries.
+ * entry) and "undefer" (1: send it and wait for its reply, though the log had "&"). First the
+ * shortest failing suffix (failures usually need only the last commands), then delta debugging
+ * (remove chunks, halving their size), then single entries, then "&" one by one: a reproduction
+ * that waits for every reply does not depend on how the server interleaves connections.
  */
-static void shrink(const elog *full, const char *sig, int *keep)
+static void shrink(const elog *full, const char *sig, int *keep, int *undefer)
 {
     int n = full->n;
     long tests = 0;
     long long deadline = mono_ms() + (long long)opt_shrink_time * 1000;
     int *cand = xmalloc(sizeof(int) * (size_t)n);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         keep[i] = 1;
+        undefer[i] = 0;
+    }
     for (int len = 1; len < n && mono_ms() < deadline; len *= 2) {
         for (int i = 0; i < n; i++)
             cand[i] = i >= n - len;
-        if (test_keep(full, cand, sig, &tests)) {
+        if (test_keep(full, cand, NULL, sig, &tests)) {
             memcpy(keep, cand, sizeof(int) * (size_t)n);
             break;
         }
@@ -2444,7 +2561,7 @@ static void shrink(const elog *full, const char *sig, int *keep)
             }
             if (!any || count_keep(cand, n) == 0)
                 continue;
-            if (test_keep(full, cand, sig, &tests)) {
+            if (test_keep(full, cand, NULL, sig, &tests)) {
                 memcpy(keep, cand, sizeof(int) * (size_t)n);
                 removed_any = 1;
                 break;
@@ -2463,13 +2580,30 @@ static void shrink(const elog *full, const char *sig, int *keep)
             continue;
         memcpy(cand, keep, sizeof(int) * (size_t)n);
         cand[i] = 0;
-        if (test_keep(full, cand, sig, &tests))
+        if (test_keep(full, cand, NULL, sig, &tests))
             memcpy(keep, cand, sizeof(int) * (size_t)n);
     }
-    /* a command sent without waiting may not need to be: fewer "&" read better */
+    for (int i = 0; i < n && mono_ms() < deadline; i++) {
+        if (!keep[i] || !full->e[i].deferred)
+            continue;
+        undefer[i] = 1;
+        if (!test_keep(full, keep, undefer, sig, &tests))
+            undefer[i] = 0;
+    }
     free(cand);
     printf("  shrunk to %d of %d commands in %ld replays%s\n", count_keep(keep, n), n, tests,
            mono_ms() > deadline ? " (time limit reached)" : "");
+}
+
+static void print_kept(const elog *full, const int *keep, const int *undefer)
+{
+    elog k;
+    kept_log(full, keep, undefer, &k);
+    for (int i = 0; i < k.n; i++) {
+        printf("    ");
+        entry_print(stdout, &k.e[i]);
+    }
+    log_free(&k);
 }
 
 static void print_failure(const run *r)
@@ -2515,38 +2649,73 @@ static void handle_failure(const run *r, const elog *l, const char *tag)
         free(hdr);
         return;
     }
-    run again;
-    int kind = replay(l, NULL, &again);
-    if (kind <= 0 || !same_failure(&again, r->sig)) {
-        printf("  replay did not reproduce it (got: %s)\n", kind > 0 ? again.sig : "no failure");
-        kind = replay(l, NULL, &again);
-        if (kind <= 0 || !same_failure(&again, r->sig)) {
+    run *again = calloc(1, sizeof(run));
+    int kind = replay(l, NULL, NULL, again);
+    if (kind <= 0 || !same_failure(again, r->sig)) {
+        printf("  replay did not reproduce it (got: %s)\n", kind > 0 ? again->sig : "no failure");
+        kind = replay(l, NULL, NULL, again);
+        if (kind <= 0 || !same_failure(again, r->sig)) {
             printf("  second replay did not reproduce it either: not shrunk\n");
+            free(again);
             free(hdr);
             return;
         }
     }
     printf("  replay reproduced it; shrinking\n");
     int *keep = xmalloc(sizeof(int) * (size_t)(l->n ? l->n : 1));
+    int *undefer = xmalloc(sizeof(int) * (size_t)(l->n ? l->n : 1));
     int hang_ms = opt_hang_ms;
     if (r->fail == FAIL_HANG && opt_hang_ms > 5000)
         opt_hang_ms = 5000; /* each replay of a hang waits this long */
-    shrink(l, r->sig, keep);
-    opt_hang_ms = hang_ms;
+    shrink(l, r->sig, keep, undefer);
     snprintf(path, sizeof(path), "%s/%s.min.log", opt_out, tag);
-    log_save(path, l, keep, hdr);
+    elog k;
+    kept_log(l, keep, undefer, &k);
+    log_save(path, &k, NULL, hdr);
+    log_free(&k);
     printf("  minimal reproduction (%s):\n", path);
-    for (int i = 0; i < l->n; i++)
-        if (keep[i]) {
-            printf("    ");
-            entry_print(stdout, &l->e[i]);
-        }
-    run fin;
-    replay(l, keep, &fin);
-    if (fin.fail)
-        print_failure(&fin);
+    print_kept(l, keep, undefer);
+    /* how stable is it? */
+    int hits = 0;
+    for (int i = 0; i < 3; i++) {
+        replay(l, keep, undefer, again);
+        hits += same_failure(again, r->sig);
+    }
+    opt_hang_ms = hang_ms;
+    printf("  the reproduction fails %d times out of 3 replays\n", hits);
+    if (again->fail)
+        print_failure(again);
+    free(again);
     free(keep);
+    free(undefer);
     free(hdr);
+}
+
+/* --replay: run a saved log on a fresh server; shrink what fails. 0 if nothing failed. */
+static int replay_file(elog *l)
+{
+    if (log_load(opt_replay, l) != 0)
+        return -1;
+    run *rr = calloc(1, sizeof(run));
+    int kind = replay(l, NULL, NULL, rr);
+    if (kind <= 0) {
+        if (kind == 0)
+            printf("lt-cmdfuzz: replay of %d commands: no failure\n", l->n);
+        free(rr);
+        return kind == 0 ? 0 : -1;
+    }
+    print_failure(rr);
+    if (opt_shrink) {
+        int *keep = xmalloc(sizeof(int) * (size_t)l->n);
+        int *undefer = xmalloc(sizeof(int) * (size_t)l->n);
+        shrink(l, rr->sig, keep, undefer);
+        printf("  minimal reproduction:\n");
+        print_kept(l, keep, undefer);
+        free(keep);
+        free(undefer);
+    }
+    free(rr);
+    return 1;
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -2669,36 +2838,12 @@ int main(int argc, char **argv)
            ncmds, usable, opt_cold ? "cold" : "hot", opt_seed, opt_server);
 
     if (opt_replay) {
+        free(r);
         elog l = {0};
-        if (log_load(opt_replay, &l) != 0) {
-            printf("lt-cmdfuzz: 0 passed, 1 failed\n");
-            return 1;
-        }
-        run rr;
-        int kind = replay(&l, NULL, &rr);
-        if (kind < 0) {
-            printf("lt-cmdfuzz: 0 passed, 1 failed\n");
-            return 1;
-        }
-        if (!kind) {
-            printf("lt-cmdfuzz: replay of %d commands: no failure\n", l.n);
-            printf("lt-cmdfuzz: 1 passed, 0 failed\n");
-            return 0;
-        }
-        print_failure(&rr);
-        if (opt_shrink) {
-            int *keep = xmalloc(sizeof(int) * (size_t)l.n);
-            shrink(&l, rr.sig, keep);
-            printf("  minimal reproduction:\n");
-            for (int i = 0; i < l.n; i++)
-                if (keep[i]) {
-                    printf("    ");
-                    entry_print(stdout, &l.e[i]);
-                }
-            free(keep);
-        }
-        printf("lt-cmdfuzz: 0 passed, 1 failed\n");
-        return 1;
+        int rc = replay_file(&l);
+        log_free(&l);
+        printf("lt-cmdfuzz: %d passed, %d failed\n", rc == 0, rc != 0);
+        return rc == 0 ? 0 : 1;
     }
 
     long long t0 = mono_ms();
@@ -2721,6 +2866,8 @@ int main(int argc, char **argv)
         }
         long long e0 = mono_ms();
         fuzz f = {r, 0, 0, 0};
+        for (int i = 0; i < NKEYS; i++)
+            key_type[i] = -1;
         setup(&f, 1);
         while (!r->fail && r->log.n < opt_epoch) {
             if (opt_duration > 0 && (double)(mono_ms() - t0) / 1000.0 >= opt_duration)
