@@ -993,8 +993,8 @@ static void g_offset(gen *g)
         g_printf(g, "%d", (int)rnd(1 << 20));
     else {
         const char *s = PICK(edge);
-        /* a 512 MB string is legal: once in a while only */
-        if (!strcmp(s, "536870911") && !chance(0.02))
+        /* a 512 MB string is legal (and costs the server GBs): once in a long while only */
+        if ((!strcmp(s, "536870911") || !strcmp(s, "4294967295")) && !chance(0.01))
             s = "-1";
         g_pushs(g, s);
     }
@@ -1418,6 +1418,7 @@ typedef struct run {
     char sig[512];     /* what identifies this failure across runs */
     char report[8192]; /* sanitizer report lines / log tail */
     char hang_sig[96]; /* "hang: NAME" when no stack says more */
+    char frame[256];   /* the first frame of the report in longtail's own code */
     char handler[128]; /* the first cmd_* frame of the report: the command handler */
     int fail_entry;
     int exit_status; /* wait status once the server ended by itself */
@@ -1465,7 +1466,13 @@ static int check_rss(run *r, int entry)
     long mb = rss_mb(r->srv.pid);
     if (mb > opt_max_rss_mb) {
         failf(r, FAIL_MEMORY, entry, "server RSS %ld MB over %ld MB", mb, opt_max_rss_mb);
-        snprintf(r->sig, sizeof(r->sig), "runaway memory");
+        /* named by the last command sent: usually the one running */
+        const struct entry *e = entry >= 0 && entry < r->log.n ? &r->log.e[entry] : NULL;
+        snprintf(r->sig, sizeof(r->sig), "runaway memory: %.*s",
+                 e && e->argc > 0 ? (int)(e->argv[0].n < 40 ? e->argv[0].n : 40) : 1,
+                 e && e->argc > 0 ? e->argv[0].p : "?");
+        for (char *p = r->sig; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
         lt_server_kill(&r->srv);
         return -1;
     }
@@ -1767,6 +1774,7 @@ static void read_report(run *r)
     }
     if (f)
         fclose(f);
+    snprintf(r->frame, sizeof(r->frame), "%s", frame);
     if (ubsan[0])
         snprintf(r->sig, sizeof(r->sig), "%s", ubsan);
     else if (kind[0])
@@ -2016,6 +2024,8 @@ static void run_finish(run *r)
         /* the handler it was stuck in names the hang, else the command awaited */
         if (r->handler[0])
             snprintf(r->sig, sizeof(r->sig), "hang in %s", r->handler);
+        else if (r->frame[0])
+            snprintf(r->sig, sizeof(r->sig), "hang in %s", r->frame);
         else
             snprintf(r->sig, sizeof(r->sig), "%s", r->hang_sig);
     }
@@ -2219,7 +2229,8 @@ static int build_key(fuzz *f, int db, int ki)
     if (emit_words(f, 0, 1, "DEL", key, NULL) != 0)
         return -1;
     int type = (int)rnd(8);
-    static const int kt[8] = {KT_STRING, KT_HASH, KT_LIST, KT_SET, KT_SET, KT_ZSET, KT_ZSET, KT_HLL};
+    static const int kt[8] = {KT_STRING, KT_HASH, KT_LIST, KT_SET,
+                              KT_SET,    KT_ZSET, KT_ZSET, KT_HLL};
     if (db == 0)
         key_type[ki] = kt[type];
     switch (type) {
