@@ -1763,6 +1763,19 @@ static void read_report(run *r)
     if (f)
         fclose(f);
     snprintf(r->frame, sizeof(r->frame), "%s", frame);
+    /* a failed assert() (longtail's or a library's): "prog: FILE:LINE: func: Assertion ..." */
+    f = fopen(r->srv.out, "r");
+    while (!kind[0] && !ubsan[0] && f && fgets(line, sizeof(line), f)) {
+        if (!strstr(line, "Assertion `"))
+            continue;
+        char *a = strstr(line, ": ");
+        char *b = a ? strstr(a + 2, ": ") : NULL;
+        if (a && b)
+            snprintf(r->sig, sizeof(r->sig), "assertion %.*s", (int)(b - a - 2), a + 2);
+        snprintf(r->report, sizeof(r->report), "%s", line);
+    }
+    if (f)
+        fclose(f);
     if (ubsan[0])
         snprintf(r->sig, sizeof(r->sig), "%s", ubsan);
     else if (kind[0])
@@ -1797,7 +1810,8 @@ static void conn_lost(run *r, int ci, int entry)
     if (!alive) {
         read_report(r);
         if (r->sig[0])
-            failf(r, FAIL_SANITIZER, entry, "the server died with a sanitizer report");
+            failf(r, FAIL_SANITIZER, entry, "the server died with a %s",
+                  strncmp(r->sig, "assertion", 9) == 0 ? "failed assertion" : "sanitizer report");
         else {
             int st = r->exit_status;
             failf(r, FAIL_CRASH, entry, "the server died without a sanitizer report (%s %d)",
@@ -2033,7 +2047,7 @@ static void run_finish(run *r)
             }
         }
     }
-    if (r->fail && !r->report[0] && r->fail != FAIL_SANITIZER) {
+    if (r->fail && (r->fail != FAIL_SANITIZER || strncmp(r->sig, "assertion", 9) == 0)) {
         /* the tail of the server's own log says what it was doing */
         FILE *f = fopen(r->srv.log, "r");
         if (f) {
@@ -2046,7 +2060,7 @@ static void run_finish(run *r)
                 k++;
             }
             fclose(f);
-            size_t used = 0;
+            size_t used = strlen(r->report);
             for (int i = k > 12 ? k - 12 : 0; i < k; i++) {
                 size_t n = strlen(lines[i % 12]);
                 if (used + n + 1 < sizeof(r->report)) {
