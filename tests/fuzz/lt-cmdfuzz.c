@@ -2441,6 +2441,27 @@ static int step_sync(fuzz *f)
     return 0;
 }
 
+/*
+ * Several connections each send commands without waiting, then all are read: in cold mode their
+ * keys are parked on storage reads at the same time, so commands on the same key from different
+ * connections queue behind each other (tier.c's in-flight table and followers).
+ */
+static int step_concurrent(fuzz *f)
+{
+    int used[NCONN] = {0};
+    int n = 3 + (int)rnd(6);
+    for (int i = 0; i < n; i++) {
+        int a = fuzz_conn();
+        used[a] = 1;
+        if (emit_random(f, a, 1, 0, F_BLOCKING) != 0)
+            return -1;
+    }
+    for (int a = 1; a < NCONN; a++)
+        if (used[a] && emit_wait(f, a) != 0)
+            return -1;
+    return 0;
+}
+
 static int fuzz_step(fuzz *f)
 {
     f->step++;
@@ -2449,8 +2470,10 @@ static int fuzz_step(fuzz *f)
     if (f->step % REFILL == 0)
         return setup(f, 0);
     int k = (int)rnd(1000);
-    if (k < 720)
+    if (k < 640)
         return emit_random(f, fuzz_conn(), 0, 0, 0);
+    if (k < 720)
+        return step_concurrent(f);
     if (k < 800) {
         int a = fuzz_conn();
         int n = 2 + (int)rnd(9);
@@ -2882,6 +2905,9 @@ int main(int argc, char **argv)
         for (int i = 0; i < NKEYS; i++)
             key_type[i] = -1;
         setup(&f, 1);
+        /* one epoch in three reads RocksDB slowly: parked commands overlap more */
+        if (epoch % 3 == 2)
+            emit_words(&f, 0, 0, "DEBUG", "STORAGE-READ-DELAY", "300", NULL);
         while (!r->fail && r->log.n < opt_epoch) {
             if (opt_duration > 0 && (double)(mono_ms() - t0) / 1000.0 >= opt_duration)
                 break;
