@@ -207,7 +207,8 @@ static const struct {
 };
 
 /* CONFIG SET never touches these: they would close or lock out the fuzzer's connections, move
- * the server, change the mode (maxmemory) or flood the disk with logs. */
+ * the server, change the mode (maxmemory) or fill the disk (logs; RocksDB preallocates files of
+ * storage-write-buffer-size: 100gb takes all the free space of a shared machine). */
 static const char *const CONFIG_KEEP[] = {
     "port",
     "bind",
@@ -225,6 +226,7 @@ static const char *const CONFIG_KEEP[] = {
     "daemonize",
     "enable-debug-command",
     "databases",
+    "storage-write-buffer-size",
 };
 
 static int name_in_list(const char *name, const char *list)
