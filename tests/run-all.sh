@@ -176,7 +176,7 @@ CMDFUZZ_SKIP='unwatch,srandmember:-922337203685477580[78],zrandmember:-922337203
 CMDFUZZ_SKIP="$CMDFUZZ_SKIP,hrandfield:-922337203685477580[78],*scan:922337203685477580[67]"
 CMDFUZZ_SKIP="$CMDFUZZ_SKIP,z*range*:-922337203685477580[78],config|set:storage-level0-*"
 if [ -x tests/fuzz/lt-cmdfuzz ]; then
-    for spec in hot:40000 cold:20000; do
+    for spec in hot:30000 cold:20000; do
         mode=${spec%:*}
         count=${spec#*:}
         run "lt-cmdfuzz $mode" 300 tests/fuzz/lt-cmdfuzz --server "$LT_SERVER" --mode "$mode" \
