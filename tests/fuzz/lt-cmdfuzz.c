@@ -2851,8 +2851,11 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    /* stacks for UBSan reports and for abort() (a failed assert) in a sanitizer build */
     if (!getenv("UBSAN_OPTIONS"))
         setenv("UBSAN_OPTIONS", "print_stacktrace=1", 1);
+    if (!getenv("ASAN_OPTIONS"))
+        setenv("ASAN_OPTIONS", "handle_abort=1", 1);
     signal(SIGPIPE, SIG_IGN);
 
     /* the command table comes from a server of the same binary */
