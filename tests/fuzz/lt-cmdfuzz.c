@@ -32,8 +32,10 @@
  * "sent without waiting for its reply" (pipelined or blocked), and each ARG is a double-quoted
  * string with C escapes; "C (wait)" reads the connection's pending replies.
  *
- * Excluded commands are listed (with the reason) in EXCLUDED below; --skip adds names
- * ("srandmember" or "client|list") to step over known crashers while hunting for others.
+ * Excluded commands are listed (with the reason) in EXCLUDED below; CONFIG SET leaves the options
+ * in CONFIG_KEEP alone. --skip steps over known crashers while hunting for others: a command name
+ * ("srandmember", "client|list") is never sent; "NAME:ARG" (globs, case-insensitive) never sends
+ * NAME with an argument matching ARG, e.g. "*scan:922337203685477580[67]".
  *
  * --duration is wall-clock time, shrinking included; --count bounds the commands sent (the same
  * commands on every machine for a seed). Short run (make check): tests/run-all.sh runs seed 9,
