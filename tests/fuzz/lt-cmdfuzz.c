@@ -1542,8 +1542,10 @@ static void elem_done(run *r, int ci, char kind)
             s->total = 0;
             return;
         }
-        if (kind == '|')
-            return; /* an attribute is not an element of its parent */
+        /* neither an attribute nor a push is an element of its parent: Redis 7.0 itself sends
+         * DEBUG PROTOCOL push's push inside EXEC's array, then the real reply after it */
+        if (kind == '|' || kind == '>')
+            return;
         if (--s->remain[s->depth - 1] > 0)
             return;
         kind = s->kind[s->depth - 1];
