@@ -106,6 +106,8 @@ else
 fi
 
 fetch_redis_source || die "could not obtain the Redis $REDIS_VERSION source"
+grep -q '^    r function flush$' "$REDIS_SRC/tests/support/server.tcl" ||
+    die "tests/support/server.tcl has no 'r function flush' line for make_tree to patch"
 [ $FETCH_ONLY -eq 1 ] && exit 0
 
 [ -x "$SERVER" ] || die "server binary $SERVER not found or not executable (use --server PATH)"
@@ -288,16 +290,27 @@ stop_server() {
     echo ""
 }
 
-# A private tree: symlinks into the cached source, with its own tests/tmp.
+# A private tree: symlinks into the cached source, with its own tests/tmp and one change to the
+# harness, the same for every server: start_server sends FUNCTION FLUSH in a catch, since longtail
+# has no scripting yet (FUNCTION is an unknown command there, and an error in start_server ends
+# the whole file); run.sh checks at start that the line is there.
 make_tree() {
     local tree=$1 e
-    mkdir -p "$tree/tests/tmp"
+    mkdir -p "$tree/tests/tmp" "$tree/tests/support"
     for e in "$REDIS_SRC"/*; do
         [ "$(basename "$e")" = tests ] || ln -s "$e" "$tree/"
     done
     for e in "$REDIS_SRC"/tests/*; do
-        [ "$(basename "$e")" = tmp ] || ln -s "$e" "$tree/tests/"
+        case "$(basename "$e")" in
+            tmp | support) ;;
+            *) ln -s "$e" "$tree/tests/" ;;
+        esac
     done
+    for e in "$REDIS_SRC"/tests/support/*; do
+        [ "$(basename "$e")" = server.tcl ] || ln -s "$e" "$tree/tests/support/"
+    done
+    sed 's/^    r function flush$/    catch {r function flush}/' \
+        "$REDIS_SRC/tests/support/server.tcl" > "$tree/tests/support/server.tcl"
 }
 
 slug() { printf '%s' "${1#unit/}" | tr '/' '-'; }
