@@ -137,7 +137,7 @@ void command_table_init(void)
         struct command *p = e->v.val;
         c->parent = p;
         c->group = p->group;
-        p->subs = realloc(p->subs, sizeof(*p->subs) * (size_t)(p->nsubs + 1));
+        p->subs = heap_realloc(p->subs, sizeof(*p->subs) * (size_t)(p->nsubs + 1));
         p->subs[p->nsubs++] = c;
     }
 }

@@ -344,7 +344,9 @@ static long long run(client *c)
 {
     keyspace_clock_update();
     uint64_t start = util_monotonic_us();
+    struct reply_meter outer = reply_meter_begin(c);
     c->cmd->proc(c);
+    reply_meter_end(c, outer);
     return (long long)(util_monotonic_us() - start);
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cmd/docs.h"
+#include "ds/alloc.h"
 #include "net/reply.h"
 #include "ds/log.h"
 
@@ -152,29 +153,9 @@ static const char *const integer_words[] = {
     "protover",  "client-id",    "stop",  "rank",    "matches",
 };
 
-/* ---- allocation ----------------------------------------------------------- */
-
-static void *docs_xrealloc(void *p, size_t size)
-{
-    void *q = realloc(p, size ? size : 1);
-    if (!q) {
-        fprintf(stderr, "docs: out of memory allocating %zu bytes\n", size);
-        abort();
-    }
-    return q;
-}
-
-static char *docs_xstrndup(const char *s, size_t len)
-{
-    char *d = docs_xrealloc(NULL, len + 1);
-    memcpy(d, s, len);
-    d[len] = '\0';
-    return d;
-}
-
 static char *docs_lower(const char *s, size_t len)
 {
-    char *d = docs_xstrndup(s, len);
+    char *d = heap_strndup(s, len);
     for (char *p = d; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     return d;
@@ -204,7 +185,7 @@ static void vec_push(struct arg_vec *vec, struct docs_arg a)
 {
     if (vec->n == vec->cap) {
         vec->cap = vec->cap ? vec->cap * 2 : 4;
-        vec->v = docs_xrealloc(vec->v, (size_t)vec->cap * sizeof(*vec->v));
+        vec->v = heap_realloc(vec->v, (size_t)vec->cap * sizeof(*vec->v));
     }
     vec->v[vec->n++] = a;
 }
@@ -257,7 +238,7 @@ static void arg_finish(const char *cmdname, struct docs_arg *a)
             continue;
         if (o->new_name) {
             free(a->name);
-            a->name = docs_xstrndup(o->new_name, strlen(o->new_name));
+            a->name = heap_strndup(o->new_name, strlen(o->new_name));
         }
         if (o->new_type && strcmp(a->type, "pure-token") != 0)
             a->type = o->new_type;
@@ -272,7 +253,7 @@ static void arg_finish(const char *cmdname, struct docs_arg *a)
 
 static struct docs_arg arg_plain(const char *cmdname, const char *name, size_t len)
 {
-    struct docs_arg a = {docs_xstrndup(name, len), NULL, NULL, 0, -1, NULL, 0};
+    struct docs_arg a = {heap_strndup(name, len), NULL, NULL, 0, -1, NULL, 0};
     a.type = type_of_name(a.name);
     arg_finish(cmdname, &a);
     return a;
@@ -299,7 +280,7 @@ static struct docs_arg arg_group(const char *cmdname, const char *type, struct d
         size_t len = 0;
         for (int i = 0; i < n; i++)
             len += strlen(members[i].name) + 1;
-        a.name = docs_xrealloc(NULL, len + 1);
+        a.name = heap_malloc(len + 1);
         a.name[0] = '\0';
         for (int i = 0; i < n; i++) {
             if (i)
@@ -348,8 +329,8 @@ static enum tok_kind word_kind(const char *p, size_t len)
 static int tokenize(struct parser *ps, const char *syntax)
 {
     int cap = (int)strlen(syntax) + 1, depth = 0;
-    int *stack = docs_xrealloc(NULL, (size_t)cap * sizeof(int));
-    ps->toks = docs_xrealloc(NULL, (size_t)cap * sizeof(struct tok));
+    int *stack = heap_malloc((size_t)cap * sizeof(int));
+    ps->toks = heap_malloc((size_t)cap * sizeof(struct tok));
     ps->ntoks = 0;
     for (const char *p = syntax; *p;) {
         if (*p == ' ') {
@@ -434,7 +415,7 @@ static int mark_repeated(struct parser *ps, struct arg_vec *vec, int from, int k
         last->flags |= DOCS_ARG_MULTIPLE;
         return 0;
     }
-    struct docs_arg *members = docs_xrealloc(NULL, (size_t)k * sizeof(*members));
+    struct docs_arg *members = heap_malloc((size_t)k * sizeof(*members));
     memcpy(members, last, (size_t)k * sizeof(*members));
     vec->n -= k;
     struct docs_arg block = arg_group(ps->cmdname, "block", members, k, NULL);
@@ -456,7 +437,7 @@ static int parse_sequence(struct parser *ps, int lo, int hi, struct arg_vec *out
             while (next < hi && (ps->toks[next].kind == T_WORD ||
                                  (ps->toks[next].kind == T_OPEN && is_repetition(ps, next))))
                 next = item_end(ps, next);
-            char *token = docs_xstrndup(t->p, t->len);
+            char *token = heap_strndup(t->p, t->len);
             if (next == i + 1) {
                 struct docs_arg a = {docs_lower(t->p, t->len), "pure-token", token, 0, -1, NULL, 0};
                 arg_finish(ps->cmdname, &a);
@@ -532,8 +513,8 @@ static int leading_token(const struct parser *ps, const int *alt_lo, const int *
     if (ps->toks[alt_lo[0]].kind != T_CAPS)
         return 0;
     int span = alt_hi[0] - alt_lo[0];
-    enum tok_kind *first = docs_xrealloc(NULL, (size_t)span * sizeof(*first));
-    enum tok_kind *other = docs_xrealloc(NULL, (size_t)span * sizeof(*other));
+    enum tok_kind *first = heap_malloc((size_t)span * sizeof(*first));
+    enum tok_kind *other = heap_malloc((size_t)span * sizeof(*other));
     int nfirst = item_kinds(ps, alt_lo[0] + 1, alt_hi[0], first), ok = nfirst > 0;
     for (int a = 1; ok && a < nalts; a++) {
         /* an alternative longer than the first cannot match its shape */
@@ -557,7 +538,7 @@ static int parse_oneof(struct parser *ps, int *alt_lo, const int *alt_hi, int na
     char *token = NULL;
     if (leading_token(ps, alt_lo, alt_hi, nalts)) {
         const struct tok *t = &ps->toks[alt_lo[0]++];
-        token = docs_xstrndup(t->p, t->len);
+        token = heap_strndup(t->p, t->len);
     }
     int all_words = 1;
     for (int a = 0; a < nalts; a++)
@@ -567,7 +548,7 @@ static int parse_oneof(struct parser *ps, int *alt_lo, const int *alt_hi, int na
         size_t len = 0;
         for (int a = 0; a < nalts; a++)
             len += ps->toks[alt_lo[a]].len + 1;
-        char *name = docs_xrealloc(NULL, len);
+        char *name = heap_malloc(len);
         name[0] = '\0';
         for (int a = 0; a < nalts; a++) {
             if (a)
@@ -611,8 +592,8 @@ static int parse_alternatives(struct parser *ps, int lo, int hi, struct arg_vec 
     if (nalts == 1)
         return parse_sequence(ps, lo, hi, out);
 
-    int *alt_lo = docs_xrealloc(NULL, (size_t)nalts * sizeof(int));
-    int *alt_hi = docs_xrealloc(NULL, (size_t)nalts * sizeof(int));
+    int *alt_lo = heap_malloc((size_t)nalts * sizeof(int));
+    int *alt_hi = heap_malloc((size_t)nalts * sizeof(int));
     int a = 0, rc = 0;
     alt_lo[0] = lo;
     for (int i = lo; i < hi; i = item_end(ps, i)) {
@@ -663,7 +644,7 @@ const struct docs_arg *docs_arguments(const struct command *cmd, int *nargs)
 {
     if (!cache) {
         size_t size = (size_t)command_count_all() * sizeof(*cache);
-        cache = memset(docs_xrealloc(NULL, size), 0, size);
+        cache = memset(heap_malloc(size), 0, size);
     }
     long i = cmd - command_at(0);
     if (i < 0 || i >= command_count_all()) {

@@ -65,6 +65,15 @@ char *heap_strdup(const char *s)
     return p;
 }
 
+char *heap_strndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *p = heap_malloc(len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
 #ifdef LT_SANITIZERS
 
 void arena_init(void) {}

@@ -35,6 +35,8 @@ void *heap_malloc(size_t size);
 void *heap_calloc(size_t n, size_t size);
 void *heap_realloc(void *ptr, size_t size);
 char *heap_strdup(const char *s);
+/* The first n bytes of s (fewer if it ends first), terminated. */
+char *heap_strndup(const char *s, size_t n);
 /* Out of memory: logs "Out Of Memory allocating N bytes!" and aborts. */
 void alloc_oom(size_t size) __attribute__((noreturn));
 

@@ -55,9 +55,7 @@ static str str_init_block(void *block, const void *ptr, size_t len, size_t cap)
 str str_new(const void *ptr, size_t len)
 {
     size_t size = str_block_size(len);
-    void *block = malloc(size);
-    if (!block)
-        str_die("out of memory allocating a string", size);
+    void *block = heap_malloc(size);
     return str_init_block(block, ptr, len, len);
 }
 
@@ -99,9 +97,7 @@ static str str_reserve(str s, size_t need)
     if (cap > STR_MAX_CAP)
         cap = STR_MAX_CAP;
     size_t size = str_block_size(cap);
-    h = realloc(h, size);
-    if (!h)
-        str_die("out of memory growing a string", size);
+    h = heap_realloc(h, size);
     h->cap = (uint32_t)cap;
     return (char *)h + sizeof(*h);
 }

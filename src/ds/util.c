@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ds/alloc.h"
+
 /* ------------------------------------------------------------------ integers */
 
 /* Digits only, first one non-zero (or the single string "0"), into an
@@ -95,9 +97,7 @@ int util_str2ull(const char *s, size_t len, unsigned long long *out)
     /* Not canonical: strtoull decides, with its leniency (leading spaces,
      * '+', leading zeros, and '-' wrapping around), as Redis's stream IDs. */
     char stackbuf[128];
-    char *buf = len < sizeof(stackbuf) ? stackbuf : malloc(len + 1);
-    if (!buf)
-        return 0;
+    char *buf = len < sizeof(stackbuf) ? stackbuf : heap_malloc(len + 1);
     memcpy(buf, s, len);
     buf[len] = '\0';
     char *end = NULL;
@@ -217,9 +217,7 @@ int util_str2d(const char *s, size_t len, double *out)
     char stackbuf[128];
     if (len == 0 || c_isspace(s[0]))
         return 0;
-    char *buf = len < sizeof(stackbuf) ? stackbuf : malloc(len + 1);
-    if (!buf)
-        return 0;
+    char *buf = len < sizeof(stackbuf) ? stackbuf : heap_malloc(len + 1);
     memcpy(buf, s, len);
     buf[len] = '\0';
 

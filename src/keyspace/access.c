@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 
+#include "ds/alloc.h"
 #include "ds/hashfn.h"
 #include "ds/util.h"
 #include "keyspace/settings.h"
@@ -90,9 +91,7 @@ static uint64_t history_fp(uint16_t dbid, const char *key, size_t len)
 void access_remember(uint16_t dbid, const char *key, size_t len, uint32_t word)
 {
     if (!history)
-        history = calloc(HISTORY_SLOTS, sizeof(*history));
-    if (!history)
-        return; /* no history: the key starts afresh when read back */
+        history = heap_calloc(HISTORY_SLOTS, sizeof(*history));
     uint64_t fp = history_fp(dbid, key, len);
     struct history_slot *h = &history[fp & (HISTORY_SLOTS - 1)];
     h->fp = fp;

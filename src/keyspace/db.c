@@ -526,7 +526,7 @@ int db_may_exist_on_disk(struct db *db, const str key)
 {
     size_t klen = str_len(key);
     char buf[256];
-    char *k = klen + CODEC_KEY_PREFIX <= sizeof(buf) ? buf : malloc(klen + CODEC_KEY_PREFIX);
+    char *k = klen + CODEC_KEY_PREFIX <= sizeof(buf) ? buf : heap_malloc(klen + CODEC_KEY_PREFIX);
     size_t kl = codec_key_encode(db->dbid, key, klen, k);
     int may = store_key_may_exist(ks_st, STORE_CF_KEYS, k, kl);
     if (k != buf)

@@ -474,7 +474,7 @@ const unsigned char *list_blob(obj *o, size_t *len, int *must_free)
         return ql->head->data;
     }
     /* plain elements get a listpack of their own to be concatenated */
-    unsigned char **parts = malloc(ql->nodes * sizeof(*parts));
+    unsigned char **parts = heap_malloc(ql->nodes * sizeof(*parts));
     size_t i = 0;
     for (struct ql_node *n = ql->head; n; n = n->next, i++) {
         parts[i] = n->data;

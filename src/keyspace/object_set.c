@@ -224,8 +224,8 @@ void set_random_distinct(obj *o, size_t count, set_member_fn *fn, void *ctx)
     size_t cap = 16;
     while (cap < count * 2)
         cap <<= 1;
-    uint64_t *drawn = malloc(cap * sizeof(*drawn));
-    unsigned char *used = calloc(cap, 1);
+    uint64_t *drawn = heap_malloc(cap * sizeof(*drawn));
+    unsigned char *used = heap_calloc(cap, 1);
     char buf[OBJ_SET_BUF];
     for (size_t got = 0; got < count;) {
         uint64_t id;

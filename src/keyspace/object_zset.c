@@ -418,7 +418,7 @@ int zset_add(obj *o, double score, const void *m, size_t len, int flags, int *ou
     if (o->encoding == OBJ_ENC_LISTPACK) {
         /* the member's bytes may live in the listpack: take a copy first */
         char stack[256];
-        char *copy = len <= sizeof(stack) ? stack : malloc(len);
+        char *copy = len <= sizeof(stack) ? stack : heap_malloc(len);
         memcpy(copy, m, len);
         o->u.ptr = lp_delete_range_at(o->u.ptr, &ep, 2);
         o->u.ptr = lp_insert_sorted(o->u.ptr, score, copy, len);

@@ -47,11 +47,7 @@ static void inflight_add(obj *o)
             return;
     if (ninflight == inflight_cap) {
         inflight_cap = inflight_cap ? inflight_cap * 2 : 16;
-        inflight = realloc(inflight, inflight_cap * sizeof(*inflight));
-        if (!inflight) {
-            log_warning("out of memory");
-            abort();
-        }
+        inflight = heap_realloc(inflight, inflight_cap * sizeof(*inflight));
     }
     inflight[ninflight++] = o;
 }
@@ -140,11 +136,7 @@ static void garbage_add(uint16_t dbid, uint64_t version)
 {
     if (ngarbage == garbage_cap) {
         garbage_cap = garbage_cap ? garbage_cap * 2 : 16;
-        garbage = realloc(garbage, garbage_cap * sizeof(*garbage));
-        if (!garbage) {
-            log_warning("out of memory");
-            abort();
-        }
+        garbage = heap_realloc(garbage, garbage_cap * sizeof(*garbage));
     }
     garbage[ngarbage].dbid = dbid;
     garbage[ngarbage].version = version;
@@ -280,7 +272,8 @@ static void write_elem(store_batch *b, uint16_t dbid, uint64_t version, const vo
                        size_t slen, const void *data, size_t dlen)
 {
     char kbuf[256];
-    char *k = slen + CODEC_ELEM_PREFIX <= sizeof(kbuf) ? kbuf : malloc(slen + CODEC_ELEM_PREFIX);
+    char *k =
+        slen + CODEC_ELEM_PREFIX <= sizeof(kbuf) ? kbuf : heap_malloc(slen + CODEC_ELEM_PREFIX);
     size_t kl = codec_elem_key_encode(dbid, version, sub, slen, k);
     if (data)
         store_batch_put(b, STORE_CF_ELEMENTS, k, kl, data, dlen);
@@ -459,7 +452,7 @@ int split_commit_value(store_batch *b, uint16_t dbid, const char *k, size_t kl, 
         inflight_add(o);
     } else if (split_encodable(o) && threshold > 0 && n >= (size_t)threshold) {
         if (!st) {
-            st = calloc(1, sizeof(*st));
+            st = heap_calloc(1, sizeof(*st));
             state_set(o, st);
         }
         if (st->version)
@@ -598,7 +591,7 @@ obj *split_decode(int type, int encoding, const char *payload, size_t plen,
 
 void split_attach(obj *o, uint16_t dbid, const struct codec_split_meta *meta)
 {
-    struct split_state *st = calloc(1, sizeof(*st));
+    struct split_state *st = heap_calloc(1, sizeof(*st));
     st->version = meta->version;
     st->dbid = dbid;
     st->head = (int64_t)meta->aux;

@@ -247,11 +247,7 @@ void client_read(client *c)
             size_t ncap = c->qcap ? c->qcap * 2 : READ_CHUNK;
             while (ncap - c->qlen < want)
                 ncap *= 2;
-            char *nb = realloc(c->qbuf, ncap);
-            if (!nb) {
-                client_close_async(c);
-                return;
-            }
+            char *nb = heap_realloc(c->qbuf, ncap);
             c->qbuf = nb;
             c->qcap = ncap;
         }
@@ -491,6 +487,7 @@ void clients_cron(void)
             c->qbuf = NULL;
             c->qcap = c->qlen = c->qpos = 0;
         } else if (client_over_obuf_limit(c, now)) {
+            net_stats.obuf_disconnections++;
             log_warning("Client id=%llu scheduled to be closed ASAP for overcoming of output "
                         "buffer limits.",
                         (unsigned long long)c->id);

@@ -43,6 +43,8 @@ struct known_keys;
 #define CLIENT_DIRTY_CAS         (1u << 16) /* a WATCHed key changed: EXEC fails */
 #define CLIENT_DIRTY_EXEC        (1u << 17) /* a command was rejected while queueing */
 #define CLIENT_IN_EXEC           (1u << 18) /* running EXEC's queue: nothing may block */
+#define CLIENT_REPLY_METERED     (1u << 19) /* a command runs: its reply is measured */
+#define CLIENT_REPLY_OVERFLOW    (1u << 20) /* ... and outgrew client-reply-max-size */
 
 #define REPLY_CHUNK (16 * 1024)
 
@@ -92,6 +94,7 @@ typedef struct client {
     int nwranges, wranges_cap;
     size_t sent_in_head;     /* bytes of reply_head already written */
     int64_t obuf_soft_since; /* ms when the soft limit was first exceeded, 0 if not */
+    uint64_t reply_base;     /* reply_mark when the running command began */
     /* deferred length (array/map size known only at the end) */
 
     /* timing */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ds/alloc.h"
 #include "net/event.h"
 
 struct ev_file {
@@ -51,16 +52,14 @@ static int64_t ev_now_ms(void)
 
 ev_loop *ev_create(void)
 {
-    ev_loop *l = calloc(1, sizeof(*l));
-    if (!l)
-        return NULL;
+    ev_loop *l = heap_calloc(1, sizeof(*l));
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (l->epfd < 0) {
         free(l);
         return NULL;
     }
     l->nfired = 1024;
-    l->fired = calloc((size_t)l->nfired, sizeof(*l->fired));
+    l->fired = heap_calloc((size_t)l->nfired, sizeof(*l->fired));
     return l;
 }
 
@@ -86,9 +85,7 @@ static int ev_grow(ev_loop *l, int fd)
     int n = l->nfiles ? l->nfiles : 1024;
     while (n <= fd)
         n *= 2;
-    struct ev_file *f = realloc(l->files, (size_t)n * sizeof(*f));
-    if (!f)
-        return -1;
+    struct ev_file *f = heap_realloc(l->files, (size_t)n * sizeof(*f));
     memset(f + l->nfiles, 0, (size_t)(n - l->nfiles) * sizeof(*f));
     l->files = f;
     l->nfiles = n;
@@ -144,9 +141,7 @@ int ev_mask(ev_loop *l, int fd)
 
 long long ev_timer_add(ev_loop *l, int64_t ms, ev_timer_fn *fn, void *data)
 {
-    struct ev_timer *t = calloc(1, sizeof(*t));
-    if (!t)
-        return -1;
+    struct ev_timer *t = heap_calloc(1, sizeof(*t));
     t->id = ++l->next_timer_id;
     t->when_ms = ev_now_ms() + ms;
     t->fn = fn;

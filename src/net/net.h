@@ -34,6 +34,10 @@ struct net_settings {
     /* client-output-buffer-limit of the normal class: hard bytes, soft
      * bytes, soft seconds (0: no limit) */
     long long obuf_hard, obuf_soft, obuf_soft_secs;
+    /* client-reply-max-size (longtail's own): the most one command's reply
+     * may hold, and the most a client's unsent replies may hold after a
+     * command (reply_meter_end) */
+    long long reply_max;
 };
 extern struct net_settings net_settings;
 
@@ -67,7 +71,9 @@ extern struct net net;
 struct net_stats {
     long long numconnections, rejected_conn;
     long long net_input_bytes, net_output_bytes;
-    long long reads, writes; /* read/write system calls on client sockets */
+    long long reads, writes;       /* read/write system calls on client sockets */
+    long long obuf_disconnections; /* clients closed for their unsent replies */
+    long long reply_max_errors;    /* replies refused for client-reply-max-size */
 };
 extern struct net_stats net_stats;
 

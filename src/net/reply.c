@@ -62,12 +62,21 @@ void reply_raw(client *c, const char *buf, size_t len)
 
 static void reply_append(client *c, const char *buf, size_t len)
 {
+    if (c->flags & CLIENT_REPLY_OVERFLOW)
+        return;
+    if ((c->flags & CLIENT_REPLY_METERED) &&
+        reply_mark(c) + len - c->reply_base > (uint64_t)net_settings.reply_max) {
+        /* this command's reply is too big: it becomes an error at its end */
+        c->flags |= CLIENT_REPLY_OVERFLOW;
+        return;
+    }
     reply_mark_pending(c);
     c->reply_bytes += len;
     if (net_settings.obuf_hard && (long long)c->reply_bytes > net_settings.obuf_hard) {
         /* over the hard limit: the client goes now, as in Redis */
         log_warning("Client id=%llu addr=%s closed for overcoming of output buffer limits.",
                     (unsigned long long)c->id, c->addr);
+        net_stats.obuf_disconnections++;
         client_close_async(c);
         return;
     }
@@ -327,11 +336,48 @@ void reply_help(client *c, const char *cmd, const char **lines)
     reply_status(c, "    Prints this help.");
 }
 
+/* ---- the size of a reply ------------------------------------------------- */
+
+struct reply_meter reply_meter_begin(client *c)
+{
+    struct reply_meter outer = {c->reply_base, c->flags & CLIENT_REPLY_METERED};
+    c->reply_base = reply_mark(c);
+    c->flags |= CLIENT_REPLY_METERED;
+    return outer;
+}
+
+void reply_meter_end(client *c, struct reply_meter outer)
+{
+    if (c->flags & CLIENT_REPLY_OVERFLOW) {
+        c->flags &= ~CLIENT_REPLY_OVERFLOW;
+        reply_rollback(c, c->reply_base);
+        net_stats.reply_max_errors++;
+        reply_error_fmt(c, "ERR the reply is larger than client-reply-max-size (%lld bytes)",
+                        net_settings.reply_max);
+    }
+    c->reply_base = outer.base;
+    c->flags = (c->flags & ~CLIENT_REPLY_METERED) | outer.metered;
+    if ((long long)c->reply_bytes > net_settings.reply_max && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        log_warning("Client id=%llu addr=%s closed: its unsent replies (%zu bytes) are over "
+                    "client-reply-max-size.",
+                    (unsigned long long)c->id, c->addr, c->reply_bytes);
+        net_stats.obuf_disconnections++;
+        client_close_async(c);
+    }
+}
+
+int reply_stopped(const client *c)
+{
+    return (c->flags &
+            (CLIENT_REPLY_OVERFLOW | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_CLOSE_ASAP)) ||
+           c->fd < 0;
+}
+
 /* ---- deferred lengths ---------------------------------------------------- */
 
 void *reply_defer_len(client *c)
 {
-    if (reply_suppressed(c))
+    if (reply_suppressed(c) || (c->flags & CLIENT_REPLY_OVERFLOW))
         return NULL;
     reply_mark_pending(c);
     struct reply_block *b = reply_block_new(0);
@@ -379,7 +425,7 @@ void reply_set_deferred_bulk(client *c, void *handle, const char *p, size_t len)
         return;
     char hdr[32];
     int hl = snprintf(hdr, sizeof(hdr), "$%zu\r\n", len);
-    char *buf = malloc((size_t)hl + len + 2);
+    char *buf = heap_malloc((size_t)hl + len + 2);
     memcpy(buf, hdr, (size_t)hl);
     memcpy(buf + hl, p, len);
     memcpy(buf + hl + len, "\r\n", 2);

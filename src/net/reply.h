@@ -54,6 +54,27 @@ uint64_t reply_mark(client *c);
  * not be before what is released. */
 void reply_rollback(client *c, uint64_t mark);
 
+/*
+ * The reply of one command is measured (dispatch wraps each command in
+ * these): once it passes client-reply-max-size, what it would add is
+ * dropped and reply_stopped() turns true, so a loop that generates output
+ * can end early; reply_meter_end then replaces the partial reply with an
+ * error. A client whose unsent replies hold more than client-reply-max-size
+ * after a command (a pipeline or a slow reader) is closed. The meter nests
+ * (EXEC measures each queued command): reply_meter_begin returns the outer
+ * meter, to be given back to reply_meter_end.
+ */
+struct reply_meter {
+    uint64_t base;
+    unsigned metered;
+};
+struct reply_meter reply_meter_begin(client *c);
+void reply_meter_end(client *c, struct reply_meter outer);
+/* 1 when nothing more the running command adds will be sent: its reply
+ * overflowed, or replies are off or the client is going. Loops whose
+ * output is their only effect stop on it. */
+int reply_stopped(const client *c);
+
 /* Deferred lengths: returns a handle, the element count is set later. */
 void *reply_defer_len(client *c);
 void reply_set_array_len(client *c, void *handle, long long n);

@@ -36,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ds/alloc.h"
+
 #define REQ_NONE      0
 #define REQ_MULTIBULK 1
 #define REQ_INLINE    2
@@ -59,13 +61,6 @@
 #define BULK_MAX_LEN ((long long)UINT32_MAX - 1)
 /* Redis rejects integer strings of 21 characters or more before parsing. */
 #define LL_MAX_CHARS 20
-
-static _Noreturn void resp_die(const char *what)
-{
-    fprintf(stderr, "longtail: out of memory in %s\n", what);
-    fflush(stderr);
-    abort();
-}
 
 /* Parses a whole string as Redis's string2ll does. Returns 1 on success. */
 static int parse_ll(const char *s, size_t n, long long *out)
@@ -148,9 +143,7 @@ static void argv_push(struct resp_parser *p, str arg)
         long long total = p->argc + p->mb_left;
         if (want > total)
             want = total;
-        str *v = realloc(p->argv, sizeof(str) * (size_t)want);
-        if (!v)
-            resp_die("argv");
+        str *v = heap_realloc(p->argv, sizeof(str) * (size_t)want);
         p->argv = v;
         p->argv_cap = (int)want;
     }
@@ -343,9 +336,7 @@ static enum resp_status parse_multibulk(struct resp_parser *p, const char *buf, 
         }
         p->mb_left = ll;
         p->argv_cap = (int)(ll < RESP_ARGV_PREALLOC ? ll : RESP_ARGV_PREALLOC);
-        p->argv = malloc(sizeof(str) * (size_t)p->argv_cap);
-        if (!p->argv)
-            resp_die("argv");
+        p->argv = heap_malloc(sizeof(str) * (size_t)p->argv_cap);
     }
 
     while (p->mb_left > 0) {
@@ -444,9 +435,7 @@ str *resp_split_args(const char *line, size_t len, int *argc)
 
     int n = 0, cap = 0;
     str *v = NULL;
-    char *tok = malloc(len + 1);
-    if (!tok)
-        resp_die("split args");
+    char *tok = heap_malloc(len + 1);
     size_t i = 0;
     *argc = 0;
     for (;;) {
@@ -511,9 +500,7 @@ str *resp_split_args(const char *line, size_t len, int *argc)
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
-            str *nv = realloc(v, sizeof(str) * (size_t)cap);
-            if (!nv)
-                resp_die("split args");
+            str *nv = heap_realloc(v, sizeof(str) * (size_t)cap);
             v = nv;
         }
         v[n++] = str_new(tok, tlen);
@@ -522,9 +509,7 @@ str *resp_split_args(const char *line, size_t len, int *argc)
     free(tok);
     if (!v) {
         /* No argument: still an array, so NULL only ever means an error. */
-        v = malloc(sizeof(str));
-        if (!v)
-            resp_die("split args");
+        v = heap_malloc(sizeof(str));
     }
     *argc = n;
     return v;

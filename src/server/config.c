@@ -583,7 +583,7 @@ static int config_load_text(const char *text, int depth)
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         linenum++;
-        char *line = strndup(p, len);
+        char *line = heap_strndup(p, len);
         /* trim */
         char *s = line;
         while (*s && isspace((unsigned char)*s))

@@ -237,13 +237,16 @@ static str section_stats(str s)
                    "total_error_replies:%lld\r\n"
                    "unexpected_error_replies:%lld\r\n"
                    "total_reads_processed:%lld\r\n"
-                   "total_writes_processed:%lld\r\n",
+                   "total_writes_processed:%lld\r\n"
+                   "client_output_buffer_limit_disconnections:%lld\r\n"
+                   "client_reply_max_size_errors:%lld\r\n",
                    net_stats.numconnections, cmd_stats.numcommands,
                    server_instantaneous(INST_COMMANDS), net_stats.net_input_bytes,
                    net_stats.net_output_bytes, (double)server_instantaneous(INST_NET_INPUT) / 1024,
                    (double)server_instantaneous(INST_NET_OUTPUT) / 1024, net_stats.rejected_conn,
                    ks_stats.expired_keys, ks_stats.keyspace_hits, ks_stats.keyspace_misses,
-                   cmd_stats.total_error_replies, 0ll, net_stats.reads, net_stats.writes);
+                   cmd_stats.total_error_replies, 0ll, net_stats.reads, net_stats.writes,
+                   net_stats.obuf_disconnections, net_stats.reply_max_errors);
 }
 
 static str section_replication(str s)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "server/config.h"
 #include "ds/log.h"
 #include "server/server.h"
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
         conf = argv[1];
         first_opt = 2;
         char *abs = realpath(conf, NULL);
-        server.configfile = abs ? abs : strdup(conf);
+        server.configfile = abs ? abs : heap_strdup(conf);
     }
     if (config_load(conf, argc - first_opt, argv + first_opt) != 0)
         return 1;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ds/alloc.h"
 #include "storage/codec.h"
 
 static long long elements_read; /* atomic: the pool's threads add to it */
@@ -26,9 +27,7 @@ static int buf_reserve(char **buf, size_t *cap, size_t need)
     size_t ncap = *cap * 2;
     if (ncap < need)
         ncap = need;
-    char *n = realloc(*buf, ncap);
-    if (!n)
-        return STORE_ERR;
+    char *n = heap_realloc(*buf, ncap);
     *buf = n;
     *cap = ncap;
     return 0;
@@ -53,7 +52,7 @@ int elements_assemble(store *s, uint16_t dbid, char **val, size_t *vlen)
     /* build into a new buffer so *val stays intact on failure */
     size_t len = (size_t)(payload - *val) + CODEC_SPLIT_META;
     size_t cap = len + 64 * (m.count < 1024 ? m.count : 1024) + 64;
-    char *buf = malloc(cap);
+    char *buf = heap_malloc(cap);
     int rc = buf ? 0 : STORE_ERR;
     if (buf)
         memcpy(buf, *val, len);

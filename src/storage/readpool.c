@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ds/alloc.h"
 #include "storage/codec.h"
 #include "storage/elements.h"
 
@@ -88,7 +89,7 @@ static void *readpool_worker(void *arg)
                 job->rc[i] = STORE_ERR;
             }
             if (job->rc[i] == STORE_ERR && !job->err)
-                job->err = strdup(store_last_error(pool.s));
+                job->err = heap_strdup(store_last_error(pool.s));
         }
         job->next = NULL;
 
@@ -115,12 +116,7 @@ int readpool_start(store *s, int nthreads)
     pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (pool.efd < 0)
         return -1;
-    pool.threads = calloc((size_t)nthreads, sizeof(pthread_t));
-    if (pool.threads == NULL) {
-        close(pool.efd);
-        pool.efd = -1;
-        return -1;
-    }
+    pool.threads = heap_calloc((size_t)nthreads, sizeof(pthread_t));
     pool.s = s;
     pool.stopping = 0;
     pool.nthreads = 0;

@@ -44,6 +44,7 @@
 
 #include <rocksdb/c.h>
 
+#include "ds/alloc.h"
 #include "storage/infolog.h"
 
 #define STORE_NCF              (STORE_CF_COUNT + 1) /* with "default" at index 0 */
@@ -368,16 +369,8 @@ int store_open(const struct store_options *o, store **out, char **err)
     *out = NULL;
     if (err)
         *err = NULL;
-    store *s = calloc(1, sizeof(*s));
-    char *dir = strdup(o->dir);
-    if (s == NULL || dir == NULL) {
-        free(s);
-        free(dir);
-        if (err)
-            *err = strdup("out of memory");
-        return STORE_ERR;
-    }
-    s->dir = dir;
+    store *s = heap_calloc(1, sizeof(*s));
+    s->dir = heap_strdup(o->dir);
     pthread_mutex_init(&s->err_lock, NULL);
     /* a reopen waits for the readers; new readers then wait for it */
     pthread_rwlockattr_t ra;
@@ -442,12 +435,12 @@ static void store_done(store *s)
 
 /* ---- point reads -------------------------------------------------------- */
 
-/* A malloc'd copy that is never NULL on success, even for an empty value:
- * callers tell a hit from a miss by the pointer. */
+/* A heap copy, never NULL, even of an empty value: callers tell a hit from
+ * a miss by the pointer. */
 static char *store_copy(const char *p, size_t n)
 {
-    char *v = malloc(n ? n : 1);
-    if (v && n)
+    char *v = heap_malloc(n);
+    if (n)
         memcpy(v, p, n);
     return v;
 }
@@ -474,10 +467,6 @@ int store_get(store *s, enum store_cf cf, const void *key, size_t klen, char **v
     const char *p = rocksdb_pinnableslice_value(ps, &n);
     char *v = store_copy(p, n);
     rocksdb_pinnableslice_destroy(ps);
-    if (v == NULL) {
-        store_set_error(s, "get", "out of memory");
-        return STORE_ERR;
-    }
     *val = v;
     *vlen = n;
     return 0;
@@ -505,19 +494,8 @@ void store_multi_get(store *s, enum store_cf cf, size_t n, const char *const *ke
     if (n == 0)
         return;
     if (n > STORE_MGET_STACK) {
-        pins = malloc(n * sizeof(*pins));
-        errs = malloc(n * sizeof(*errs));
-        if (pins == NULL || errs == NULL) {
-            free(pins);
-            free(errs);
-            store_set_error(s, "multi_get", "out of memory");
-            for (size_t i = 0; i < n; i++) {
-                vals[i] = NULL;
-                vlens[i] = 0;
-                rc[i] = STORE_ERR;
-            }
-            return;
-        }
+        pins = heap_malloc(n * sizeof(*pins));
+        errs = heap_malloc(n * sizeof(*errs));
     }
     store_use(s);
     if (store_closed(s)) {
@@ -547,13 +525,8 @@ void store_multi_get(store *s, enum store_cf cf, size_t n, const char *const *ke
             size_t len;
             const char *p = rocksdb_pinnableslice_value(pins[i], &len);
             vals[i] = store_copy(p, len);
-            if (vals[i] == NULL) {
-                store_set_error(s, "multi_get", "out of memory");
-                rc[i] = STORE_ERR;
-            } else {
-                vlens[i] = len;
-                rc[i] = 0;
-            }
+            vlens[i] = len;
+            rc[i] = 0;
         }
         if (pins[i] != NULL)
             rocksdb_pinnableslice_destroy(pins[i]);
@@ -582,7 +555,7 @@ struct store_batch {
 
 store_batch *store_batch_new(void)
 {
-    return calloc(1, sizeof(store_batch));
+    return heap_calloc(1, sizeof(store_batch));
 }
 
 void store_batch_free(store_batch *b)
@@ -610,12 +583,7 @@ static void store_batch_add(store_batch *b, int op, enum store_cf cf, const void
         size_t cap = b->cap ? b->cap : 256;
         while (cap < need)
             cap *= 2;
-        char *nb = realloc(b->buf, cap);
-        if (nb == NULL) {
-            /* A batch that silently lost a write would break durability. */
-            fprintf(stderr, "longtail: out of memory growing a write batch to %zu bytes\n", cap);
-            abort();
-        }
+        char *nb = heap_realloc(b->buf, cap);
         b->buf = nb;
         b->cap = cap;
     }
@@ -799,11 +767,7 @@ store_iter *store_iter_new(store *s, enum store_cf cf, const void *lower, size_t
                            const void *upper, size_t ulen)
 {
     size_t extra = (lower ? llen : 0) + (upper ? ulen : 0);
-    store_iter *it = malloc(sizeof(*it) + extra + 1);
-    if (it == NULL) {
-        store_set_error(s, "iterator", "out of memory");
-        return NULL;
-    }
+    store_iter *it = heap_malloc(sizeof(*it) + extra + 1);
     store_use(s);
     if (store_closed(s)) {
         store_done(s);
@@ -1073,7 +1037,7 @@ static int store_option_result(char *e, char **err)
 int store_set_cf_option(store *s, const char *name, const char *value, char **err)
 {
     if (!store_writable(s))
-        return store_option_result(strdup(last_err), err);
+        return store_option_result(heap_strdup(last_err), err);
     const char *keys[1] = {name}, *vals[1] = {value};
     for (int i = 0; i < STORE_NCF; i++) {
         char *e = NULL;
@@ -1087,7 +1051,7 @@ int store_set_cf_option(store *s, const char *name, const char *value, char **er
 int store_set_db_option(store *s, const char *name, const char *value, char **err)
 {
     if (!store_writable(s))
-        return store_option_result(strdup(last_err), err);
+        return store_option_result(heap_strdup(last_err), err);
     const char *keys[1] = {name}, *vals[1] = {value};
     char *e = NULL;
     rocksdb_set_options(s->db, 1, keys, vals, &e);

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/net.h"
@@ -368,9 +369,9 @@ void cmd_bitop(client *c)
     int n = c->argc - 3;
     /* all sources are read before the destination is written (it may be
      * one of them); INT values are formatted into their own buffers */
-    const unsigned char **src = malloc(sizeof(*src) * (size_t)n);
-    size_t *lens = malloc(sizeof(*lens) * (size_t)n);
-    char(*bufs)[32] = malloc(sizeof(*bufs) * (size_t)n);
+    const unsigned char **src = heap_malloc(sizeof(*src) * (size_t)n);
+    size_t *lens = heap_malloc(sizeof(*lens) * (size_t)n);
+    char(*bufs)[32] = heap_malloc(sizeof(*bufs) * (size_t)n);
     size_t maxlen = 0, minlen = SIZE_MAX;
     for (int j = 0; j < n; j++) {
         obj *o = db_lookup(c->db, c->argv[3 + j], LOOKUP_NONE, c->known);

@@ -9,6 +9,7 @@
 
 #include "cmd/command.h"
 #include "cmd/dispatch.h"
+#include "ds/alloc.h"
 #include "ds/util.h"
 #include "ds/version.h"
 #include "keyspace/db.h"
@@ -278,7 +279,7 @@ void cmd_client_list(client *c)
             return;
         }
     } else if (c->argc > 3 && !strcasecmp(c->argv[2], "id")) {
-        ids = calloc((size_t)(c->argc - 3), sizeof(*ids));
+        ids = heap_calloc((size_t)(c->argc - 3), sizeof(*ids));
         for (int j = 3; j < c->argc; j++) {
             long long id;
             if (!util_str2ll(c->argv[j], str_len(c->argv[j]), &id) || id <= 0) {

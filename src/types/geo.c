@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/geohash.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
@@ -161,7 +162,7 @@ void cmd_geoadd(client *c)
         return;
     }
     /* every position is checked before the key is looked at */
-    double *scores = malloc(sizeof(double) * (size_t)elements);
+    double *scores = heap_malloc(sizeof(double) * (size_t)elements);
     for (int j = 0; j < elements; j++) {
         double xy[2];
         geohash_bits hash;
@@ -281,13 +282,13 @@ static void result_add(struct geo_result *r, const double xy[2], double dist, do
 {
     if (r->used == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
-        r->v = realloc(r->v, r->cap * sizeof(*r->v));
+        r->v = heap_realloc(r->v, r->cap * sizeof(*r->v));
     }
     /* allocated even for empty members: they are replied from the pool */
     if (!r->pool || r->pool_used + len > r->pool_cap) {
         while (!r->pool_cap || r->pool_used + len > r->pool_cap)
             r->pool_cap = r->pool_cap ? r->pool_cap * 2 : 256;
-        r->pool = realloc(r->pool, r->pool_cap);
+        r->pool = heap_realloc(r->pool, r->pool_cap);
     }
     if (len)
         memcpy(r->pool + r->pool_used, m, len);

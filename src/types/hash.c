@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/listpack.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
@@ -295,7 +296,7 @@ struct pair {
 static struct pair *hash_pairs(obj *o, char **bufs)
 {
     size_t n = hash_len(o);
-    struct pair *ps = malloc((n ? n : 1) * sizeof(*ps));
+    struct pair *ps = heap_malloc((n ? n : 1) * sizeof(*ps));
     *bufs = malloc((n ? n : 1) * 2 * OBJ_HASH_BUF);
     struct hash_iter it;
     size_t i = 0;
@@ -347,7 +348,8 @@ static void hrandfield_with_count(client *c, long count, int withvalues)
     struct pair *ps = hash_pairs(o, &bufs);
     if (!uniq) {
         reply_array(c, withvalues && c->resp == 2 ? (long long)n * 2 : (long long)n);
-        for (unsigned long i = 0; i < n; i++)
+        /* a count near -LONG_MAX ends with client-reply-max-size */
+        for (unsigned long i = 0; i < n && !reply_stopped(c); i++)
             reply_pair(c, &ps[random_below(size)], withvalues);
     } else {
         if (n > size)
@@ -444,7 +446,7 @@ void cmd_hscan(client *c)
     } else {
         /* Redis's loop: stop at count elements (fields and values both
          * count, as in its reply list) or after count * 10 buckets */
-        long long maxiter = count * 10;
+        long long maxiter = so.maxiter;
         do {
             cursor = dict_scan(o->u.ptr, cursor, hscan_cb, &s);
         } while (cursor && maxiter-- && s.scanned < count);

@@ -37,6 +37,7 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "keyspace/settings.h"
@@ -257,7 +258,7 @@ static void hll_open(struct hll *h, obj *o)
         return;
     }
     h->cap = len + 16;
-    h->b = malloc(h->cap);
+    h->b = heap_malloc(h->cap);
     memcpy(h->b, p, len);
     h->owned = 1;
 }
@@ -291,7 +292,7 @@ static int hll_to_dense(struct hll *h)
 {
     if (hll_encoding(h->b) == HLL_DENSE)
         return 0;
-    unsigned char *d = calloc(1, HLL_DENSE_SIZE);
+    unsigned char *d = heap_calloc(1, HLL_DENSE_SIZE);
     memcpy(d, h->b, HLL_HDR);
     d[4] = HLL_DENSE;
     if (sparse_walk(h->b + HLL_HDR, h->len - HLL_HDR, to_dense_run, d + HLL_HDR) < 0) {
@@ -325,7 +326,7 @@ static int sparse_raise(struct hll *h, int idx, int val)
         goto promote;
     if (h->cap < h->len + 4) {
         h->cap = h->len + 64;
-        h->b = realloc(h->b, h->cap);
+        h->b = heap_realloc(h->b, h->cap);
     }
     unsigned char *start = h->b + HLL_HDR, *end = h->b + h->len;
     unsigned char *p = start, *prev = NULL;
@@ -568,7 +569,7 @@ void cmd_pfcount(client *c)
 {
     if (c->argc > 2) {
         /* the union of several HLLs, counted without changing any */
-        uint8_t *max = calloc(1, HLL_REGS);
+        uint8_t *max = heap_calloc(1, HLL_REGS);
         for (int j = 1; j < c->argc; j++) {
             obj *o = db_lookup(c->db, c->argv[j], LOOKUP_NONE, c->known);
             if (!o)
@@ -620,7 +621,7 @@ void cmd_pfcount(client *c)
 
 void cmd_pfmerge(client *c)
 {
-    uint8_t *max = calloc(1, HLL_REGS);
+    uint8_t *max = heap_calloc(1, HLL_REGS);
     int dense = 0;
     /* the destination's own registers are part of the union */
     for (int j = 1; j < c->argc; j++) {
@@ -712,7 +713,7 @@ void cmd_pfdebug(client *c)
         } else {
             /* "z:run" ZERO, "Z:run" XZERO, "v:value,run" VAL, space separated */
             size_t cap = (h.len - HLL_HDR) * 12 + 1, n = 0;
-            char *out = malloc(cap);
+            char *out = heap_malloc(cap);
             const unsigned char *p = h.b + HLL_HDR, *end = h.b + h.len;
             struct sparse_op op;
             while (p < end) {
@@ -742,8 +743,8 @@ void cmd_pfdebug(client *c)
  * count the same, and within six standard errors of the truth. */
 void cmd_pfselftest(client *c)
 {
-    unsigned char *regs = calloc(1, HLL_DENSE_SIZE);
-    uint8_t *want = malloc(HLL_REGS);
+    unsigned char *regs = heap_calloc(1, HLL_DENSE_SIZE);
+    uint8_t *want = heap_malloc(HLL_REGS);
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     for (int pass = 0; pass < 64; pass++) {
         for (int i = 0; i < HLL_REGS; i++) {

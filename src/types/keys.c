@@ -239,7 +239,8 @@ static int keys_cb(void *ctx, const char *key, size_t klen, int type, int64_t ex
         reply_bulk(f->c, key, klen);
         f->emitted++;
     }
-    return 0;
+    /* a reply past client-reply-max-size ends the walk (it becomes an error) */
+    return reply_stopped(f->c);
 }
 
 void cmd_keys(client *c)

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
@@ -130,7 +131,7 @@ void list_move_reply(client *c, struct db *db, const str src, obj *o, const str 
     long at = wherefrom == LIST_HEAD ? 0 : -1;
     list_index(o, at, &s, &len, buf);
     /* the element must outlive its removal (and src may be dst) */
-    char *copy = malloc(len ? len : 1);
+    char *copy = heap_malloc(len ? len : 1);
     memcpy(copy, s, len);
     list_delete_range(o, at, 1);
     if (dobj) {

@@ -18,25 +18,12 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/net.h"
 #include "net/reply.h"
 #include "types/types.h"
-
-/* A long reply of random members (SRANDMEMBER with a negative count) stops
- * once the client is being closed, as in Redis, where the output buffer
- * limit is what bounds such a reply. */
-static int reply_must_stop(client *c)
-{
-    if (c->flags & CLIENT_CLOSE_ASAP)
-        return 1;
-    if (net_settings.obuf_hard && (long long)c->reply_bytes > net_settings.obuf_hard) {
-        client_close_async(c);
-        return 1;
-    }
-    return 0;
-}
 
 static void reply_member(void *ctx, const char *m, size_t len)
 {
@@ -184,7 +171,8 @@ static void srandmember_with_count(client *c)
     if (l < 0 || count == 1) {
         reply_array(c, (long long)count);
         char buf[OBJ_SET_BUF];
-        for (unsigned long long i = 0; i < count && !reply_must_stop(c); i++) {
+        /* a count near -LONG_MAX ends with client-reply-max-size */
+        for (unsigned long long i = 0; i < count && !reply_stopped(c); i++) {
             size_t ml;
             const char *m = set_random(o, &ml, buf);
             reply_bulk(c, m, ml);
@@ -363,7 +351,7 @@ static void store_result(client *c, const str dst, obj *result)
 static void sinter_generic(client *c, str *keys, int n, const str dst, int card_only,
                            long long limit)
 {
-    struct ranked *sets = calloc((size_t)n, sizeof(*sets));
+    struct ranked *sets = heap_calloc((size_t)n, sizeof(*sets));
     int absent = lookup_sets_or_reply(c, keys, n, sets);
     if (absent < 0)
         goto done;
@@ -461,7 +449,7 @@ void cmd_sintercard(client *c)
  * set first, which decides the reply's order and the stored encoding. */
 static void sunion_diff_generic(client *c, str *keys, int n, const str dst, int op)
 {
-    struct ranked *sets = calloc((size_t)n, sizeof(*sets));
+    struct ranked *sets = heap_calloc((size_t)n, sizeof(*sets));
     if (lookup_sets_or_reply(c, keys, n, sets) < 0) {
         free(sets);
         return;
@@ -598,7 +586,7 @@ void cmd_sscan(client *c)
         cursor = 0;
     } else {
         /* Redis's loop: stop at count members or after count * 10 buckets */
-        long long maxiter = so.count * 10;
+        long long maxiter = so.maxiter;
         do {
             cursor = set_scan(o, cursor, sscan_emit, &s);
         } while (cursor && maxiter-- && s.scanned < so.count);

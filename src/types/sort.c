@@ -150,14 +150,6 @@ struct sort_vec {
     size_t plen, pcap;
 };
 
-static void *sort_xrealloc(void *p, size_t size)
-{
-    void *q = realloc(p, size ? size : 1);
-    if (!q)
-        abort();
-    return q;
-}
-
 static size_t sort_pool_add(struct sort_vec *s, const char *p, size_t len)
 {
     if (!s->pool || s->pcap - s->plen < len) {
@@ -165,7 +157,7 @@ static size_t sort_pool_add(struct sort_vec *s, const char *p, size_t len)
         s->pcap = s->pcap ? s->pcap : 256;
         while (s->pcap < need)
             s->pcap *= 2;
-        s->pool = sort_xrealloc(s->pool, s->pcap);
+        s->pool = heap_realloc(s->pool, s->pcap);
     }
     size_t off = s->plen;
     if (len)
@@ -178,7 +170,7 @@ static void sort_vec_add(struct sort_vec *s, const char *p, size_t len)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
-        s->v = sort_xrealloc(s->v, s->cap * sizeof(*s->v));
+        s->v = heap_realloc(s->v, s->cap * sizeof(*s->v));
     }
     struct sort_elem *e = &s->v[s->n++];
     memset(e, 0, sizeof(*e));
@@ -421,9 +413,7 @@ static int sort_weights(client *c, struct sort_vec *s, const str by, int alpha)
             continue;
         }
         char small[64];
-        char *z = vlen < sizeof(small) ? small : malloc(vlen + 1);
-        if (!z)
-            abort();
+        char *z = vlen < sizeof(small) ? small : heap_malloc(vlen + 1);
         memcpy(z, v, vlen);
         z[vlen] = '\0';
         char *eptr;
@@ -573,7 +563,7 @@ static void sort_generic(client *c, int readonly)
         bad = sort_weights(c, &s, by, o.alpha) < 0;
         if (!bad && s.n > 1) {
             struct sort_ctx x = {s.pool, o.alpha, o.desc, by != NULL, o.store != NULL};
-            struct sort_elem *tmp = sort_xrealloc(NULL, (s.n / 2 + 1) * sizeof(*tmp));
+            struct sort_elem *tmp = heap_malloc((s.n / 2 + 1) * sizeof(*tmp));
             sort_merge(s.v, tmp, s.n, &x);
             free(tmp);
         }
@@ -584,7 +574,7 @@ static void sort_generic(client *c, int readonly)
         reply_error(c, "ERR One or more scores can't be converted into double");
         goto done;
     }
-    gets = sort_xrealloc(NULL, (size_t)(o.ngets ? o.ngets : 1) * sizeof(*gets));
+    gets = heap_malloc((size_t)(o.ngets ? o.ngets : 1) * sizeof(*gets));
     for (int g = 0; g < o.ngets; g++)
         sort_pattern_init(&gets[g], c->argv[o.gets[g]]);
     if (o.store)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/net.h"
@@ -545,7 +546,7 @@ void cmd_lcs(client *c)
     const char *a = oa ? obj_string_bytes(oa, bufa, &alen) : "";
     const char *b = ob ? obj_string_bytes(ob, bufb, &blen) : "";
     /* copies: the table walk below must not see the values change */
-    char *ca = malloc(alen + 1), *cb = malloc(blen + 1);
+    char *ca = heap_malloc(alen + 1), *cb = heap_malloc(blen + 1);
     memcpy(ca, a, alen);
     memcpy(cb, b, blen);
     unsigned long long cells = (unsigned long long)(alen + 1) * (blen + 1);
@@ -557,7 +558,7 @@ void cmd_lcs(client *c)
                        "proto-max-bulk-len");
         return;
     }
-    uint32_t *t = malloc((size_t)cells * sizeof(uint32_t));
+    uint32_t *t = heap_malloc((size_t)cells * sizeof(uint32_t));
 #define LCS(i, j) t[(size_t)(j) * (alen + 1) + (size_t)(i)]
     for (size_t i = 0; i <= alen; i++) {
         for (size_t j = 0; j <= blen; j++) {
@@ -572,7 +573,7 @@ void cmd_lcs(client *c)
     uint32_t idx = LCS(alen, blen);
     char *result = NULL;
     if (!getlen && !getidx)
-        result = malloc((size_t)idx + 1);
+        result = heap_malloc((size_t)idx + 1);
     void *arr = NULL;
     long long nmatches = 0;
     if (getidx) {

@@ -210,6 +210,7 @@ int scan_options_or_reply(client *c, int first, int allow_type, struct scan_opts
             return -1;
         }
     }
+    o->maxiter = o->count > LLONG_MAX / 10 ? LLONG_MAX : o->count * 10;
     return 0;
 }
 

@@ -64,7 +64,8 @@ int scan_cursor_or_reply(client *c, const str arg, unsigned long long *cursor);
  * Parsed from argv[first]; 0, or -1 after replying the error. */
 struct scan_opts {
     long long count;
-    const char *pat; /* NULL: every element */
+    long long maxiter; /* buckets visited at most: count * 10, saturated */
+    const char *pat;   /* NULL: every element */
     size_t plen;
     const char *type; /* NULL: any type */
 };

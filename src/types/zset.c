@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "cmd/command.h"
+#include "ds/alloc.h"
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "keyspace/object_set.h"
@@ -107,7 +108,7 @@ static void zadd_generic(client *c, int flags)
         return;
     }
     /* every score is checked before anything changes */
-    double *scores = malloc(sizeof(double) * (size_t)elements);
+    double *scores = heap_malloc(sizeof(double) * (size_t)elements);
     for (int j = 0; j < elements; j++) {
         const str a = c->argv[scoreidx + 2 * j];
         if (!util_str2d(a, str_len(a), &scores[j])) {
@@ -359,8 +360,12 @@ static void range_emit_limited(struct range_out *ro, struct zset_iter *it, long 
     if (offset < 0)
         return;
     zset_iter_skip(it, (unsigned long)offset);
-    while (limit-- != 0 && zset_iter_next(it, &m, &len, &score))
+    /* a negative limit is no limit (however negative: no overflow) */
+    while (limit != 0 && zset_iter_next(it, &m, &len, &score)) {
         range_out_emit(ro, m, len, score);
+        if (limit > 0)
+            limit--;
+    }
 }
 
 enum range_kind { RANGE_AUTO, RANGE_RANK, RANGE_SCORE, RANGE_LEX };
@@ -709,7 +714,7 @@ struct zpair {
 static struct zpair *zset_pairs(obj *o, char **bufs)
 {
     size_t n = zset_len(o);
-    struct zpair *ps = malloc((n ? n : 1) * sizeof(*ps));
+    struct zpair *ps = heap_malloc((n ? n : 1) * sizeof(*ps));
     *bufs = malloc((n ? n : 1) * OBJ_ZSET_BUF);
     struct zset_iter it;
     size_t i = 0;
@@ -778,7 +783,8 @@ static void zrandmember_with_count(client *c, long count, int withscores)
     if (!uniq) {
         char *bufs = NULL;
         struct zpair *ps = o->encoding == OBJ_ENC_LISTPACK ? zset_pairs(o, &bufs) : NULL;
-        for (unsigned long i = 0; i < n; i++) {
+        /* a count near -LONG_MAX ends with client-reply-max-size */
+        for (unsigned long i = 0; i < n && !reply_stopped(c); i++) {
             size_t r = random_below(size);
             if (ps)
                 reply_random_pick(c, ps[r].m, ps[r].len, ps[r].score, withscores);
@@ -806,7 +812,7 @@ static void zrandmember_with_count(client *c, long count, int withscores)
     size_t cap = 16;
     while (cap < n * 2)
         cap <<= 1;
-    struct rank_set seen = {calloc(cap, sizeof(unsigned long)), cap - 1};
+    struct rank_set seen = {heap_calloc(cap, sizeof(unsigned long)), cap - 1};
     for (unsigned long got = 0; got < n;) {
         size_t r = random_below(size);
         if (!rank_set_add(&seen, r))
@@ -1071,7 +1077,7 @@ static void zop_generic(client *c, const str dstkey, int numkeys_idx, enum zop o
         reply_error_syntax(c);
         return;
     }
-    struct zop_src *src = calloc((size_t)setnum, sizeof(*src));
+    struct zop_src *src = heap_calloc((size_t)setnum, sizeof(*src));
     int j = numkeys_idx + 1;
     for (long i = 0; i < setnum; i++, j++) {
         obj *o = db_lookup(c->db, c->argv[j], dstkey ? LOOKUP_WRITE : LOOKUP_NONE, c->known);
@@ -1257,7 +1263,7 @@ void cmd_zscan(client *c)
             zscan_emit(&s, m, len, score);
         cursor = 0;
     } else {
-        long long maxiter = so.count * 10;
+        long long maxiter = so.maxiter;
         do {
             cursor = zset_scan(o, cursor, zscan_emit, &s);
         } while (cursor && maxiter-- && s.scanned < so.count);

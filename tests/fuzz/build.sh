@@ -42,7 +42,7 @@ target_flags() {
 # The sources each target links, besides itself.
 target_sources() {
     case "$1" in
-    fuzz_resp) echo "src/net/resp.c src/ds/str.c src/ds/util.c src/ds/alloc.c" ;;
+    fuzz_resp) echo "src/net/resp.c src/ds/str.c src/ds/util.c src/ds/alloc.c src/ds/log.c" ;;
     fuzz_codec) echo "src/storage/codec.c src/ds/hashfn.c" ;;
     *) echo "" ;;
     esac

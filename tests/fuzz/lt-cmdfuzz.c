@@ -212,8 +212,9 @@ static const struct {
 };
 
 /* CONFIG SET never touches these: they would close or lock out the fuzzer's connections, move
- * the server, change the mode (maxmemory) or fill the disk (logs; RocksDB preallocates files of
- * storage-write-buffer-size: 100gb takes all the free space of a shared machine). */
+ * the server, change the mode (maxmemory), fill the disk (logs) or lift the bound on one reply
+ * (client-reply-max-size: the server starts with 64mb, so that SRANDMEMBER k -9223372036854775807
+ * ends in a fraction of a second). */
 static const char *const CONFIG_KEEP[] = {
     "port",
     "bind",
@@ -231,7 +232,7 @@ static const char *const CONFIG_KEEP[] = {
     "daemonize",
     "enable-debug-command",
     "databases",
-    "storage-write-buffer-size",
+    "client-reply-max-size",
 };
 
 static int name_in_list(const char *name, const char *list)
@@ -1992,6 +1993,8 @@ static int run_start(run *r)
     extra[n++] = "16";
     extra[n++] = "--enable-debug-command";
     extra[n++] = "yes";
+    extra[n++] = "--client-reply-max-size";
+    extra[n++] = "64mb";
     if (opt_cold) {
         extra[n++] = "--maxmemory";
         extra[n++] = "1";
@@ -2674,7 +2677,8 @@ static char *header_text(const char *what)
     lt_buf b = {0};
     lt_buf_printf(&b, "# lt-cmdfuzz %s; mode %s\n", what, opt_cold ? "cold" : "hot");
     lt_buf_printf(&b,
-                  "# server options: --storage-split-threshold 16 --enable-debug-command yes%s\n",
+                  "# server options: --storage-split-threshold 16 --enable-debug-command yes "
+                  "--client-reply-max-size 64mb%s\n",
                   opt_cold ? " --maxmemory 1" : "");
     lt_buf_puts(&b, "# each line: CONN[&] ARGS... (& = do not wait for the reply)\n");
     return lt_buf_take(&b);

@@ -15,6 +15,10 @@
  *   without reading is dropped once over the hard limit, or once over the
  *   soft limit for longer than its seconds; the server and other clients go
  *   on;
+ * - (longtail only) client-reply-max-size: one reply past it (SRANDMEMBER
+ *   with a count near -LONG_MAX, a big GET, one command of an EXEC) is an
+ *   error in its place; a client with more unsent replies than it after a
+ *   command is closed; both counted in INFO stats;
  * - timeout: an idle client is closed after 1-2 s, an active one is not;
  * - requirepass: NOAUTH before AUTH, AUTH and HELLO AUTH, the smaller
  *   protocol limits of unauthenticated clients;
@@ -881,6 +885,101 @@ static void test_output_buffer_limit(lt_conn *keeper, int port)
     free(val);
 }
 
+/* ---- client-reply-max-size (longtail's own) ------------------------------ */
+
+#define RMS_ERR "-ERR the reply is larger than client-reply-max-size (1048576 bytes)"
+
+/* The value of an INFO stats field, or -1 (a failed check) without it. */
+static long long info_stat(lt_conn *c, const char *field)
+{
+    lt_reply *r = lt_conn_call(c, "INFO", "stats", NULL);
+    char name[128];
+    snprintf(name, sizeof(name), "\r\n%s:", field);
+    const char *at = r && r->str ? strstr(r->str, name) : NULL;
+    long long v = at ? strtoll(at + strlen(name), NULL, 10) : -1;
+    lt_check(at != NULL, "INFO stats lacks %s", field);
+    lt_reply_free(r);
+    return v;
+}
+
+static void set_filled(lt_conn *c, const char *key, size_t len)
+{
+    char *val = malloc(len);
+    memset(val, 'v', len);
+    const char *set[3] = {"SET", key, val};
+    size_t lens[3] = {3, strlen(key), len};
+    lt_reply *r = lt_conn_call_argv(c, 3, set, lens);
+    lt_check_reply(r, "+OK", "SET of a big value");
+    lt_reply_free(r);
+    free(val);
+}
+
+/*
+ * One reply past client-reply-max-size is an error in its place (the loops
+ * of SRANDMEMBER & co. with a count near -LONG_MAX end there instead of
+ * taking the host's memory: Redis 7.0.15 is OOM-killed); a client whose
+ * unsent replies pass it after a command is closed; other clients go on.
+ */
+static void test_reply_max_size(lt_conn *keeper, int port)
+{
+    long long errors = info_stat(keeper, "client_reply_max_size_errors");
+    long long closed_before = info_stat(keeper, "client_output_buffer_limit_disconnections");
+    expect(keeper, "+OK", "CONFIG", "SET", "client-reply-max-size", "1mb", NULL);
+    expect(keeper, "*2[\"client-reply-max-size\",\"1048576\"]", "CONFIG", "GET",
+           "client-reply-max-size", NULL);
+    expect(keeper,
+           "-ERR CONFIG SET failed (possibly related to argument 'client-reply-max-size') - "
+           "argument must be between 1048576 and 9223372036854775807 inclusive",
+           "CONFIG", "SET", "client-reply-max-size", "1000", NULL);
+    expect(keeper, ":3", "SADD", "rms:s", "a", "b", "c", NULL);
+    expect(keeper, ":1", "HSET", "rms:h", "f", "v", NULL);
+    expect(keeper, ":1", "ZADD", "rms:z", "1", "a", NULL);
+    expect(keeper, RMS_ERR, "SRANDMEMBER", "rms:s", "-9223372036854775807", NULL);
+    expect(keeper, RMS_ERR, "HRANDFIELD", "rms:h", "-4611686018427387903", "WITHVALUES", NULL);
+    expect(keeper, RMS_ERR, "ZRANDMEMBER", "rms:z", "-9223372036854775807", NULL);
+    expect(keeper, RMS_ERR, "ZRANDMEMBER", "rms:z", "-4611686018427387903", "WITHSCORES", NULL);
+    expect(keeper, "*3[\"f\",\"f\",\"f\"]", "HRANDFIELD", "rms:h", "-3", NULL);
+    /* a value bigger than the limit: GET fails, STRLEN and GETRANGE work */
+    set_filled(keeper, "rms:big", 1536 * 1024);
+    expect(keeper, RMS_ERR, "GET", "rms:big", NULL);
+    expect(keeper, ":1572864", "STRLEN", "rms:big", NULL);
+    expect(keeper, "\"vv\"", "GETRANGE", "rms:big", "0", "1", NULL);
+    /* inside EXEC each queued command is measured alone */
+    expect(keeper, "+OK", "MULTI", NULL);
+    expect(keeper, "+QUEUED", "GET", "rms:big", NULL);
+    expect(keeper, "+QUEUED", "PING", NULL);
+    expect(keeper, "*2[" RMS_ERR ",+PONG]", "EXEC", NULL);
+    long long now = info_stat(keeper, "client_reply_max_size_errors");
+    lt_check(now == errors + 6, "client_reply_max_size_errors went from %lld to %lld, not +6",
+             errors, now);
+
+    /* three GETs of 600 KB sent at once: the second leaves 1.2 MB unsent */
+    set_filled(keeper, "rms:mid", 600 * 1024);
+    int fd = raw_connect_small(port);
+    if (lt_check(fd >= 0, "cannot connect the pipelining client")) {
+        const char *get = "*2\r\n$3\r\nGET\r\n$7\r\nrms:mid\r\n";
+        lt_buf pipe = {0};
+        for (int i = 0; i < 3; i++)
+            lt_buf_puts(&pipe, get);
+        lt_buf_puts(&pipe, "*1\r\n$4\r\nPING\r\n");
+        ssize_t w = write(fd, pipe.p, pipe.len);
+        lt_check(w == (ssize_t)pipe.len, "the pipeline was not sent whole");
+        size_t got = 0;
+        int closed = drain_until_close(fd, NULL, 0, 10000, &got);
+        lt_check(closed, "a client with 1.2 MB of unsent replies was not closed");
+        lt_check(got < 3 * 600 * 1024, "the client got all %zu bytes despite the limit", got);
+        close(fd);
+        free(pipe.p);
+    }
+    now = info_stat(keeper, "client_output_buffer_limit_disconnections");
+    lt_check(now == closed_before + 1,
+             "client_output_buffer_limit_disconnections went from %lld to %lld, not +1",
+             closed_before, now);
+    expect(keeper, "+PONG", "PING", NULL);
+    expect(keeper, "+OK", "CONFIG", "SET", "client-reply-max-size", "1gb", NULL);
+    expect(keeper, ":5", "DEL", "rms:s", "rms:h", "rms:z", "rms:big", "rms:mid", NULL);
+}
+
 /* ---- timeout ------------------------------------------------------------ */
 
 static void test_timeout(lt_conn *keeper, int port)
@@ -1255,9 +1354,10 @@ int main(int argc, char **argv)
     if (lt_opts_parse(&opts, argc, argv, NAME) != 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
-    /* 6 start-up errors, 12 tests on one server (the second-server test is
-     * longtail's own), maxclients and the config file. */
-    lt_plan(opts.reference ? 19 : 20);
+    /* 6 start-up errors, 13 tests on one server (client-reply-max-size and
+     * the second-server test are longtail's own), maxclients and the config
+     * file. */
+    lt_plan(opts.reference ? 19 : 21);
     const char *tmp = getenv("TMPDIR");
     snprintf(work, sizeof(work), "%s/lt-limits-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(work)) {
@@ -1291,6 +1391,10 @@ int main(int argc, char **argv)
             test_query_buffer_limit(keeper, srv.port);
             lt_test_begin("client-output-buffer-limit: hard and soft limits");
             test_output_buffer_limit(keeper, srv.port);
+            if (!opts.reference) {
+                lt_test_begin("client-reply-max-size: an error for one reply, a close for many");
+                test_reply_max_size(keeper, srv.port);
+            }
             lt_test_begin("timeout closes an idle client, not an active one");
             test_timeout(keeper, srv.port);
             lt_test_begin("requirepass: NOAUTH, AUTH, HELLO AUTH, limits before AUTH");
