@@ -182,6 +182,22 @@ static void finish(lt_server *srv)
     lt_server_cleanup(srv, failed);
 }
 
+/* start, then a connection with the given reply timeout; NULL (the server
+ * finished) when either fails. */
+static lt_conn *start_connected(lt_server *srv, const char *const *args, int nargs, int timeout_ms)
+{
+    if (!start(srv, args, nargs)) {
+        finish(srv);
+        return NULL;
+    }
+    lt_conn *c = lt_conn_open(srv->port, timeout_ms);
+    if (!lt_check(c != NULL, "connect")) {
+        finish(srv);
+        return NULL;
+    }
+    return c;
+}
+
 /* A server whose NKEYS keys are on disk only: written, then restarted so
  * that they are in SST files and no block is cached (maxmemory 1). */
 static lt_conn *cold_server(lt_server *srv)
@@ -384,15 +400,9 @@ static void test_wal_append(void)
 {
     lt_server srv;
     const char *args[] = {"--appendfsync", "always"};
-    if (!start(&srv, args, 2)) {
-        finish(&srv);
+    lt_conn *c = start_connected(&srv, args, 2, 5000);
+    if (!c)
         return;
-    }
-    lt_conn *c = lt_conn_open(srv.port, 5000);
-    if (!lt_check(c != NULL, "connect")) {
-        finish(&srv);
-        return;
-    }
     lt_check(write_keys(c, 0, 100) == 100, "100 SETs acknowledged before the fault");
     const char *misconf = "MISCONF Errors writing to the AOF file: ";
 
@@ -461,15 +471,9 @@ static void test_flushdb(void)
 {
     lt_server srv;
     const char *args[] = {"--appendfsync", "always", "--maxmemory", "1"};
-    if (!start(&srv, args, 4)) {
-        finish(&srv);
+    lt_conn *c = start_connected(&srv, args, 4, 5000);
+    if (!c)
         return;
-    }
-    lt_conn *c = lt_conn_open(srv.port, 5000);
-    if (!lt_check(c != NULL, "connect")) {
-        finish(&srv);
-        return;
-    }
     lt_check(write_keys(c, 0, 50) == 50, "50 keys written");
     fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_WAL, ENOSPC, 0, -1, NULL);
     lt_reply *r = lt_conn_call(c, "FLUSHDB", NULL);
@@ -504,15 +508,9 @@ static void test_wal_fsync(void)
 {
     lt_server srv;
     const char *args[] = {"--appendfsync", "everysec"};
-    if (!start(&srv, args, 2)) {
-        finish(&srv);
+    lt_conn *c = start_connected(&srv, args, 2, 5000);
+    if (!c)
         return;
-    }
-    lt_conn *c = lt_conn_open(srv.port, 5000);
-    if (!lt_check(c != NULL, "connect")) {
-        finish(&srv);
-        return;
-    }
     lt_check(write_keys(c, 0, 10) == 10, "10 keys written");
     fault_arm(fc, LTFAULT_OP_SYNC, LTFAULT_KIND_WAL, EIO, 0, -1, NULL);
     int refused = 0;
@@ -538,15 +536,9 @@ static void test_mget_many(void)
 {
     lt_server srv;
     const char *args[] = {"--maxmemory", "1", "--enable-debug-command", "yes"};
-    if (!start(&srv, args, 4)) {
-        finish(&srv);
+    lt_conn *c = start_connected(&srv, args, 4, 20000);
+    if (!c)
         return;
-    }
-    lt_conn *c = lt_conn_open(srv.port, 20000);
-    if (!lt_check(c != NULL, "connect")) {
-        finish(&srv);
-        return;
-    }
     enum { N = 10000 };
     lt_reply *r = lt_conn_call(c, "DEBUG", "POPULATE", "10000", "many", NULL);
     lt_check_reply(r, "+OK", "DEBUG POPULATE 10000");
