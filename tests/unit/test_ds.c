@@ -9,10 +9,13 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ds/alloc.h"
 #include "ds/dict.h"
@@ -1382,8 +1385,51 @@ TEST(hist)
     CHECK(hist_percentile(&small, 99.5) >= (uint64_t)1 << 63);
 }
 
+/*
+ * Out of memory: heap_* logs one line and aborts, never returns NULL. The
+ * allocation runs in this binary re-executed with LT_UNIT_OOM set (and ASan,
+ * in a sanitizer build, told to let malloc fail as libc's does).
+ */
+TEST(heap_oom)
+{
+    int fds[2];
+    if (!unit_check(pipe(fds) == 0))
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        setenv("LT_UNIT_OOM", "1", 1);
+        setenv("ASAN_OPTIONS", "allocator_may_return_null=1", 1);
+        execl("/proc/self/exe", "test_ds", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char out[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof(out) - 1 && (r = read(fds[0], out + n, sizeof(out) - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fds[0]);
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(out, "Out Of Memory allocating") != NULL);
+    if (!strstr(out, "Out Of Memory allocating"))
+        printf("  the child said: %s\n", out);
+}
+
 int main(void)
 {
+    if (getenv("LT_UNIT_OOM")) {
+        /* the child of heap_oom: this must not return */
+        void *p = heap_malloc(SIZE_MAX / 2);
+        printf("heap_malloc returned %p\n", p);
+        return 0;
+    }
     RUN(siphash);
     RUN(siphash_nocase);
     RUN(crc);
@@ -1407,5 +1453,6 @@ int main(void)
     RUN(glob);
     RUN(time_random);
     RUN(hist);
+    RUN(heap_oom);
     return unit_report("test_ds");
 }
