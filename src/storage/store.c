@@ -28,7 +28,10 @@
  * A store_batch records its operations itself and becomes a RocksDB
  * WriteBatch only in store_write: a RocksDB batch names column families by
  * handle, and a store_batch is made before it knows which store it will be
- * written to.
+ * written to. The two copies of a batch are held together only while
+ * store_write converts one into the other: a big value is in memory three
+ * times at most during its commit (the hot value, RocksDB's batch, its
+ * memtable) and the batch's copies are given back after it.
  */
 #include "storage/store.h"
 
@@ -553,6 +556,12 @@ struct store_batch {
     rocksdb_writebatch_t *wb; /* rebuilt by every store_write */
 };
 
+/* A batch keeps its buffer, and RocksDB's batch its copy, for the next
+ * commit up to this size; bigger ones are given back as soon as they have
+ * served, so that a commit of one big value leaves no copy of it behind. */
+#define STORE_BATCH_KEEP  ((size_t)1 << 20)
+#define STORE_BATCH_SLACK ((size_t)64 << 10)
+
 store_batch *store_batch_new(void)
 {
     return heap_calloc(1, sizeof(store_batch));
@@ -570,21 +579,30 @@ void store_batch_free(store_batch *b)
 
 void store_batch_clear(store_batch *b)
 {
+    if (b->cap > STORE_BATCH_KEEP) {
+        free(b->buf);
+        b->buf = NULL;
+        b->cap = 0;
+    }
     b->len = 0;
     b->count = 0;
     b->bytes = 0;
 }
 
-static void store_batch_add(store_batch *b, int op, enum store_cf cf, const void *a, size_t alen,
-                            const void *bb, size_t blen)
+/* Appends the frame of one operation whose two parts are alen and blen
+ * bytes long, and returns where those bytes go (the caller copies them). */
+static char *store_batch_op(store_batch *b, int op, enum store_cf cf, size_t alen, size_t blen)
 {
     size_t need = b->len + STORE_OP_HDR + alen + blen;
     if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < need)
-            cap *= 2;
-        char *nb = heap_realloc(b->buf, cap);
-        b->buf = nb;
+        /* doubling; but one operation bigger than the whole batch so far
+         * (a big value) gets its size and a little room for the small ones
+         * that follow it (counts, expiry entries), rather than doubling
+         * (a copy of the value) at the next one */
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        if (cap < need)
+            cap = need + STORE_BATCH_SLACK;
+        b->buf = heap_realloc(b->buf, cap);
         b->cap = cap;
     }
     char *p = b->buf + b->len;
@@ -592,20 +610,37 @@ static void store_batch_add(store_batch *b, int op, enum store_cf cf, const void
     p[1] = (char)cf;
     memcpy(p + 2, &alen, sizeof(size_t));
     memcpy(p + 2 + sizeof(size_t), &blen, sizeof(size_t));
-    p += STORE_OP_HDR;
+    b->len = need;
+    b->count++;
+    b->bytes += alen + blen;
+    return p + STORE_OP_HDR;
+}
+
+static void store_batch_add(store_batch *b, int op, enum store_cf cf, const void *a, size_t alen,
+                            const void *bb, size_t blen)
+{
+    char *p = store_batch_op(b, op, cf, alen, blen);
     if (alen)
         memcpy(p, a, alen);
     if (blen)
         memcpy(p + alen, bb, blen);
-    b->len = need;
-    b->count++;
-    b->bytes += alen + blen;
 }
 
 void store_batch_put(store_batch *b, enum store_cf cf, const void *k, size_t klen, const void *v,
                      size_t vlen)
 {
     store_batch_add(b, STORE_OP_PUT, cf, k, klen, v, vlen);
+}
+
+void store_batch_put_parts(store_batch *b, enum store_cf cf, const void *k, size_t klen,
+                           const void *head, size_t hlen, const void *body, size_t blen)
+{
+    char *p = store_batch_op(b, STORE_OP_PUT, cf, klen, hlen + blen);
+    memcpy(p, k, klen);
+    if (hlen)
+        memcpy(p + klen, head, hlen);
+    if (blen)
+        memcpy(p + klen + hlen, body, blen);
 }
 
 void store_batch_delete(store_batch *b, enum store_cf cf, const void *k, size_t klen)
@@ -630,7 +665,8 @@ size_t store_batch_bytes(store_batch *b)
     return b->bytes;
 }
 
-int store_write(store *s, store_batch *b, int sync)
+/* store_write, but the batch is left to the caller. */
+static int store_write_ops(store *s, store_batch *b, int sync)
 {
     if (s->write_failed) {
         /* the error that stopped writes, again: no RocksDB call */
@@ -673,15 +709,32 @@ int store_write(store *s, store_batch *b, int sync)
         }
         off += STORE_OP_HDR + alen + blen;
     }
+    /* RocksDB's batch holds every operation now: a big buffer goes before
+     * the write, so that a big value is not held once more while RocksDB
+     * copies it into its memtable */
+    store_batch_clear(b);
 
     char *rerr = NULL;
     rocksdb_write(s->db, sync ? s->wopts_sync : s->wopts, b->wb, &rerr);
     store_done(s);
+    size_t replen;
+    rocksdb_writebatch_data(b->wb, &replen);
+    if (replen > STORE_BATCH_KEEP) {
+        rocksdb_writebatch_destroy(b->wb);
+        b->wb = NULL;
+    }
     if (rerr != NULL) {
         store_fail(s, "write", rerr);
         return store_mark_write_failed(s);
     }
     return 0;
+}
+
+int store_write(store *s, store_batch *b, int sync)
+{
+    int rc = store_write_ops(s, b, sync);
+    store_batch_clear(b);
+    return rc;
 }
 
 /* fdatasync of one file of the database directory; 0, 1 when it is gone
