@@ -30,8 +30,9 @@
  * order of store_cf_names; every open checks it): it needs no store until
  * store_write, which hands it to RocksDB in one copy of its exact size and
  * gives a big buffer back before the memtable insert. A big value is thus
- * in memory three times at most during its commit (the hot value, the
- * batch, the memtable), and only the memtable's copy stays after it.
+ * in memory three times at most during its commit (the hot value, and two
+ * of: the batch, RocksDB's copy, the memtable), and only the memtable's
+ * copy stays after it.
  */
 #include "storage/store.h"
 
