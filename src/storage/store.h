@@ -118,8 +118,8 @@ size_t store_batch_bytes(store_batch *b);
  * failure stops writes (store_write_failed): the outcome of this batch is
  * unknown (a WAL append that succeeded before a failed fsync is replayed
  * by the next open). Whatever the outcome, b is empty afterwards (as after
- * store_batch_clear), and a big batch's memory is given back: its buffer
- * before RocksDB's memtable insert, RocksDB's own copy after the write. */
+ * store_batch_clear): RocksDB takes it in one copy, a buffer above 1 MB is
+ * freed before the memtable insert, and RocksDB's copy after the write. */
 int store_write(store *s, store_batch *b, int sync);
 /* fdatasync of the WAL files and fsync of the directory, through fds of
  * our own (appendfsync everysec, from a thread of its own, beside writes). */
