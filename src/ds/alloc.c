@@ -150,6 +150,20 @@ void arena_purge(void) {}
 
 static unsigned arena_index;
 static int flags; /* MALLOCX_ARENA | MALLOCX_TCACHE, 0 until initialised */
+static size_t purge_mib[3], purge_miblen = 3; /* "arena.<arena_index>.purge" */
+
+/* A hot block at least this big, freed (or moved by a realloc), has the
+ * arena's dirty pages returned to the system at once. jemalloc does the
+ * same for such blocks of the default arenas (its oversize arena, whose
+ * threshold this is); an arena of our own is not covered by it, and its
+ * decay only runs when the arena is used again: without this, the RSS of
+ * an idle server would stay at its peak after a big DEL. */
+#define HOT_PURGE_MIN ((size_t)8 << 20)
+
+static void hot_purge(void)
+{
+    mallctlbymib(purge_mib, purge_miblen, NULL, NULL, NULL, 0);
+}
 
 void arena_init(void)
 {
@@ -166,6 +180,11 @@ void arena_init(void)
         fprintf(stderr, "longtail: jemalloc tcache.create failed\n");
         abort();
     }
+    if (mallctlnametomib("arena.0.purge", purge_mib, &purge_miblen) != 0) {
+        fprintf(stderr, "longtail: jemalloc arena.0.purge is missing\n");
+        abort();
+    }
+    purge_mib[1] = ind;
     arena_index = ind;
     flags = MALLOCX_ARENA(ind) | MALLOCX_TCACHE(tc);
 }
@@ -200,7 +219,10 @@ void *hot_realloc(void *ptr, size_t size)
     void *p = rallocx(ptr, size ? size : 1, flags);
     if (!p)
         alloc_oom(size);
-    used = used - old + sallocx(p, 0);
+    size_t now = sallocx(p, 0);
+    used = used - old + now;
+    if (old >= HOT_PURGE_MIN && (p != ptr || now < old))
+        hot_purge();
     return p;
 }
 
@@ -208,8 +230,11 @@ void hot_free(void *ptr)
 {
     if (!ptr)
         return;
-    used -= sallocx(ptr, 0);
+    size_t size = sallocx(ptr, 0);
+    used -= size;
     dallocx(ptr, flags);
+    if (size >= HOT_PURGE_MIN)
+        hot_purge();
 }
 
 size_t hot_usable(void *ptr)

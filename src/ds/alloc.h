@@ -20,6 +20,8 @@
 void *hot_malloc(size_t size);
 void *hot_calloc(size_t size);
 void *hot_realloc(void *ptr, size_t size);
+/* A block of 8 MB or more freed (or moved by hot_realloc) has the arena's
+ * dirty pages returned to the system at once (alloc.c). */
 void hot_free(void *ptr);
 /* Usable size of a block from hot_malloc (what the accounting counts). */
 size_t hot_usable(void *ptr);

@@ -186,13 +186,10 @@ static void commit_one(struct db *db, const str key, const char *k, size_t kl)
         return;
     }
     int64_t expire = db_entry_expire(db, key);
-    size_t vl;
     obj *o = e->v.val;
-    const char *v = NULL;
     if (split_commit_value(batch, db->dbid, k, kl, o, expire)) {
         o->flags &= (uint8_t)~OBJ_F_UNSTORED;
-    } else if ((v = db_value_encode(o, expire, &vl))) {
-        store_batch_put(batch, STORE_CF_KEYS, k, kl, v, vl);
+    } else if (db_value_put(batch, k, kl, o, expire) == 0) {
         o->flags &= (uint8_t)~OBJ_F_UNSTORED;
     } else {
         /* no single-blob form (a hash over 4 GB): the stored copy is the

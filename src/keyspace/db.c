@@ -84,10 +84,14 @@ static const dict_type dirty_type = {dict_str_hash, dict_str_eq, dict_str_hot_fr
 static char *scratch;
 static size_t scratch_cap;
 
+/* Above this, the buffer serves one call and is not kept for the small
+ * ones that follow (a huge key's expiry entry must not pin its size). */
+#define SCRATCH_KEEP (64 * 1024)
+
 char *ks_scratch(size_t n)
 {
-    if (n > scratch_cap) {
-        scratch_cap = n < 4096 ? 4096 : n * 2;
+    if (n > scratch_cap || (scratch_cap > SCRATCH_KEEP && n <= SCRATCH_KEEP)) {
+        scratch_cap = n < 4096 ? 4096 : n;
         free(scratch);
         scratch = heap_malloc(scratch_cap);
     }
@@ -255,24 +259,24 @@ static const char *value_payload(obj *o, char *numbuf, size_t *len, int *must_fr
     return obj_string_bytes(o, numbuf, len);
 }
 
-/* Encodes o (with expire) as a stored value into the scratch buffer; NULL
- * when the value has no single-blob form (a hash above 4 GB). */
-const char *db_value_encode(obj *o, int64_t expire, size_t *len)
+/* Puts o (with expire) into b as the stored value of keys-CF key k: the
+ * header and the payload go straight into the batch (a string's bytes are
+ * copied once, from the value itself). -1 when the value has no
+ * single-blob form (a hash above 4 GB). */
+int db_value_put(store_batch *b, const char *k, size_t kl, obj *o, int64_t expire)
 {
-    char numbuf[32];
+    char numbuf[32], head[CODEC_HEADER_MAX];
     size_t plen;
     int must_free;
     const char *p = value_payload(o, numbuf, &plen, &must_free);
     if (!p)
-        return NULL;
-    char *out = ks_scratch(CODEC_HEADER_MAX + plen);
+        return -1;
     struct codec_header h = {o->type, o->encoding, 0, expire};
-    size_t hl = codec_header_encode(&h, out);
-    memcpy(out + hl, p, plen);
+    size_t hl = codec_header_encode(&h, head);
+    store_batch_put_parts(b, STORE_CF_KEYS, k, kl, head, hl, p, plen);
     if (must_free)
         hot_free((void *)p);
-    *len = hl + plen;
-    return out;
+    return 0;
 }
 
 /* Rebuilds a value from untrusted stored bytes; NULL when corrupt.

@@ -29,9 +29,10 @@ char *ks_scratch(size_t n);
 int64_t db_entry_expire(struct db *db, const str key);
 /* Deletes hot key: counts, dirty, events (expiry, DEL of a hot key). */
 void db_remove_entry(struct db *db, const str key);
-/* The stored form of o with expire into the scratch buffer; NULL when the
- * value has no single-blob form (a hash over 4 GB). */
-const char *db_value_encode(obj *o, int64_t expire, size_t *len);
+/* Puts the stored form of o with expire into b under keys-CF key k
+ * (header and payload copied once, into the batch): 0, or -1 when the value
+ * has no single-blob form (a hash over 4 GB). */
+int db_value_put(store_batch *b, const char *k, size_t kl, obj *o, int64_t expire);
 void ks_notify_db_replaced(int emptied, int replaced);
 /* The stored bytes of key are corrupt (the codec refused them): the same,
  * counted apart, and logged once per key with the key escaped. */

@@ -22,6 +22,10 @@
 #include "net/reply.h"
 
 #define READ_CHUNK (16 * 1024)
+/* A query buffer bigger than this (bytes that piled up while the client
+ * was parked or blocked) is freed as soon as it is consumed, rather than
+ * kept until the client is idle. */
+#define QBUF_KEEP (4 * READ_CHUNK)
 
 struct net_settings net_settings;
 struct net net;
@@ -225,6 +229,11 @@ void client_process_input(client *c)
         client_queue_close(c);
     if (c->qpos == c->qlen) {
         c->qpos = c->qlen = 0;
+        if (c->qcap > QBUF_KEEP) {
+            free(c->qbuf);
+            c->qbuf = NULL;
+            c->qcap = 0;
+        }
     } else if (c->qpos > 0 && c->qpos >= c->qcap / 2) {
         memmove(c->qbuf, c->qbuf + c->qpos, c->qlen - c->qpos);
         c->qlen -= c->qpos;

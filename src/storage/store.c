@@ -25,10 +25,14 @@
  * - statistics at RocksDB's default level (7.8's C API cannot choose one;
  *   the default, except-detailed-timers, is the cheap one).
  *
- * A store_batch records its operations itself and becomes a RocksDB
- * WriteBatch only in store_write: a RocksDB batch names column families by
- * handle, and a store_batch is made before it knows which store it will be
- * written to.
+ * A store_batch is built in RocksDB's own WriteBatch layout, naming each
+ * column family by its id, which is fixed (the families are created in the
+ * order of store_cf_names; every open checks it): it needs no store until
+ * store_write, which hands it to RocksDB in one copy of its exact size and
+ * gives a big buffer back before the memtable insert. A big value is thus
+ * in memory three times at most during its commit (the hot value, and two
+ * of: the batch, RocksDB's copy, the memtable), and only the memtable's
+ * copy stays after it.
  */
 #include "storage/store.h"
 
@@ -50,6 +54,20 @@
 #define STORE_NCF              (STORE_CF_COUNT + 1) /* with "default" at index 0 */
 #define STORE_ERRLEN           512
 #define STORE_ZSTD_UPPER_LEVEL 1 /* ZSTD's level above the last level */
+
+/* A store_batch is built in RocksDB's own WriteBatch layout (the records
+ * of its WAL, db/write_batch.cc), so that store_write hands it over in one
+ * copy of its exact size: a 12-byte header (sequence u64, left 0 for
+ * RocksDB, then the count u32 little-endian, set by store_write), then per
+ * operation a type byte, the column family's id (varint32), and the key
+ * and the value (or the range's begin and end) each as a varint32 length
+ * and the bytes. */
+#define BATCH_HEADER          12
+#define BATCH_PUT             0x1 /* in the default family (id 0): only seen by store_cf_id */
+#define BATCH_CF_DELETE       0x4
+#define BATCH_CF_PUT          0x5
+#define BATCH_CF_DELETE_RANGE 0xE
+#define BATCH_OP_MAX          16 /* type byte and three varint32s */
 
 static const char *const store_cf_names[STORE_NCF] = {"default", "keys", "expiry", "meta",
                                                       "elements"};
@@ -332,6 +350,47 @@ static void store_free(store *s)
     free(s);
 }
 
+/* The id RocksDB gave a column family, read where its C API shows it: in
+ * the bytes of a batch naming it (write batches below); -1 if unreadable. */
+static long store_cf_id(rocksdb_column_family_handle_t *h)
+{
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put_cf(wb, h, "", 0, "", 0);
+    size_t n;
+    const unsigned char *p = (const unsigned char *)rocksdb_writebatch_data(wb, &n);
+    long id = -1;
+    if (n > BATCH_HEADER && p[BATCH_HEADER] == BATCH_PUT) {
+        id = 0;
+    } else if (n > BATCH_HEADER && p[BATCH_HEADER] == BATCH_CF_PUT) {
+        id = 0;
+        for (size_t i = BATCH_HEADER + 1, shift = 0; i < n && shift < 35; i++, shift += 7) {
+            id |= (long)(p[i] & 0x7f) << shift;
+            if (!(p[i] & 0x80))
+                break;
+        }
+    }
+    rocksdb_writebatch_destroy(wb);
+    return id;
+}
+
+/* A store_batch names family i of store_cf_names by the id i, which
+ * RocksDB gives in creation order; a database where that is not so is
+ * refused rather than written into the wrong family. 0 or STORE_ERR. */
+static int store_cf_ids_check(store *s, char **err)
+{
+    for (int i = 1; i < STORE_NCF; i++) {
+        long id = store_cf_id(s->cf[i]);
+        if (id != i) {
+            if (err)
+                *err = store_strdupf("cannot open RocksDB in %s: column family %s has id %ld, "
+                                     "not %d",
+                                     s->dir, store_cf_names[i], id, i);
+            return STORE_ERR;
+        }
+    }
+    return 0;
+}
+
 /* Opens s->db with its column families (read_only: for reads alone,
  * replaying the WAL in memory); 0, or STORE_ERR with *err (malloc'd) when
  * err is given. */
@@ -350,8 +409,12 @@ static int store_open_db(store *s, char **err, int read_only)
     else
         s->db = rocksdb_open_column_families(s->opts, s->dir, STORE_NCF, store_cf_names, cf_opts,
                                              s->cf, &rerr);
-    if (rerr == NULL && s->db != NULL)
-        return 0;
+    if (rerr == NULL && s->db != NULL) {
+        if (store_cf_ids_check(s, err) == 0)
+            return 0;
+        store_close_db(s);
+        return STORE_ERR;
+    }
     if (err) {
         if (rerr && store_is_lock_error(rerr))
             *err = store_strdupf("another longtail-server is using %s (RocksDB LOCK held)", s->dir);
@@ -539,19 +602,18 @@ void store_multi_get(store *s, enum store_cf cf, size_t n, const char *const *ke
 
 /* ---- write batches ------------------------------------------------------ */
 
-/* Operations are recorded as: op (u8) | cf (u8) | alen (size_t) | blen
- * (size_t) | a bytes | b bytes, with a/b = key/value for a put, key/- for a
- * delete and begin/end for a range delete. */
-enum { STORE_OP_PUT = 1, STORE_OP_DELETE = 2, STORE_OP_DELETE_RANGE = 3 };
-#define STORE_OP_HDR (2 + 2 * sizeof(size_t))
-
 struct store_batch {
     char *buf;
     size_t len, cap;
-    size_t count;             /* operations */
-    size_t bytes;             /* key and value bytes */
-    rocksdb_writebatch_t *wb; /* rebuilt by every store_write */
+    size_t count; /* operations */
+    size_t bytes; /* key and value bytes */
 };
+
+/* A batch keeps its buffer for the next commit up to this size; a bigger
+ * one is given back as soon as it has served, so that a commit of one big
+ * value leaves no copy of it behind. */
+#define STORE_BATCH_KEEP  ((size_t)1 << 20)
+#define STORE_BATCH_SLACK ((size_t)64 << 10)
 
 store_batch *store_batch_new(void)
 {
@@ -562,61 +624,109 @@ void store_batch_free(store_batch *b)
 {
     if (b == NULL)
         return;
-    if (b->wb)
-        rocksdb_writebatch_destroy(b->wb);
     free(b->buf);
     free(b);
 }
 
 void store_batch_clear(store_batch *b)
 {
+    if (b->cap > STORE_BATCH_KEEP) {
+        free(b->buf);
+        b->buf = NULL;
+        b->cap = 0;
+    }
     b->len = 0;
     b->count = 0;
     b->bytes = 0;
 }
 
-static void store_batch_add(store_batch *b, int op, enum store_cf cf, const void *a, size_t alen,
-                            const void *bb, size_t blen)
+/* Room for one more operation of size bytes of keys and values. */
+static void batch_reserve(store_batch *b, size_t size)
 {
-    size_t need = b->len + STORE_OP_HDR + alen + blen;
+    size_t need = (b->len ? b->len : BATCH_HEADER) + BATCH_OP_MAX + size;
     if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < need)
-            cap *= 2;
-        char *nb = heap_realloc(b->buf, cap);
-        b->buf = nb;
+        /* doubling; but one operation bigger than the whole batch so far
+         * (a big value) gets its size and a little room for the small ones
+         * that follow it (counts, expiry entries), rather than doubling
+         * (a copy of the value) at the next one */
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        if (cap < need)
+            cap = need + STORE_BATCH_SLACK;
+        b->buf = heap_realloc(b->buf, cap);
         b->cap = cap;
     }
-    char *p = b->buf + b->len;
-    p[0] = (char)op;
-    p[1] = (char)cf;
-    memcpy(p + 2, &alen, sizeof(size_t));
-    memcpy(p + 2 + sizeof(size_t), &blen, sizeof(size_t));
-    p += STORE_OP_HDR;
-    if (alen)
-        memcpy(p, a, alen);
-    if (blen)
-        memcpy(p + alen, bb, blen);
-    b->len = need;
+    if (b->len == 0) {
+        memset(b->buf, 0, BATCH_HEADER);
+        b->len = BATCH_HEADER;
+    }
+}
+
+static void batch_varint(store_batch *b, size_t v)
+{
+    /* RocksDB's lengths are 32 bits; no caller has a longer key or value
+     * (strs and listpacks are 32-bit too) */
+    if (v > UINT32_MAX) {
+        fprintf(stderr, "longtail: a batch operation of %zu bytes\n", v);
+        abort();
+    }
+    unsigned char *p = (unsigned char *)b->buf + b->len;
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    b->len = (size_t)((char *)p - b->buf);
+}
+
+static void batch_bytes(store_batch *b, const void *p, size_t n)
+{
+    if (n)
+        memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    b->bytes += n;
+}
+
+/* Starts one operation of type on cf, with size bytes of keys and values. */
+static void batch_op(store_batch *b, int type, enum store_cf cf, size_t size)
+{
+    batch_reserve(b, size);
+    b->buf[b->len++] = (char)type;
+    batch_varint(b, (size_t)cf + 1); /* the family's id: store_cf_ids_check */
     b->count++;
-    b->bytes += alen + blen;
 }
 
 void store_batch_put(store_batch *b, enum store_cf cf, const void *k, size_t klen, const void *v,
                      size_t vlen)
 {
-    store_batch_add(b, STORE_OP_PUT, cf, k, klen, v, vlen);
+    store_batch_put_parts(b, cf, k, klen, v, vlen, NULL, 0);
+}
+
+void store_batch_put_parts(store_batch *b, enum store_cf cf, const void *k, size_t klen,
+                           const void *head, size_t hlen, const void *body, size_t blen)
+{
+    batch_op(b, BATCH_CF_PUT, cf, klen + hlen + blen);
+    batch_varint(b, klen);
+    batch_bytes(b, k, klen);
+    batch_varint(b, hlen + blen);
+    batch_bytes(b, head, hlen);
+    batch_bytes(b, body, blen);
 }
 
 void store_batch_delete(store_batch *b, enum store_cf cf, const void *k, size_t klen)
 {
-    store_batch_add(b, STORE_OP_DELETE, cf, k, klen, NULL, 0);
+    batch_op(b, BATCH_CF_DELETE, cf, klen);
+    batch_varint(b, klen);
+    batch_bytes(b, k, klen);
 }
 
 void store_batch_delete_range(store_batch *b, enum store_cf cf, const void *begin, size_t blen,
                               const void *end, size_t elen)
 {
-    store_batch_add(b, STORE_OP_DELETE_RANGE, cf, begin, blen, end, elen);
+    batch_op(b, BATCH_CF_DELETE_RANGE, cf, blen + elen);
+    batch_varint(b, blen);
+    batch_bytes(b, begin, blen);
+    batch_varint(b, elen);
+    batch_bytes(b, end, elen);
 }
 
 size_t store_batch_count(store_batch *b)
@@ -630,7 +740,8 @@ size_t store_batch_bytes(store_batch *b)
     return b->bytes;
 }
 
-int store_write(store *s, store_batch *b, int sync)
+/* store_write, but the batch is left to the caller. */
+static int store_write_ops(store *s, store_batch *b, int sync)
 {
     if (s->write_failed) {
         /* the error that stopped writes, again: no RocksDB call */
@@ -647,41 +758,30 @@ int store_write(store *s, store_batch *b, int sync)
         store_done(s);
         return store_mark_write_failed(s);
     }
-    if (b->wb == NULL)
-        b->wb = rocksdb_writebatch_create();
-    else
-        rocksdb_writebatch_clear(b->wb);
-
-    for (size_t off = 0; off < b->len;) {
-        const char *p = b->buf + off;
-        int op = p[0];
-        rocksdb_column_family_handle_t *h = store_cf(s, (enum store_cf)p[1]);
-        size_t alen, blen;
-        memcpy(&alen, p + 2, sizeof(size_t));
-        memcpy(&blen, p + 2 + sizeof(size_t), sizeof(size_t));
-        const char *a = p + STORE_OP_HDR, *bb = a + alen;
-        switch (op) {
-        case STORE_OP_PUT:
-            rocksdb_writebatch_put_cf(b->wb, h, a, alen, bb, blen);
-            break;
-        case STORE_OP_DELETE:
-            rocksdb_writebatch_delete_cf(b->wb, h, a, alen);
-            break;
-        default:
-            rocksdb_writebatch_delete_range_cf(b->wb, h, a, alen, bb, blen);
-            break;
-        }
-        off += STORE_OP_HDR + alen + blen;
-    }
+    uint32_t n = (uint32_t)b->count;
+    for (int i = 0; i < 4; i++)
+        b->buf[8 + i] = (char)(n >> (8 * i));
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create_from(b->buf, b->len);
+    /* a big buffer goes before the write, so that a big value is not held
+     * once more while RocksDB copies it into its memtable */
+    store_batch_clear(b);
 
     char *rerr = NULL;
-    rocksdb_write(s->db, sync ? s->wopts_sync : s->wopts, b->wb, &rerr);
+    rocksdb_write(s->db, sync ? s->wopts_sync : s->wopts, wb, &rerr);
     store_done(s);
+    rocksdb_writebatch_destroy(wb);
     if (rerr != NULL) {
         store_fail(s, "write", rerr);
         return store_mark_write_failed(s);
     }
     return 0;
+}
+
+int store_write(store *s, store_batch *b, int sync)
+{
+    int rc = store_write_ops(s, b, sync);
+    store_batch_clear(b);
+    return rc;
 }
 
 /* fdatasync of one file of the database directory; 0, 1 when it is gone

@@ -99,9 +99,15 @@ void store_multi_get(store *s, enum store_cf cf, size_t n, const char *const *ke
 typedef struct store_batch store_batch;
 store_batch *store_batch_new(void);
 void store_batch_free(store_batch *b);
+/* Empties b; a big buffer (above 1 MB) is given back, a small one kept. */
 void store_batch_clear(store_batch *b);
 void store_batch_put(store_batch *b, enum store_cf cf, const void *k, size_t klen, const void *v,
                      size_t vlen);
+/* A put whose value is head followed by body (a stored value's header and
+ * its payload): both are copied once, straight into the batch, so a big
+ * value is never assembled in a buffer of its own first. */
+void store_batch_put_parts(store_batch *b, enum store_cf cf, const void *k, size_t klen,
+                           const void *head, size_t hlen, const void *body, size_t blen);
 void store_batch_delete(store_batch *b, enum store_cf cf, const void *k, size_t klen);
 /* Delete [begin, end) */
 void store_batch_delete_range(store_batch *b, enum store_cf cf, const void *begin, size_t blen,
@@ -111,7 +117,9 @@ size_t store_batch_bytes(store_batch *b);
 /* Applies the batch atomically (WAL on). sync=1 fsyncs the WAL first. A
  * failure stops writes (store_write_failed): the outcome of this batch is
  * unknown (a WAL append that succeeded before a failed fsync is replayed
- * by the next open). */
+ * by the next open). Whatever the outcome, b is empty afterwards (as after
+ * store_batch_clear): RocksDB takes it in one copy, a buffer above 1 MB is
+ * freed before the memtable insert, and RocksDB's copy after the write. */
 int store_write(store *s, store_batch *b, int sync);
 /* fdatasync of the WAL files and fsync of the directory, through fds of
  * our own (appendfsync everysec, from a thread of its own, beside writes). */

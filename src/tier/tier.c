@@ -541,7 +541,9 @@ static int prefetch_release(struct prefetch *pf)
  * split headers in the owner's known set. A read that failed, or bytes the
  * codec refuses, mark the known set failed: the command answers the error
  * instead of running (the key is then neither hot nor known absent, and no
- * later lookup may take it for absent). */
+ * later lookup may take it for absent). Each value read is freed once
+ * installed, before the command runs: a big value is then in memory twice
+ * at most while its reply is built (the hot copy and the reply). */
 static void prefetch_install(struct prefetch *pf)
 {
     struct reads *r = &pf->r;
@@ -566,6 +568,8 @@ static void prefetch_install(struct prefetch *pf)
             tier_stats.read_errors++;
             keyspace_read_failed(pf->known, err, pf->akeys[i], str_len(pf->akeys[i]));
         }
+        free(r->vals[i]);
+        r->vals[i] = NULL;
     }
 }
 

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rocksdb/c.h>
+
 #include "storage/codec.h"
 #include "storage/readpool.h"
 #include "storage/store.h"
@@ -207,6 +209,110 @@ TEST(batches)
     free(val);
     free(big);
     store_batch_free(b);
+    store_close(s);
+}
+
+/* A batch is built in RocksDB's own layout: values in two parts, lengths
+ * of every varint size, every column family; store_write empties it, and
+ * a value bigger than the buffer kept between commits is written whole,
+ * followed by small operations, across a reopen. */
+TEST(batch_layout)
+{
+    store *s = open_store(dbdir);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    store_batch *b = store_batch_new();
+    store_batch_put_parts(b, STORE_CF_KEYS, "parts", 5, "head:", 5, "body", 4);
+    store_batch_put_parts(b, STORE_CF_KEYS, "no-body", 7, "h", 1, NULL, 0);
+    store_batch_put_parts(b, STORE_CF_KEYS, "no-head", 7, NULL, 0, "b", 1);
+    static char big[3 << 20];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)(i * 7 + i / 4096);
+    /* lengths of one to four varint bytes: 127, 128, 16383, 16384, 3 MB */
+    size_t lens[] = {0, 127, 128, 16383, 16384, sizeof(big)};
+    char k[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(k, sizeof(k), "len%zu", lens[i]);
+        store_batch_put(b, STORE_CF_META, k, strlen(k), big, lens[i]);
+    }
+    /* a key of 200 bytes (two varint bytes) in the elements family */
+    store_batch_put(b, STORE_CF_ELEMENTS, big, 200, "e", 1);
+    put_str(b, STORE_CF_EXPIRY, "x1", "");
+    CHECK_EQ_INT(store_batch_count(b), 11);
+    CHECK_EQ_INT(store_write(s, b, 1), 0);
+    CHECK_EQ_INT(store_batch_count(b), 0);
+    CHECK_EQ_INT(store_batch_bytes(b), 0);
+    CHECK_EQ_INT(has(s, STORE_CF_KEYS, "parts", "head:body"), 1);
+    CHECK_EQ_INT(has(s, STORE_CF_KEYS, "no-body", "h"), 1);
+    CHECK_EQ_INT(has(s, STORE_CF_KEYS, "no-head", "b"), 1);
+    CHECK_EQ_INT(has(s, STORE_CF_EXPIRY, "x1", ""), 1);
+    CHECK_EQ_INT(has(s, STORE_CF_KEYS, "x1", ""), 0);
+    char *val;
+    size_t vlen;
+    for (int i = 0; i < 6; i++) {
+        snprintf(k, sizeof(k), "len%zu", lens[i]);
+        CHECK_EQ_INT(store_get(s, STORE_CF_META, k, strlen(k), &val, &vlen), 0);
+        CHECK(val && vlen == lens[i] && memcmp(val, big, vlen) == 0);
+        free(val);
+    }
+    CHECK_EQ_INT(store_get(s, STORE_CF_ELEMENTS, big, 200, &val, &vlen), 0);
+    CHECK_EQ_MEM(val, vlen, "e", 1);
+    free(val);
+
+    /* deletes and a range delete after a reopen, in a batch begun before */
+    store_batch_delete(b, STORE_CF_KEYS, "parts", 5);
+    char *err = NULL;
+    CHECK_EQ_INT(store_reopen(s, &err), 0);
+    free(err);
+    store_batch_delete_range(b, STORE_CF_META, "len0", 4, "len16383", 8);
+    CHECK_EQ_INT(store_batch_count(b), 2);
+    CHECK_EQ_INT(store_write(s, b, 0), 0);
+    CHECK_EQ_INT(has(s, STORE_CF_KEYS, "parts", ""), 0);
+    CHECK_EQ_INT(has(s, STORE_CF_META, "len127", ""), 0);
+    CHECK_EQ_INT(has(s, STORE_CF_META, "len128", ""), 0);
+    CHECK_EQ_INT(store_get(s, STORE_CF_META, "len16383", 8, &val, &vlen), 0);
+    CHECK(val && vlen == 16383);
+    free(val);
+    CHECK_EQ_INT(has(s, STORE_CF_KEYS, "no-head", "b"), 1);
+    store_batch_free(b);
+    store_close(s);
+}
+
+/* A database whose column families were created in another order has
+ * other ids: store_open refuses it rather than write into the wrong one. */
+TEST(cf_ids_checked)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/ids", tmpdir);
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(o, 1);
+    rocksdb_options_set_create_missing_column_families(o, 1);
+    const char *names[] = {"default", "elements", "keys", "expiry", "meta"};
+    const rocksdb_options_t *cfo[] = {o, o, o, o, o};
+    rocksdb_column_family_handle_t *h[5];
+    char *rerr = NULL;
+    rocksdb_t *db = rocksdb_open_column_families(o, dir, 5, names, cfo, h, &rerr);
+    CHECK(db != NULL && rerr == NULL);
+    free(rerr);
+    if (db) {
+        for (int i = 0; i < 5; i++)
+            rocksdb_column_family_handle_destroy(h[i]);
+        rocksdb_close(db);
+    }
+    rocksdb_options_destroy(o);
+
+    struct store_options so;
+    store *s = NULL;
+    char *err = NULL;
+    store_options_default(&so);
+    so.dir = dir;
+    CHECK_EQ_INT(store_open(&so, &s, &err), STORE_ERR);
+    CHECK(s == NULL);
+    CHECK(err && strstr(err, "column family keys has id 2, not 1"));
+    if (err)
+        printf("  (refused: %s)\n", err);
+    free(err);
     store_close(s);
 }
 
@@ -627,6 +733,8 @@ int main(void)
 
     RUN(open_reopen_lock);
     RUN(batches);
+    RUN(batch_layout);
+    RUN(cf_ids_checked);
     RUN(multi_get);
     RUN(iterators);
     RUN(checkpoint_and_properties);
