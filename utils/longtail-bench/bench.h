@@ -7,6 +7,11 @@
  * reply accounting) and report.c (per-window aggregation, text and JSON
  * output).
  *
+ * A run is closed-loop (each connection sends its next batch when the last
+ * one is answered) or, with --rate, open-loop: requests follow a fixed
+ * schedule whatever the server does, and latency counts from each request's
+ * intended send time, so a stalled server shows as the queueing it causes.
+ *
  * Invariants: a worker thread is the only writer of its own stats; the main
  * thread reads them only after joining it, except the progress counters,
  * which are atomics. Windows are merged under the window mutex by each
@@ -48,6 +53,7 @@ struct bench_config {
     unsigned value_size; /* bytes per string value or per hash field value */
     enum value_kind values;
     int clients, pipeline, threads;
+    uint64_t rate;   /* --rate: requests per second over all connections; 0 = closed loop */
     double duration; /* seconds; 0 when --requests is given */
     uint64_t requests;
     double warmup;
@@ -69,6 +75,20 @@ struct op_stats {
     uint64_t sum_ns;
     hist h;
 };
+
+/* How far an open-loop run fell behind its schedule (ns), over the requests
+ * of the measured part. "behind" is the send time minus the intended time,
+ * whatever the cause; "client" counts only from when the connection could
+ * send (a free pipeline slot), so it is the client's own delay: a stalled
+ * server that keeps the pipeline full adds to "behind", not to "client". */
+struct lag_stats {
+    uint64_t behind_max, client_max;
+    uint64_t client_late; /* requests the client itself sent CLIENT_LATE_NS late or more */
+};
+
+#define CLIENT_LATE_NS 1000000u
+
+void lag_stats_merge(struct lag_stats *dst, const struct lag_stats *src);
 
 void op_stats_init(struct op_stats *s);
 void op_stats_merge(struct op_stats *dst, const struct op_stats *src);
@@ -166,6 +186,7 @@ struct phase_plan {
     uint64_t t_record; /* replies to requests sent from here on are recorded */
     uint64_t t_stop;   /* no request is sent at or after this (0: --requests) */
     uint64_t window_ns;
+    uint64_t rate; /* open loop at this many requests/s in total; 0: closed loop */
     struct windows *windows;
     atomic_int *abort; /* set by anyone on a fatal error */
 };
@@ -176,7 +197,9 @@ struct worker {
     const struct values *values;
     struct conn *conns;
     int nconns;
+    int first_conn; /* global index of conns[0] among all --clients */
     int epfd;
+    int timerfd; /* wakes the open loop when the next request is due */
     rng rng;
     struct keygen keys;
     uint64_t key_lo, key_hi; /* this worker's share of the keyspace (load) */
@@ -191,8 +214,17 @@ struct worker {
     uint64_t window_idx; /* window being filled */
     int stopping;
 
+    /* the open loop's schedule: this worker's share of the run's requests,
+     * request j of the run being due at t_start + j / rate */
+    uint64_t sched_next; /* this worker's next request to fall due */
+    int sched_done;      /* no more requests will fall due */
+    uint64_t owed;       /* due and not sent yet, over all connections */
+    uint64_t inflight;   /* sent and not answered, over all connections */
+    uint64_t unsent;     /* measured requests still owed at the end */
+
     struct op_stats total[OP_COUNT];
     struct op_stats window[OP_COUNT];
+    struct lag_stats lag_total, lag_window;
 
     /* distinct error messages, with counts */
 #define ERR_KINDS 8
@@ -206,6 +238,7 @@ struct worker {
 
     /* read by the progress line while the thread runs */
     atomic_uint_fast64_t done_ops, done_errs;
+    atomic_uint_fast64_t lag_recent; /* largest "behind" since the last progress line */
 
     char fatal[256]; /* why the worker gave up, when it did */
     atomic_int finished;
@@ -226,6 +259,7 @@ struct window_summary {
     uint64_t count[OP_COUNT + 1], errors[OP_COUNT + 1], misses[OP_COUNT + 1];
     uint64_t p50[OP_COUNT + 1], p90[OP_COUNT + 1], p99[OP_COUNT + 1], p999[OP_COUNT + 1],
         max[OP_COUNT + 1]; /* ns; index OP_COUNT is all operations together */
+    struct lag_stats lag;  /* requests sent in this window (open loop) */
 };
 
 struct windows {
@@ -237,9 +271,10 @@ struct windows {
 };
 
 void windows_init(struct windows *ws, int nworkers);
-/* Hands in one worker's stats for window "idx" (windows in order per worker)
- * and clears them. */
-void windows_contribute(struct windows *ws, uint64_t idx, struct op_stats *stats);
+/* Hands in one worker's stats and lag for window "idx" (windows in order per
+ * worker) and clears them. */
+void windows_contribute(struct windows *ws, uint64_t idx, struct op_stats *stats,
+                        struct lag_stats *lag);
 /* Finishes the windows some worker never reached (--requests, abort). */
 void windows_flush(struct windows *ws);
 void windows_free(struct windows *ws);
@@ -252,6 +287,8 @@ struct phase_result {
     double seconds;
     struct op_stats ops[OP_COUNT];
     struct op_stats all;
+    struct lag_stats lag; /* open loop only */
+    uint64_t unsent;      /* open loop: measured requests due but never sent */
     int aborted;
 };
 

@@ -1,7 +1,8 @@
 /*
  * main.c: longtail-bench's options, help, and the phases of a run: connect,
  * optionally load the keyspace, then run the workload (warm-up, measured
- * part) while printing a progress line each second, and report.
+ * part, closed- or open-loop) while printing a progress line each second,
+ * and report.
  *
  * The main thread never sends requests: it starts one worker thread per
  * --threads for each phase, watches their atomic counters for the progress
@@ -27,7 +28,7 @@ static const char help_text[] =
     "    longtail-bench [-h HOST] [-p PORT] [-a PASSWORD] [--keys N] [--dist DIST]\n"
     "                   [--ratio R:W] [--type TYPE] [-c CLIENTS] [-P PIPELINE]\n"
     "                   [--threads T] [--duration S | -n REQUESTS] [--warmup S]\n"
-    "                   [--seed N] [--load] [--window S] [--json FILE] ...\n"
+    "                   [--rate N] [--seed N] [--load] [--window S] [--json FILE] ...\n"
     "\n"
     "DESCRIPTION\n"
     "    longtail-bench sends a mix of reads and writes over a keyspace of --keys\n"
@@ -36,7 +37,9 @@ static const char help_text[] =
     "    (SET/GET) or hashes (HSET of one field / HGETALL, the shape of a user\n"
     "    profile store). Each client connection keeps PIPELINE requests in\n"
     "    flight in batches, as redis-benchmark does; clients are spread over T\n"
-    "    threads, each with its own epoll loop.\n"
+    "    threads, each with its own epoll loop. With --rate the load is open-loop\n"
+    "    instead: requests are sent on a fixed schedule whatever the server does\n"
+    "    (see LATENCY).\n"
     "\n"
     "    It reports requests per second overall and per operation, latency\n"
     "    percentiles p50 p90 p99 p99.9 p99.99 and the maximum from a log-linear\n"
@@ -82,6 +85,10 @@ static const char help_text[] =
     "        --duration S       measure for S seconds (default 10)\n"
     "    -n, --requests N       measure N requests instead of a duration\n"
     "        --warmup S         run S seconds first without measuring (default 0)\n"
+    "        --rate N           open loop: N requests per second in total, on a\n"
+    "                           fixed schedule spread evenly over the connections,\n"
+    "                           each keeping up to PIPELINE outstanding (see\n"
+    "                           LATENCY); k, m suffixes as for --keys\n"
     "        --load             first write every key once (all fields of a hash),\n"
     "                           as fast as the server allows, with progress and ETA;\n"
     "                           then run the workload only if --duration or\n"
@@ -102,10 +109,42 @@ static const char help_text[] =
     "        --help             this text\n"
     "        --version          the version\n"
     "\n"
-    "    Latency is measured from the moment a batch is written to the read\n"
-    "    that completes each reply, in milliseconds. A request counts in the\n"
-    "    measured part if its batch was sent after the warm-up and its reply\n"
-    "    came before the end.\n"
+    "LATENCY\n"
+    "    Without --rate, latency is measured from the moment a batch is written\n"
+    "    to the read that completes each reply, in milliseconds. A request\n"
+    "    counts in the measured part if its batch was sent after the warm-up and\n"
+    "    its reply came before the end.\n"
+    "\n"
+    "    That is a closed loop: a slow reply delays the requests behind it, so\n"
+    "    a server that stalls for 300 ms shows one slow request per connection\n"
+    "    rather than the 300 ms of queueing every request due meanwhile would\n"
+    "    have seen (coordinated omission). With --rate N the run is open-loop:\n"
+    "    request j of the run is due j/N seconds after the start, requests go\n"
+    "    round-robin over the connections, so each connection has its own\n"
+    "    schedule of one request every CLIENTS/N seconds, staggered against the\n"
+    "    others. A connection keeps up to PIPELINE requests outstanding and\n"
+    "    sends every request that is due while it has room; a request due while\n"
+    "    its pipeline is full is sent late, never skipped, and every latency\n"
+    "    counts from the request's intended send time. The measured part is the\n"
+    "    requests due after the warm-up and before the end, with their replies\n"
+    "    however late they come; requests due but still unsent at the end are\n"
+    "    reported as unsent. The run report then adds the line\n"
+    "        rate: target N ops/s, achieved A ops/s, behind: max B ms (client C ms,\n"
+    "        L late by 1 ms+), unsent U: client kept up\n"
+    "    B is the largest delay between a request's intended and actual send\n"
+    "    time; C is the same delay counted only from when the connection had a\n"
+    "    free pipeline slot, the client's own delay, and L the number of\n"
+    "    requests the client delayed by 1 ms or more. A large B with a small C\n"
+    "    is the server keeping the pipeline full, and belongs to its latency.\n"
+    "    When L is over 1 in 1000 measured requests the line ends with CLIENT\n"
+    "    FELL BEHIND: the latencies include the client's own delay (a busy or\n"
+    "    slow-waking client machine); use more --threads or a lower --rate.\n"
+    "    Unsent requests were still held back by full pipelines at the end: the\n"
+    "    server answered too slowly for the rate (or CLIENTS x PIPELINE is too\n"
+    "    small for it at the server's latency), and the achieved rate is below\n"
+    "    the target.\n"
+    "    Windows add the columns target/s, behind (B) and client (C), and the\n"
+    "    JSON output a \"rate\" object in \"run\" and the same figures per window.\n"
     "\n"
     "EXAMPLES\n"
     "    Uniform SET/GET, as redis-benchmark -t set,get -c 50 -P 16 -r 100000:\n"
@@ -119,6 +158,10 @@ static const char help_text[] =
     "\n"
     "    10 % of the keys get 90 % of the operations, 9 reads per write:\n"
     "        longtail-bench --keys 10m --dist hotset:10:90 --ratio 9:1 -P 4\n"
+    "\n"
+    "    Open loop: 20 000 requests/s over 50 connections for a minute, with\n"
+    "    per-second windows; latency includes any queueing a stall causes:\n"
+    "        longtail-bench --keys 1m --rate 20k -c 50 --duration 60 --window 1\n"
     "\n"
     "    Bulk load only, 10 M small strings:\n"
     "        longtail-bench --keys 10m --type string:8 --load -c 16 --threads 2\n"
@@ -251,6 +294,7 @@ enum {
     O_THREADS,
     O_DURATION,
     O_WARMUP,
+    O_RATE,
     O_SEED,
     O_LOAD,
     O_LOAD_PIPELINE,
@@ -281,6 +325,7 @@ static const struct option long_opts[] = {
     {"duration", required_argument, 0, O_DURATION},
     {"requests", required_argument, 0, 'n'},
     {"warmup", required_argument, 0, O_WARMUP},
+    {"rate", required_argument, 0, O_RATE},
     {"seed", required_argument, 0, O_SEED},
     {"load", no_argument, 0, O_LOAD},
     {"load-pipeline", required_argument, 0, O_LOAD_PIPELINE},
@@ -414,6 +459,11 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
         case O_WARMUP:
             cfg->warmup = parse_secs("--warmup", optarg);
             break;
+        case O_RATE:
+            cfg->rate = parse_count("--rate", optarg);
+            if (cfg->rate < 1 || cfg->rate > 1000000000)
+                usage_error("--rate must be 1..1g requests per second, not %s", optarg);
+            break;
         case O_SEED:
             cfg->seed = parse_count("--seed", optarg);
             break;
@@ -454,6 +504,8 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
         usage_error("give --duration or --requests, not both%s", "");
     if (cfg->user && !cfg->auth)
         usage_error("--user needs --auth%s", "");
+    if (cfg->rate && cfg->load && !have_duration && !have_requests)
+        usage_error("--rate sets the pace of the run: give --duration or --requests%s", "");
     if (cfg->threads > cfg->clients)
         cfg->threads = cfg->clients;
     cfg->load_only = cfg->load && !have_duration && !have_requests;
@@ -480,10 +532,14 @@ static int show_progress(const struct bench_config *cfg)
 }
 
 static void progress_line(const struct bench_config *cfg, const struct phase_plan *plan,
-                          uint64_t now, uint64_t done, uint64_t errs, double rate, uint64_t total)
+                          uint64_t now, uint64_t done, uint64_t errs, double rate, uint64_t total,
+                          uint64_t behind)
 {
     int tty = cfg->progress == -1;
-    char line[256];
+    char line[256], target[96] = "";
+    if (plan->rate)
+        snprintf(target, sizeof(target), " (target %llu, behind %.1f ms)",
+                 (unsigned long long)plan->rate, (double)behind / 1e6);
     if (plan->phase == PHASE_LOAD) {
         double pct = total ? 100.0 * (double)done / (double)total : 0;
         double eta = rate > 0 ? (double)(total - (done < total ? done : total)) / rate : 0;
@@ -492,17 +548,19 @@ static void progress_line(const struct bench_config *cfg, const struct phase_pla
                  (unsigned long long)done, (unsigned long long)total, rate, eta,
                  (unsigned long long)errs);
     } else if (now < plan->t_record) {
-        snprintf(line, sizeof(line), "warmup: %.0f s left, %.0f ops/s, errors %llu",
-                 (double)(plan->t_record - now) / 1e9, rate, (unsigned long long)errs);
+        snprintf(line, sizeof(line), "warmup: %.0f s left, %.0f ops/s%s, errors %llu",
+                 (double)(plan->t_record - now) / 1e9, rate, target, (unsigned long long)errs);
     } else {
         double el = (double)(now - plan->t_record) / 1e9;
         if (plan->t_stop)
-            snprintf(line, sizeof(line), "run: %.0f/%.0f s, %.0f ops/s, %llu requests, errors %llu",
-                     el, (double)(plan->t_stop - plan->t_record) / 1e9, rate,
+            snprintf(line, sizeof(line),
+                     "run: %.0f/%.0f s, %.0f ops/s%s, %llu requests, errors %llu", el,
+                     (double)(plan->t_stop - plan->t_record) / 1e9, rate, target,
                      (unsigned long long)done, (unsigned long long)errs);
         else
-            snprintf(line, sizeof(line), "run: %.0f s, %llu/%llu requests, %.0f ops/s, errors %llu",
-                     el, (unsigned long long)done, (unsigned long long)total, rate,
+            snprintf(line, sizeof(line),
+                     "run: %.0f s, %llu/%llu requests, %.0f ops/s%s, errors %llu", el,
+                     (unsigned long long)done, (unsigned long long)total, rate, target,
                      (unsigned long long)errs);
     }
     if (tty)
@@ -554,13 +612,17 @@ static void run_phase(const struct bench_config *cfg, struct worker *w, int nw,
                 base_done += atomic_load(&w[i].done_ops);
         }
         if (progress && now >= next_line) {
-            uint64_t done = 0, errs = 0;
+            uint64_t done = 0, errs = 0, behind = 0;
             for (int i = 0; i < nw; i++) {
                 done += atomic_load(&w[i].done_ops);
                 errs += atomic_load(&w[i].done_errs);
+                uint64_t b = atomic_exchange(&w[i].lag_recent, 0);
+                if (b > behind)
+                    behind = b;
             }
             double rate = (double)(done - last_done) / ((double)(now - last_t) / 1e9);
-            progress_line(cfg, plan, now, recording ? done - base_done : done, errs, rate, total);
+            progress_line(cfg, plan, now, recording ? done - base_done : done, errs, rate, total,
+                          behind);
             last_t = now;
             last_done = done;
             next_line += 1000000000ull;
@@ -609,6 +671,7 @@ int main(int argc, char **argv)
         w[i].cfg = &cfg;
         w[i].values = &values;
         w[i].epfd = -1;
+        w[i].timerfd = -1;
         w[i].key_lo = cfg.keys * (uint64_t)i / (uint64_t)nw;
         w[i].key_hi = cfg.keys * (uint64_t)(i + 1) / (uint64_t)nw;
         rng_seed(&w[i].rng, cfg.seed * 0x100000001b3ull + (uint64_t)i);
@@ -619,13 +682,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "longtail-bench: %s\n", err);
         return 1;
     }
-    if (show_progress(&cfg))
+    if (show_progress(&cfg)) {
+        char pace[64] = "";
+        if (cfg.rate)
+            snprintf(pace, sizeof(pace), ", open loop at %llu requests/s",
+                     (unsigned long long)cfg.rate);
         fprintf(stderr,
                 "longtail-bench %s: %s:%d, %d clients, pipeline %d, %d threads, %llu keys, "
-                "%s, %s, ratio %u:%u\n",
+                "%s, %s, ratio %u:%u%s\n",
                 BENCH_VERSION, cfg.host, cfg.port, cfg.clients, cfg.pipeline, nw,
                 (unsigned long long)cfg.keys, cfg.dist_spec, cfg.type_spec, cfg.rweight,
-                cfg.wweight);
+                cfg.wweight, pace);
+    }
 
     struct phase_result *load = NULL, *run = NULL;
     struct windows windows;
@@ -637,6 +705,7 @@ int main(int argc, char **argv)
         plan.t_start = plan.t_record = now_ns();
         plan.t_stop = 0;
         plan.window_ns = 0;
+        plan.rate = 0; /* the load is always as fast as the server allows */
         run_phase(&cfg, w, nw, &plan, cfg.keys, load);
     }
     if (!cfg.load_only && !atomic_load(&abort_flag)) {
@@ -646,6 +715,7 @@ int main(int argc, char **argv)
         plan.t_record = plan.t_start + (uint64_t)(cfg.warmup * 1e9);
         plan.t_stop = cfg.duration > 0 ? plan.t_record + (uint64_t)(cfg.duration * 1e9) : 0;
         plan.window_ns = (uint64_t)(cfg.window * 1e9);
+        plan.rate = cfg.rate;
         run_phase(&cfg, w, nw, &plan, cfg.requests, run);
         windows_flush(&windows);
     }

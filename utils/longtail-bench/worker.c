@@ -8,19 +8,34 @@
  * whether a reply is an error (keeping its text) or a miss (nil, or an empty
  * array for HGETALL), so no memory is allocated per reply.
  *
- * Each connection works closed-loop in batches, as redis-benchmark does: it
- * writes --pipeline requests at once, waits for all their replies, then
- * writes the next batch. A request's latency is from the moment its batch
- * was built to the read that completed its reply; one clock read serves a
- * whole batch and a whole read.
+ * Closed loop (the default, and always for --load): each connection works
+ * in batches, as redis-benchmark does: it writes --pipeline requests at once,
+ * waits for all their replies, then writes the next batch. A request's
+ * latency is from the moment its batch was built to the read that completed
+ * its reply; one clock read serves a whole batch and a whole read.
+ *
+ * Open loop (--rate): request j of the run is due at t_start + j / rate, and
+ * the requests are dealt round-robin to the connections of all workers, so
+ * each connection has its own evenly spaced schedule, staggered against the
+ * others. A worker walks its share of the schedule in time order (a timerfd
+ * wakes it when the next request is due), adding each due request to its
+ * connection's "owed" count; a connection sends what it owes while it has
+ * fewer than --pipeline requests outstanding, so a request held back by a
+ * full pipeline is sent late, never skipped. Its latency counts from its
+ * intended send time, so the time it waited is part of it.
  *
  * Requests are formatted straight into the connection's output buffer from
- * templates made once; the buffer is sized for the largest batch up front,
+ * templates made once; the buffer is sized for the largest pipeline up
+ * front, and holds only requests not yet written (all of them outstanding),
  * so it never grows.
  *
- * Invariants: a connection has replies pending only for its current batch
- * (ops[head .. n)); "active" counts connections with a batch in flight, and
- * the loop ends when it is zero and no connection may send again.
+ * Invariants: the requests a connection waits replies for are its ring
+ * q[qhead .. qhead + qlen), in sending order (replies come in that order).
+ * Closed loop: a connection sends only when qlen is 0; "active" counts
+ * connections with a batch in flight, and the loop ends when it is zero and
+ * no connection may send again. Open loop: w->owed and w->inflight are the
+ * sums of the connections' owed and qlen, and the loop ends when nothing
+ * more can fall due or be sent and nothing is in flight.
  */
 #include "bench.h"
 
@@ -31,12 +46,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #define READ_CHUNK  (256 * 1024)
 #define DRAIN_LIMIT (10ull * 1000000000ull) /* replies still owed after the end */
 #define TICK_MS     20
+
+/* A request waiting for its reply. */
+struct pending {
+    uint64_t start; /* latency counts from here: batch built, or intended send time */
+    uint8_t op;
+    uint8_t recorded; /* in the measured part */
+};
 
 struct conn {
     struct worker *w;
@@ -45,10 +68,12 @@ struct conn {
     redisReader *reader;
     char *out;
     size_t out_len, out_off, out_cap;
-    uint8_t *ops; /* the op of each request of the batch in flight */
-    unsigned head, n;
-    uint64_t sent;
-    int recorded;
+    struct pending *q; /* ring of qcap: requests sent and not answered */
+    unsigned qhead, qlen, qcap;
+    /* open loop */
+    uint64_t next_j;       /* run-wide number of this connection's next request */
+    uint64_t owed;         /* its requests due and not sent yet */
+    uint64_t slot_free_at; /* when its full pipeline last got a free slot */
     int want_out;
     /* the reply being parsed */
     int reply_err, reply_miss;
@@ -271,7 +296,8 @@ static int conn_setup(struct conn *c, const struct bench_config *cfg, char *err,
         need = tpl.max_load * (size_t)cfg->load_pipeline;
     c->out_cap = need;
     c->out = malloc(need);
-    c->ops = malloc(maxn);
+    c->qcap = maxn;
+    c->q = malloc(maxn * sizeof(*c->q));
     return 0;
 }
 
@@ -279,11 +305,23 @@ int workers_connect(struct worker *ws, int nworkers, const struct bench_config *
                     size_t errlen)
 {
     templates_init(cfg);
+    int first = 0;
     for (int i = 0; i < nworkers; i++) {
         struct worker *w = &ws[i];
         w->nconns = cfg->clients / nworkers + (i < cfg->clients % nworkers);
+        w->first_conn = first;
+        first += w->nconns;
         w->conns = calloc((size_t)w->nconns, sizeof(struct conn));
         w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (cfg->rate) {
+            /* data.ptr NULL marks the timer among the connections */
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+            w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+            if (w->timerfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->timerfd, &ev) < 0) {
+                snprintf(err, errlen, "timerfd: %s", strerror(errno));
+                return -1;
+            }
+        }
         w->rbuf_size = READ_CHUNK;
         w->rbuf = malloc(w->rbuf_size);
         for (int j = 0; j < w->nconns; j++) {
@@ -313,12 +351,14 @@ void workers_free(struct worker *ws, int nworkers)
             if (c->ctx)
                 redisFree(c->ctx);
             free(c->out);
-            free(c->ops);
+            free(c->q);
         }
         free(w->conns);
         free(w->rbuf);
         if (w->epfd >= 0)
             close(w->epfd);
+        if (w->timerfd >= 0)
+            close(w->timerfd);
     }
     free(tpl.fields);
     free(tpl.field_off);
@@ -354,10 +394,21 @@ void worker_phase_start(struct worker *w, const struct phase_plan *plan, uint64_
     w->last_done = plan->t_record;
     w->window_idx = 0;
     w->stopping = 0;
+    w->sched_next = 0;
+    w->sched_done = 0;
+    w->owed = w->inflight = w->unsent = 0;
+    w->lag_total = w->lag_window = (struct lag_stats){0, 0, 0};
+    atomic_store(&w->lag_recent, 0);
     atomic_store(&w->finished, 0);
     for (int i = 0; i < OP_COUNT; i++) {
         op_stats_init(&w->total[i]);
         op_stats_init(&w->window[i]);
+    }
+    for (int i = 0; i < w->nconns; i++) {
+        struct conn *c = &w->conns[i];
+        c->qhead = c->qlen = 0;
+        c->next_j = (uint64_t)(w->first_conn + i);
+        c->owed = c->slot_free_at = 0;
     }
 }
 
@@ -412,31 +463,36 @@ static unsigned batch_size(struct worker *w, uint64_t now)
     return n;
 }
 
-/* Sends the next batch; returns 1 if one was sent. */
-static int conn_send(struct conn *c, uint64_t now)
+/* Builds the next request of the phase into the output buffer and queues
+ * it as awaiting its reply, latency counting from "start". */
+static void conn_push(struct conn *c, uint64_t start)
 {
     struct worker *w = c->w;
-    unsigned n = batch_size(w, now);
+    enum op op;
+    uint64_t k;
+    if (w->plan->phase == PHASE_LOAD) {
+        op = OP_LOAD;
+        k = w->load_next++;
+    } else {
+        unsigned rw = w->cfg->rweight + w->cfg->wweight;
+        op = rng_below(&w->rng, rw) < w->cfg->rweight ? OP_READ : OP_WRITE;
+        k = keygen_next(&w->keys, &w->rng);
+    }
+    build_request(c, op, k);
+    struct pending *p = &c->q[(c->qhead + c->qlen++) % c->qcap];
+    p->start = start;
+    p->op = (uint8_t)op;
+    p->recorded = start >= w->plan->t_record;
+}
+
+/* Sends the next batch (closed loop); returns 1 if one was sent. */
+static int conn_send(struct conn *c, uint64_t now)
+{
+    unsigned n = batch_size(c->w, now);
     if (n == 0)
         return 0;
-    unsigned rw = w->cfg->rweight + w->cfg->wweight;
-    for (unsigned i = 0; i < n; i++) {
-        enum op op;
-        uint64_t k;
-        if (w->plan->phase == PHASE_LOAD) {
-            op = OP_LOAD;
-            k = w->load_next++;
-        } else {
-            op = rng_below(&w->rng, rw) < w->cfg->rweight ? OP_READ : OP_WRITE;
-            k = keygen_next(&w->keys, &w->rng);
-        }
-        c->ops[i] = (uint8_t)op;
-        build_request(c, op, k);
-    }
-    c->head = 0;
-    c->n = n;
-    c->sent = now;
-    c->recorded = now >= w->plan->t_record;
+    for (unsigned i = 0; i < n; i++)
+        conn_push(c, now);
     conn_flush(c);
     return 1;
 }
@@ -472,13 +528,18 @@ static void window_advance(struct worker *w, uint64_t now)
             idx = last;
     }
     while (w->window_idx < idx)
-        windows_contribute(plan->windows, w->window_idx++, w->window);
+        windows_contribute(plan->windows, w->window_idx++, w->window, &w->lag_window);
 }
 
-static void account(struct worker *w, struct conn *c, enum op op, uint64_t now)
+/* Counts the reply to "p" that arrived at "now". The closed loop counts only
+ * replies before the end; the open loop counts every request due in the
+ * measured part, however late its reply, lest a stall at the end be left
+ * out. */
+static void account(struct worker *w, struct conn *c, const struct pending *p, uint64_t now)
 {
     const struct phase_plan *plan = w->plan;
-    int counted = c->recorded && (!plan->t_stop || now <= plan->t_stop);
+    enum op op = (enum op)p->op;
+    int counted = p->recorded && (plan->rate || !plan->t_stop || now <= plan->t_stop);
     if (c->reply_err) {
         if (counted)
             note_error(w, op, c->errmsg);
@@ -486,7 +547,7 @@ static void account(struct worker *w, struct conn *c, enum op op, uint64_t now)
     }
     if (!counted)
         return;
-    uint64_t lat = now - c->sent;
+    uint64_t lat = now > p->start ? now - p->start : 0;
     struct op_stats *t = &w->total[op];
     t->count++;
     t->sum_ns += lat;
@@ -504,7 +565,8 @@ static void account(struct worker *w, struct conn *c, enum op op, uint64_t now)
     w->last_done = now;
 }
 
-/* Reads what the server sent; returns 1 when the batch is complete. */
+/* Reads what the server sent; returns 1 when no reply is owed any more
+ * after at least one came (a closed-loop batch is complete). */
 static int conn_read(struct conn *c, uint64_t now)
 {
     struct worker *w = c->w;
@@ -533,29 +595,30 @@ static int conn_read(struct conn *c, uint64_t now)
         }
         if (!reply)
             break;
-        if (c->head >= c->n) {
+        if (c->qlen == 0) {
             worker_fail(w, "the server sent a reply to no request");
             return 0;
         }
-        account(w, c, (enum op)c->ops[c->head++], now);
+        account(w, c, &c->q[c->qhead], now);
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
         c->reply_err = c->reply_miss = 0;
         done++;
     }
     atomic_fetch_add_explicit(&w->done_ops, done, memory_order_relaxed);
-    return c->n > 0 && c->head == c->n;
+    return done > 0 && c->qlen == 0;
 }
 
-void *worker_main(void *arg)
+/* ---- the closed loop ----------------------------------------------------------- */
+
+static void run_closed(struct worker *w)
 {
-    struct worker *w = arg;
     const struct phase_plan *plan = w->plan;
     struct epoll_event evs[64];
     int active = 0;
     uint64_t now = now_ns();
-    for (int i = 0; i < w->nconns; i++) {
-        w->conns[i].n = w->conns[i].head = 0;
+    for (int i = 0; i < w->nconns; i++)
         active += conn_send(&w->conns[i], now);
-    }
     uint64_t drain_deadline = 0;
     while (active > 0 && !atomic_load_explicit(plan->abort, memory_order_relaxed)) {
         int n = epoll_wait(w->epfd, evs, 64, TICK_MS);
@@ -569,11 +632,8 @@ void *worker_main(void *arg)
             if (evs[i].events & EPOLLOUT && conn_flush(c) < 0)
                 break;
             if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-                if (conn_read(c, now)) {
-                    c->n = c->head = 0;
-                    if (!conn_send(c, now))
-                        active--;
-                }
+                if (conn_read(c, now) && !conn_send(c, now))
+                    active--;
             }
         }
         window_advance(w, now);
@@ -585,13 +645,181 @@ void *worker_main(void *arg)
                 worker_fail(w, "%d connections still had replies owed 10 s after the end", active);
         }
     }
+}
+
+/* ---- the open loop (--rate) ------------------------------------------------------ */
+
+/* Intended send time of the run's request number "j". */
+static uint64_t sched_time(const struct worker *w, uint64_t j)
+{
+    return w->plan->t_start + (uint64_t)((unsigned __int128)j * 1000000000u / w->plan->rate);
+}
+
+/* The run's number of this worker's request "e": the run's requests go
+ * round-robin over all connections, and this worker's are those of its
+ * connections first_conn .. first_conn + nconns - 1. */
+static uint64_t sched_request(const struct worker *w, uint64_t e)
+{
+    uint64_t n = (uint64_t)w->nconns;
+    return e / n * (uint64_t)w->cfg->clients + (uint64_t)w->first_conn + e % n;
+}
+
+static void lag_note(struct worker *w, uint64_t behind, uint64_t client)
+{
+    if (behind > atomic_load_explicit(&w->lag_recent, memory_order_relaxed))
+        atomic_store_explicit(&w->lag_recent, behind, memory_order_relaxed);
+    struct lag_stats one = {behind, client, client >= CLIENT_LATE_NS};
+    lag_stats_merge(&w->lag_total, &one);
+    lag_stats_merge(&w->lag_window, &one);
+}
+
+/* Sends what "c" owes while its pipeline has room, each request's latency
+ * counting from its intended send time. */
+static void conn_send_due(struct conn *c, uint64_t now)
+{
+    struct worker *w = c->w;
+    unsigned room = (unsigned)w->cfg->pipeline;
+    if (!c->owed || c->qlen >= room || w->stopping)
+        return;
+    if (c->out_off) { /* keep only the bytes not written yet, so the buffer never fills */
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+    }
+    while (c->owed && c->qlen < room) {
+        uint64_t due = sched_time(w, c->next_j);
+        conn_push(c, due);
+        if (due >= w->plan->t_record) {
+            uint64_t could = due > c->slot_free_at ? due : c->slot_free_at;
+            lag_note(w, now > due ? now - due : 0, now > could ? now - could : 0);
+        }
+        c->next_j += (uint64_t)w->cfg->clients;
+        c->owed--;
+        w->owed--;
+        w->inflight++;
+    }
+    conn_flush(c);
+}
+
+/* Moves the schedule up to "now": each of this worker's requests due by
+ * then is owed by its connection, which sends it if its pipeline has room. */
+static void sched_advance(struct worker *w, uint64_t now)
+{
+    const struct phase_plan *plan = w->plan;
+    uint64_t n = (uint64_t)w->nconns, from = w->sched_next;
+    while (!w->sched_done) {
+        uint64_t t = sched_time(w, sched_request(w, w->sched_next));
+        if ((plan->t_stop && t >= plan->t_stop) || (w->budgeted && !w->budget)) {
+            w->sched_done = 1;
+            break;
+        }
+        if (t > now)
+            break;
+        if (w->budgeted && t >= plan->t_record && --w->budget == 0)
+            w->sched_done = 1;
+        w->conns[w->sched_next % n].owed++;
+        w->owed++;
+        w->sched_next++;
+    }
+    /* round-robin: the connections that got requests are consecutive */
+    uint64_t touched = w->sched_next - from < n ? w->sched_next - from : n;
+    for (uint64_t i = 0; i < touched; i++)
+        conn_send_due(&w->conns[(from + i) % n], now);
+}
+
+/* When the loop must wake next (0: only for replies). */
+static uint64_t sched_wake(const struct worker *w)
+{
+    if (w->stopping)
+        return 0;
+    if (!w->sched_done)
+        return sched_time(w, sched_request(w, w->sched_next));
+    return w->plan->t_stop;
+}
+
+static void run_open(struct worker *w)
+{
+    const struct phase_plan *plan = w->plan;
+    unsigned room = (unsigned)w->cfg->pipeline;
+    struct epoll_event evs[64];
+    uint64_t armed = 0, drain_deadline = 0;
+    uint64_t now = now_ns();
+    while (!atomic_load_explicit(plan->abort, memory_order_relaxed)) {
+        if (plan->t_stop && now >= plan->t_stop && !w->stopping) {
+            /* what fell due before the end is sent if it can be; the rest
+             * stays unsent */
+            sched_advance(w, now);
+            w->stopping = 1;
+            drain_deadline = now + DRAIN_LIMIT;
+        }
+        if (!w->inflight && (w->stopping || (w->sched_done && !w->owed)))
+            break;
+        if (drain_deadline && now > drain_deadline) {
+            worker_fail(w, "%llu requests still had replies owed 10 s after the end",
+                        (unsigned long long)w->inflight);
+            break;
+        }
+        window_advance(w, now);
+        if (!w->stopping)
+            sched_advance(w, now);
+        uint64_t wake = sched_wake(w);
+        if (wake != armed) {
+            struct itimerspec its = {
+                .it_value = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)}};
+            timerfd_settime(w->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+            armed = wake;
+        }
+        int n = epoll_wait(w->epfd, evs, 64, TICK_MS);
+        if (n < 0 && errno != EINTR) {
+            worker_fail(w, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        now = now_ns();
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (!c) {
+                uint64_t expirations;
+                if (read(w->timerfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+                    worker_fail(w, "timerfd: %s", strerror(errno));
+                armed = 0;
+                continue;
+            }
+            if (evs[i].events & EPOLLOUT && conn_flush(c) < 0)
+                break;
+            if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                unsigned before = c->qlen;
+                conn_read(c, now);
+                w->inflight -= before - c->qlen;
+                if (before >= room && c->qlen < room)
+                    c->slot_free_at = now;
+                conn_send_due(c, now);
+            }
+        }
+        now = now_ns();
+    }
+    /* the measured requests that fell due and were never sent */
+    for (int i = 0; i < w->nconns; i++) {
+        struct conn *c = &w->conns[i];
+        for (uint64_t k = 0; k < c->owed; k++)
+            w->unsent += sched_time(w, c->next_j + k * (uint64_t)w->cfg->clients) >= plan->t_record;
+    }
+}
+
+void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    const struct phase_plan *plan = w->plan;
+    if (plan->rate)
+        run_open(w);
+    else
+        run_closed(w);
     if (plan->window_ns) {
         /* Hand in every window up to the last one this worker can reach. */
         uint64_t last = w->window_idx;
         if (plan->t_stop && !atomic_load(plan->abort))
             last = (plan->t_stop - plan->t_record - 1) / plan->window_ns;
         while (w->window_idx <= last)
-            windows_contribute(plan->windows, w->window_idx++, w->window);
+            windows_contribute(plan->windows, w->window_idx++, w->window, &w->lag_window);
     }
     atomic_store(&w->finished, 1);
     return NULL;
