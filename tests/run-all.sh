@@ -11,6 +11,7 @@
 #   crash durability  lt-crash --mode hot, --mode cold, and --reference (redis-server)
 #   differential      lt-diff: the same commands to redis-server and longtail
 #   command fuzzer    lt-cmdfuzz, a fixed seed and count, hot and cold
+#   load generator    lt-bench: longtail-bench's open loop (--rate) on longtail
 #   tree checks       code format, layers of src/, the README's command table
 #
 # What counts. Every program counts TESTS, each a named unit of behaviour that
@@ -257,6 +258,17 @@ if [ -x tests/fuzz/lt-cmdfuzz ]; then
     done
 else
     fail "lt-cmdfuzz" "tests/fuzz/lt-cmdfuzz is not built"
+fi
+
+# ---- longtail-bench's open loop (--rate): its rate, and a stalled server's
+# queueing counted in its latency (about 8 s)
+if [ ! -x tests/integration/lt-bench ]; then
+    fail "lt-bench" "tests/integration/lt-bench is not built"
+elif [ ! -x ./longtail-bench ]; then
+    fail "lt-bench" "longtail-bench is not built"
+else
+    run "lt-bench" longtail 120 tests/integration/lt-bench --server "$LT_SERVER" \
+        --bench "$BUILDDIR/longtail-bench"
 fi
 
 # ---- differential tests: the same commands to redis-server and longtail,
