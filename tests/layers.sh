@@ -9,10 +9,11 @@
 #   tier      keyspace storage ds
 #   net       ds
 #   cmd       tier keyspace net ds
-#   types     cmd tier keyspace net ds
-#   script    cmd tier keyspace net ds      (beside types, as pubsub and
-#   pubsub    cmd tier keyspace net ds       repl will be)
-#   repl      cmd tier keyspace net ds
+#   repl      cmd tier keyspace storage net ds  (the effect stream: its
+#             handlers' effects go to storage's log)
+#   types     repl cmd tier keyspace net ds
+#   script    repl cmd tier keyspace net ds (beside types, as pubsub will be)
+#   pubsub    repl cmd tier keyspace net ds
 #   server    everything
 #
 # A file may always include its own folder's headers and system headers.
@@ -28,7 +29,8 @@ allowed() { # the folders a folder's files may include, besides its own
     tier) echo "keyspace storage ds" ;;
     net) echo "ds" ;;
     cmd) echo "tier keyspace net ds" ;;
-    types | script | pubsub | repl) echo "cmd tier keyspace net ds" ;;
+    repl) echo "cmd tier keyspace storage net ds" ;;
+    types | script | pubsub) echo "repl cmd tier keyspace net ds" ;;
     server) echo "ds storage keyspace tier net cmd types script pubsub repl" ;;
     *) echo "UNKNOWN" ;;
     esac

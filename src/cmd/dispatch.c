@@ -318,6 +318,26 @@ void command_process(client *c)
     command_call(c);
 }
 
+int dispatch_replay(client *c)
+{
+    const struct command *cmd = command_resolve_from(command_lookup(c->argv[0]), c->argc, c->argv);
+    if (!cmd || (cmd->nsubs && !cmd->proc && c->argc < 2) ||
+        (cmd->arity > 0 && c->argc != cmd->arity) || c->argc < -cmd->arity)
+        return -1;
+    c->cmd = cmd;
+    c->arrival = ++cmd_stats.arrivals;
+    if ((c->flags & CLIENT_MULTI) && !(cmd->flags & CMD_LT_IN_MULTI)) {
+        multi_queue(c);
+        return 0;
+    }
+    /* nothing may block: a pop finds what the log says was there */
+    unsigned was = c->flags & CLIENT_IN_EXEC;
+    c->flags |= CLIENT_IN_EXEC;
+    command_call(c);
+    c->flags = (c->flags & ~CLIENT_IN_EXEC) | was;
+    return 0;
+}
+
 /* ---- calls --------------------------------------------------------------- */
 
 /* Counts one call of cmd that ran for dur µs: calls, time, latency
@@ -339,13 +359,25 @@ static void account(client *c, struct command *cmd, long long dur)
         slowlog_push(c, dur);
 }
 
+static const struct call_hooks *call_hooks;
+
+void dispatch_set_call_hooks(const struct call_hooks *h)
+{
+    call_hooks = h;
+}
+
 /* Runs c->cmd's handler; returns its duration in µs. */
 static long long run(client *c)
 {
     keyspace_clock_update();
     uint64_t start = util_monotonic_us();
     struct reply_meter outer = reply_meter_begin(c);
+    long long changes = ks_stats.changes;
+    if (call_hooks)
+        call_hooks->begin(c);
     c->cmd->proc(c);
+    if (call_hooks)
+        call_hooks->end(c, ks_stats.changes - changes);
     reply_meter_end(c, outer);
     return (long long)(util_monotonic_us() - start);
 }

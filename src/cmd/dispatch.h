@@ -43,6 +43,21 @@ void command_call_blocked(client *c);
  * now, as one call that ran as long as its runs took, and in the slow log. */
 void command_blocked_done(client *c);
 
+/* Runs c->argv as the log's replay does (repl/effects.c): no prefetch (a
+ * cold key is read synchronously), no authentication, no refusal while
+ * storage fails, replies dropped with the fake client. 0, or -1 when the
+ * command is unknown or has the wrong number of arguments. */
+int dispatch_replay(client *c);
+
+/* What the layer above learns of every call of a command (a queued one and
+ * a blocked one's re-run included): begin before the handler runs, end
+ * after it with the number of keyspace changes the call made. */
+struct call_hooks {
+    void (*begin)(client *c);
+    void (*end)(client *c, long long changes);
+};
+void dispatch_set_call_hooks(const struct call_hooks *h);
+
 /* Selects database index for c: 0, or -1 if out of range. */
 int client_select(client *c, int index);
 

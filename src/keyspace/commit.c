@@ -36,6 +36,7 @@
 #include "keyspace/settings.h"
 #include "keyspace/split.h"
 #include "storage/codec.h"
+#include "storage/aof.h"
 #include "storage/committer.h"
 
 static store_batch *batch;  /* the commit being built; the expiry cycle adds index deletes */
@@ -43,6 +44,14 @@ static store_batch *flight; /* the commit the committer is writing, NULL if none
 static store_batch *spare;  /* the other batch, cleared, while none is in flight */
 static size_t flight_keys;  /* keys and bytes of the commit in flight */
 static size_t flight_bytes;
+
+/* The effect log, and the positions in it: what the commit being written
+ * covers (built), what the last written one covers, and what the last
+ * fsynced one does (files below it can go). */
+static aof *ks_log;
+static struct aof_pos built_pos, covered_pos;
+static int built_has_pos;
+static int64_t last_checkpoint_ms;
 
 /* Structural changes not yet in a written commit. The commit being
  * written carries the pending ones (`carried`); a failure hands them back. */
@@ -67,12 +76,6 @@ static struct {
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS   5000
-
-/* Below these a batch is written on the main thread at once: handing it
- * to the commit thread costs a wake-up and a loop iteration more than
- * RocksDB takes to insert it. */
-#define COMMIT_ASYNC_MIN_KEYS  128
-#define COMMIT_ASYNC_MIN_BYTES (256 * 1024)
 
 void commit_open(void)
 {
@@ -286,6 +289,17 @@ static size_t commit_build(void)
         db->dirty = t;
     }
     split_commit_garbage(batch);
+    /* the log position the batch covers: replay starts there */
+    built_has_pos = ks_log != NULL;
+    if (ks_log) {
+        char v[18];
+        aof_position(ks_log, &built_pos);
+        codec_put_u64(v, built_pos.seq);
+        codec_put_u64(v + 8, built_pos.off);
+        codec_put_u16(v + 16, (uint16_t)(built_pos.db + 1));
+        store_batch_put(batch, STORE_CF_META, CODEC_META_LOG_POSITION,
+                        strlen(CODEC_META_LOG_POSITION), v, sizeof(v));
+    }
     return nkeys;
 }
 
@@ -328,7 +342,7 @@ static void failure_end(void)
 /* The commit built last is written (ok) or was refused: its keys become
  * clean, or dirty again to be retried, and so do the structural changes
  * it carried. */
-static void commit_finish(int ok, size_t nkeys, size_t bytes)
+static void commit_finish(int ok, size_t nkeys, size_t bytes, int synced)
 {
     for (int i = 0; i < ks_ndbs; i++) {
         struct db *db = &ks_dbs[i];
@@ -368,6 +382,13 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes)
         pend.nretired -= pend.retired_carried;
     }
     pend.retired_carried = 0;
+    if (built_has_pos) {
+        covered_pos = built_pos;
+        built_has_pos = 0;
+        /* fsynced: the log before it is not needed any more */
+        if (synced)
+            aof_drop_below(ks_log, covered_pos.seq);
+    }
     split_commit_succeeded();
     failure_end();
     ks_stats.commits++;
@@ -379,9 +400,9 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes)
 static int commit_write_built(size_t nkeys)
 {
     size_t bytes = store_batch_bytes(batch);
-    int rc = store_write(ks_st, batch, keyspace_settings.sync_commits);
+    int rc = store_write(ks_st, batch, 0);
     store_batch_clear(batch);
-    commit_finish(rc == 0, nkeys, bytes);
+    commit_finish(rc == 0, nkeys, bytes, 0);
     return rc == 0 ? 0 : -1;
 }
 
@@ -390,8 +411,7 @@ static void flight_finish(int rc)
     store_batch_clear(flight);
     spare = flight;
     flight = NULL;
-    commit_finish(rc == 0, flight_keys, flight_bytes);
-    ks_notify_commit_done(rc == 0);
+    commit_finish(rc == 0, flight_keys, flight_bytes, 1);
 }
 
 /* ---- write failures ------------------------------------------------------ */
@@ -399,6 +419,9 @@ static void flight_finish(int rc)
 const char *keyspace_write_error(void)
 {
     static char msg[512];
+    const char *lf = ks_log ? aof_failed(ks_log) : NULL;
+    if (lf)
+        return lf;
     if (wf.failing)
         return wf.err;
     /* a failed WAL sync of the fsync thread: refused from now on */
@@ -447,6 +470,60 @@ void keyspace_write_retry(void)
         failure_begin();
 }
 
+/* ---- the log ------------------------------------------------------------- */
+
+void keyspace_set_log(aof *a)
+{
+    ks_log = a;
+}
+
+int keyspace_log_covered(struct aof_pos *pos)
+{
+    char *v;
+    size_t vlen;
+    int rc = store_get(ks_st, STORE_CF_META, CODEC_META_LOG_POSITION,
+                       strlen(CODEC_META_LOG_POSITION), &v, &vlen);
+    pos->seq = pos->off = 0;
+    pos->db = -1;
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return -1;
+    if (vlen == 18) {
+        pos->seq = codec_get_u64(v);
+        pos->off = codec_get_u64(v + 8);
+        pos->db = (int)codec_get_u16(v + 16) - 1;
+    }
+    free(v);
+    covered_pos = *pos;
+    return 0;
+}
+
+void keyspace_log_stats(struct aof_pos *covered, int64_t *last_ms)
+{
+    *covered = covered_pos;
+    *last_ms = last_checkpoint_ms;
+}
+
+long long keyspace_dirty_count(const struct db *db)
+{
+    return (long long)dict_size(db->dirty);
+}
+
+int keyspace_checkpoint_due(void)
+{
+    if (!keyspace_has_dirty())
+        return 0;
+    if (!ks_log)
+        return 1;
+    if (util_mstime() - last_checkpoint_ms >= keyspace_settings.checkpoint_interval_ms)
+        return 1;
+    struct aof_pos now;
+    aof_position(ks_log, &now);
+    uint64_t since = now.seq == covered_pos.seq ? now.off - covered_pos.off : now.off;
+    return since >= (uint64_t)keyspace_settings.checkpoint_log_bytes;
+}
+
 /* ---- commit entry points -------------------------------------------------- */
 
 int keyspace_commit_in_flight(void)
@@ -459,17 +536,13 @@ int keyspace_commit_start(void)
     if (flight || !keyspace_has_dirty() || !commit_allowed(1))
         return 0;
     size_t nkeys = commit_build();
-    if (nkeys < COMMIT_ASYNC_MIN_KEYS && store_batch_bytes(batch) < COMMIT_ASYNC_MIN_BYTES) {
-        int rc = commit_write_built(nkeys);
-        ks_notify_commit_done(rc == 0);
-        return 1;
-    }
+    last_checkpoint_ms = util_mstime();
     flight_keys = nkeys;
     flight_bytes = store_batch_bytes(batch);
     flight = batch;
     batch = spare;
     spare = NULL;
-    committer_submit(flight, keyspace_settings.sync_commits);
+    committer_submit(flight, 1);
     return 1;
 }
 
@@ -536,7 +609,7 @@ long long db_flush(struct db *db)
 {
     long long removed = db_empty(db);
     ks_stats.changes++;
-    return keyspace_commit() == 0 ? removed : -1;
+    return removed;
 }
 
 long long keyspace_flush_all(void)
@@ -546,7 +619,7 @@ long long keyspace_flush_all(void)
         removed += db_empty(&ks_dbs[i]);
     pend.expiry_flush = 1;
     ks_stats.changes++;
-    return keyspace_commit() == 0 ? removed : -1;
+    return removed;
 }
 
 int keyspace_swap(int a, int b)
@@ -562,5 +635,5 @@ int keyspace_swap(int a, int b)
     ks_dbs[b].index = b;
     pend.dbmap = 1;
     ks_stats.changes++;
-    return keyspace_commit() == 0 ? 0 : -1;
+    return 0;
 }

@@ -43,7 +43,7 @@ store *ks_st;
 LISTENERS(on_key_changed, struct db *, const str);
 LISTENERS(on_key_filled, struct db *, const str);
 LISTENERS(on_db_replaced, int, int);
-LISTENERS(on_commit_done, int);
+LISTENERS(on_key_expired, struct db *, const str);
 #define LISTEN(name, fn)                                                                           \
     do {                                                                                           \
         if (n_##name == LISTENERS_MAX)                                                             \
@@ -63,10 +63,11 @@ void ks_notify_db_replaced(int emptied, int replaced)
     NOTIFY(on_db_replaced, emptied, replaced);
 }
 
-void ks_notify_commit_done(int ok)
+void ks_notify_key_expired(struct db *db, const str key)
 {
-    NOTIFY(on_commit_done, ok);
+    NOTIFY(on_key_expired, db, key);
 }
+
 struct keyspace_stats ks_stats;
 
 static void val_free(void *v)
@@ -656,6 +657,7 @@ static obj *lookup(struct db *db, const str key, int flags, struct known_keys *k
             if (!(flags & LOOKUP_NOEXPIRE)) {
                 db_remove_entry(db, key);
                 ks_stats.expired_keys++;
+                NOTIFY(on_key_expired, db, key);
             }
         } else {
             o = e->v.val;
@@ -723,6 +725,7 @@ int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m,
         if (!(flags & LOOKUP_NOEXPIRE)) {
             header_delete(db, key, h.expire_ms, h.version);
             ks_stats.expired_keys++;
+            NOTIFY(on_key_expired, db, key);
         }
         lookup_count(flags, 0);
         return 0;
@@ -834,14 +837,14 @@ int db_key_expired(struct db *db, const str key)
     return when >= 0 && keyspace_mstime > when;
 }
 
-void keyspace_on_commit_done(void (*fn)(int ok))
-{
-    LISTEN(on_commit_done, fn);
-}
-
 void keyspace_on_key_changed(void (*fn)(struct db *db, const str key))
 {
     LISTEN(on_key_changed, fn);
+}
+
+void keyspace_on_key_expired(void (*fn)(struct db *db, const str key))
+{
+    LISTEN(on_key_expired, fn);
 }
 
 void keyspace_on_db_replaced(void (*fn)(int emptied, int replaced))

@@ -31,6 +31,7 @@
 #include "ds/str.h"
 #include "keyspace/known.h"
 #include "keyspace/object.h"
+#include "storage/aof.h"
 #include "storage/store.h"
 
 struct db {
@@ -64,6 +65,8 @@ struct db {
 int keyspace_open(store *s, int ndb);
 void keyspace_close(void);
 struct db *keyspace_db(int index);
+/* Keys of db changed since the last checkpoint was built (INFO). */
+long long keyspace_dirty_count(const struct db *db);
 int keyspace_count(void);
 
 /* A command's key, in the db (index) the command names it in. */
@@ -127,13 +130,13 @@ int db_remove_expire(struct db *db, const str key); /* 1 if there was one */
 int db_key_expired(struct db *db, const str key);
 
 /* Empties a db (FLUSHDB) / all (FLUSHALL): memory at once; the db takes a
- * fresh physical id and the old one's ranges are deleted by a commit made
- * now. Returns the number of keys removed, or -1 when that commit failed
- * (keyspace_write_error; it is retried with the next commits). */
+ * fresh physical id and the old one's ranges are deleted by the next
+ * checkpoint (the effect log makes the command durable). Returns the
+ * number of keys removed. */
 long long db_flush(struct db *db);
 long long keyspace_flush_all(void);
 /* SWAPDB: exchanges two datasets, in memory at once and in the stored
- * dbmap by a commit made now: 0, or -1 when it failed (as above). */
+ * dbmap by the next checkpoint: 0. */
 int keyspace_swap(int a, int b);
 /* Moves key from src to dst (MOVE). The caller checked both sides. */
 
@@ -156,31 +159,45 @@ int db_peek(struct db *db, const str key, int64_t *expire_ms);
  * loads the key. */
 int db_tier_of(struct db *db, const str key);
 
-/* Commit (DESIGN.md §2): every dirty key of every db in one batch.
- * keyspace_commit waits for the commit in flight, then writes the rest
- * synchronously: 0, or -1 when RocksDB refused the write (keys stay dirty,
- * retried). keyspace_commit_start hands a big batch to the commit thread
- * instead and writes a small one at once (1 when it did either; 0 when one
- * is in flight or nothing is dirty);
- * keyspace_commit_reap takes its result when the thread signals, and the
- * hook learns every commit's end (replies wait for it). */
+/* Checkpoints (DESIGN.md §2): every dirty key of every db in one batch,
+ * with the effect-log position it covers. keyspace_commit waits for the
+ * checkpoint in flight, then writes the rest synchronously without an
+ * fsync (SCAN, SAVE, shutdown): 0, or -1 when RocksDB refused the write
+ * (keys stay dirty, retried). keyspace_commit_start hands the batch to the
+ * commit thread, which writes it fsynced (1 when it did; 0 when one is in
+ * flight or nothing is dirty); keyspace_commit_reap takes its result when
+ * the thread signals. Replies never wait for a checkpoint: they wait for
+ * the effect log. */
 int keyspace_commit(void);
 int keyspace_commit_start(void);
+/* The effect log (storage/aof.h) whose position every commit records;
+ * NULL: none (tests of the keyspace alone). */
+void keyspace_set_log(aof *a);
+/* The log position the stored data covers (read at start-up): 0, or -1
+ * when storage could not be read. {0, 0, -1} when none was recorded. */
+int keyspace_log_covered(struct aof_pos *pos);
+/* The position the last written checkpoint covers, and when the last one
+ * started (INFO). */
+void keyspace_log_stats(struct aof_pos *covered, int64_t *last_ms);
+/* A checkpoint is due: keys are dirty and the interval passed, or the log
+ * since the last one passed its bound (keyspace_settings). */
+int keyspace_checkpoint_due(void);
 void keyspace_commit_reap(void);
 int keyspace_commit_in_flight(void);
 /* Events, for the layers above (registered at start-up, each with up to
  * four listeners, called in registration order):
- * - commit_done: every commit's end, ok or refused (replies wait for it);
  * - key_filled: a key got a new value (db_add, db_set): blocked clients;
  * - key_changed: any change of a key (set, modified, deleted, expired):
  *   WATCH, and tier/'s reads in flight of it are stale;
  * - db_replaced: before db index `emptied` is flushed (replaced -1) or
  *   swapped with db index `replaced` (once each way): WATCH, blocked
  *   clients, tier/'s reads in flight of either db are stale. */
-void keyspace_on_commit_done(void (*fn)(int ok));
 void keyspace_on_key_filled(void (*fn)(struct db *db, const str key));
 void keyspace_on_key_changed(void (*fn)(struct db *db, const str key));
 void keyspace_on_db_replaced(void (*fn)(int emptied, int replaced));
+/* - key_expired: a key was deleted because it expired (found on access or
+ *   by the active cycle), after the deletion: the effect stream's DEL. */
+void keyspace_on_key_expired(void (*fn)(struct db *db, const str key));
 int keyspace_has_dirty(void);
 /* Drops every clean hot key (DEBUG RELOAD, cold mode). Returns how many. */
 long long keyspace_demote_all_clean(void);

@@ -32,8 +32,9 @@ static void active_expire_hot(struct db *db, int64_t deadline_us)
             /* keys[i] is freed with its entry: copy it first */
             str k = str_new(keys[i], str_len(keys[i]));
             db_remove_entry(db, k);
-            str_free(k);
             ks_stats.expired_keys++;
+            ks_notify_key_expired(db, k);
+            str_free(k);
             expired++;
         }
         if (got == 0 || expired * 4 < (int)got || (int64_t)util_monotonic_us() > deadline_us)

@@ -38,7 +38,7 @@ void ks_notify_db_replaced(int emptied, int replaced);
  * counted apart, and logged once per key with the key escaped. */
 void ks_corrupt(struct known_keys *known, struct db *db, const char *key, size_t klen);
 
-void ks_notify_commit_done(int ok);
+void ks_notify_key_expired(struct db *db, const str key);
 
 /* commit.c */
 void commit_open(void);

@@ -28,8 +28,10 @@ struct keyspace_settings {
     int lfu;
     int lfu_log_factor;
     int lfu_decay_time;
-    /* every commit's WAL write is fsynced (appendfsync always) */
-    int sync_commits;
+    /* checkpoints (commit.c): at most this long apart while keys are dirty
+     * (ms), and sooner once the log since the last one passes log_bytes */
+    long long checkpoint_interval_ms;
+    long long checkpoint_log_bytes;
 };
 
 extern struct keyspace_settings keyspace_settings;

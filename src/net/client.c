@@ -4,7 +4,7 @@
  * A complete request goes up through the request hook (net.h). Reading never
  * hands up a request of a parked or blocked client: its bytes wait in the
  * query buffer until the command before has run (order is kept). Replies
- * are written by clients_write_pending(), called after the commit.
+ * are written by clients_write_pending(), called after the log write.
  */
 #include <errno.h>
 #include <limits.h>
@@ -113,14 +113,6 @@ void client_free(client *c)
         for (client **p = &net.pending_writes; *p; p = &(*p)->pw_next) {
             if (*p == c) {
                 *p = c->pw_next;
-                break;
-            }
-        }
-    }
-    if (c->flags & CLIENT_AWAITING_COMMIT) {
-        for (client **p = &net.awaiting_commit; *p; p = &(*p)->aw_next) {
-            if (*p == c) {
-                *p = c->aw_next;
                 break;
             }
         }
@@ -291,7 +283,7 @@ int client_write(client *c)
 {
     size_t total = 0;
     while (c->reply_head) {
-        /* only what the commits so far have released */
+        /* only what the log writes so far have released */
         uint64_t allowed = c->release_mark > c->sent_total ? c->release_mark - c->sent_total : 0;
         struct iovec iov[64];
         int n = 0;
@@ -366,32 +358,9 @@ int client_write(client *c)
         if (!(ev_mask(net.loop, c->fd) & EV_WRITE))
             ev_add(net.loop, c->fd, EV_WRITE, client_write_handler, c);
     } else {
-        ev_del(net.loop, c->fd, EV_WRITE); /* the rest waits for its commit */
+        ev_del(net.loop, c->fd, EV_WRITE); /* the rest waits for its log write */
     }
     return 0;
-}
-
-/* Nothing before release_mark can fail any more: its write ranges go. */
-static void wranges_trim(client *c)
-{
-    int keep = 0;
-    for (int i = 0; i < c->nwranges; i++)
-        if (c->wranges[i].end > c->release_mark)
-            c->wranges[keep++] = c->wranges[i];
-    c->nwranges = keep;
-}
-
-/* Writes what c may send now, unless the loop will (a write event), or a
- * command runs: a failed write must not free a client under its feet (a
- * synchronous commit inside SCAN, FLUSHDB...), so the loop writes it next. */
-static void client_flush_released(client *c)
-{
-    if ((c->flags & CLIENT_CLOSE_ASAP) || c->fd < 0 || (ev_mask(net.loop, c->fd) & EV_WRITE))
-        return;
-    if (net.current)
-        ev_add(net.loop, c->fd, EV_WRITE, client_write_handler, c);
-    else
-        client_write(c);
 }
 
 void clients_write_pending(void)
@@ -412,45 +381,11 @@ void clients_write_pending(void)
     }
 }
 
-void clients_await_commit(void)
+void clients_write_pending_failed(const char *err)
 {
-    client *c = net.pending_writes;
-    net.pending_writes = NULL;
-    while (c) {
-        client *next = c->pw_next;
-        c->flags &= ~CLIENT_PENDING_WRITE;
-        c->pw_next = NULL;
-        c->commit_mark = c->sent_total + c->reply_bytes;
-        if (!(c->flags & CLIENT_AWAITING_COMMIT)) {
-            c->flags |= CLIENT_AWAITING_COMMIT;
-            c->aw_next = net.awaiting_commit;
-            net.awaiting_commit = c;
-        }
-        c = next;
-    }
-}
-
-void clients_commit_done(int ok, const char *err)
-{
-    client *c = net.awaiting_commit;
-    net.awaiting_commit = NULL;
-    while (c) {
-        client *next = c->aw_next;
-        c->flags &= ~CLIENT_AWAITING_COMMIT;
-        c->aw_next = NULL;
-        if (ok) {
-            c->release_mark = c->commit_mark;
-            wranges_trim(c);
-        } else {
-            client_fail_writes(c, err);
-        }
-        client_flush_released(c);
-        c = next;
-    }
-    /* the writes acknowledged since that commit was built cannot be made
-     * durable either (the next commit is refused, or waits for a retry) */
-    for (c = ok ? NULL : net.pending_writes; c; c = c->pw_next)
+    for (client *c = net.pending_writes; c; c = c->pw_next)
         client_fail_writes(c, err);
+    clients_write_pending();
 }
 
 static int client_over_obuf_limit(client *c, int64_t now)

@@ -4,8 +4,8 @@
  * keep per client (opaque pointers here: net/ never looks inside them).
  *
  * Replies accumulate in the client's buffers and are written to the socket
- * only after the loop iteration's commit (server.c before_sleep), so no reply
- * leaves before its write is in the RocksDB WAL.
+ * only after the loop iteration's effects are in the effect log (server.c
+ * before_sleep), so no reply leaves before its write is durable.
  */
 #ifndef LT_NET_CLIENT_H
 #define LT_NET_CLIENT_H
@@ -38,7 +38,6 @@ struct known_keys;
 #define CLIENT_RERUN             (1u << 11) /* its blocked command is being re-run */
 #define CLIENT_RERUN_WAITS       (1u << 12) /* ... and found nothing: stays blocked */
 #define CLIENT_UNBLOCKED         (1u << 13) /* queued to run its pipelined input */
-#define CLIENT_AWAITING_COMMIT   (1u << 14) /* its replies wait for the commit in flight */
 #define CLIENT_MULTI             (1u << 15) /* in MULTI: commands are queued (server/multi.h) */
 #define CLIENT_DIRTY_CAS         (1u << 16) /* a WATCHed key changed: EXEC fails */
 #define CLIENT_DIRTY_EXEC        (1u << 17) /* a command was rejected while queueing */
@@ -80,11 +79,10 @@ typedef struct client {
     /* output */
     struct reply_block *reply_head, *reply_tail;
     size_t reply_bytes; /* bytes queued, not yet written */
-    /* Replies leave only once the writes before them are committed: bytes
-     * are counted from the connection's start; release_mark is how far the
-     * socket may be written, commit_mark how far the commit in flight will
-     * release. */
-    uint64_t sent_total, commit_mark, release_mark;
+    /* Replies leave only once the writes before them are logged: bytes are
+     * counted from the connection's start; release_mark is how far the
+     * socket may be written. */
+    uint64_t sent_total, release_mark;
     /* Ranges of queued reply bytes (same coordinates) that acknowledge a
      * write: if the write cannot be made durable they are replaced by an
      * error before they are released (client_fail_writes). */
@@ -116,7 +114,6 @@ typedef struct client {
 
     struct client *prev, *next; /* all clients */
     struct client *pw_next;     /* pending writes list */
-    struct client *aw_next;     /* clients awaiting the commit in flight */
 } client;
 
 client *client_create(int fd, unsigned flags);
@@ -135,16 +132,13 @@ void client_process_input(client *c);
 int client_write(client *c);
 /* Frees argv of the last command. */
 void client_reset_argv(client *c);
-/* Writes every pending reply (nothing is waiting to be committed). */
+/* Writes every pending reply: the writes they acknowledge are in the
+ * effect log. */
 void clients_write_pending(void);
-/* A commit is being handed to the committer: the pending replies wait for
- * it (their bytes so far are marked). */
-void clients_await_commit(void);
-/* The commit in flight is written: its replies may go (ok); or it was
- * refused: every write acknowledgement not sent yet, of its replies and of
- * those after them, becomes the error reply err (client_fail_writes) and
- * the rest goes. */
-void clients_commit_done(int ok, const char *err);
+/* The same when the effect log could not be written: every write
+ * acknowledgement not sent yet becomes the error reply err
+ * (client_fail_writes), and the rest goes. */
+void clients_write_pending_failed(const char *err);
 /* Reply bytes [start, end) of c acknowledge a write (the layer that runs
  * commands says so after each write command). */
 void client_mark_write_reply(client *c, uint64_t start, uint64_t end);

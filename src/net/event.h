@@ -1,8 +1,8 @@
 /*
  * event.h: the event loop (epoll). It knows nothing of the server: file
  * events with one read and one write callback per descriptor, timers, and a
- * hook that runs before each wait (where the server commits and writes
- * replies).
+ * hook that runs before each wait (where the server writes the effect log
+ * and then the replies).
  */
 #ifndef LT_NET_EVENT_H
 #define LT_NET_EVENT_H

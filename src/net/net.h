@@ -60,9 +60,8 @@ struct net {
     client *clients; /* all clients, linked */
     long long nclients;
     uint64_t next_client_id;
-    client *pending_writes;  /* clients with replies to write */
-    client *awaiting_commit; /* clients whose replies wait for the commit in flight */
-    client *current;         /* the client whose request runs now (set by the layer above) */
+    client *pending_writes; /* clients with replies to write */
+    client *current;        /* the client whose request runs now (set by the layer above) */
     int listen_fds[16];
     int nlisten;
 };

@@ -466,7 +466,7 @@ static int config_apply(const struct conf *c, const char **err)
 {
     if (!strcmp(c->name, "appendonly") && !server.appendonly) {
         server.appendonly = 1;
-        *err = "longtail always writes through the RocksDB WAL: appendonly can't be turned off";
+        *err = "longtail always writes its effect log: appendonly can't be turned off";
         return -1;
     }
     if (!strcmp(c->name, "save")) {
@@ -524,7 +524,6 @@ static int config_apply(const struct conf *c, const char **err)
     } else if (!strncmp(c->name, "storage-", 8) && server.store)
         return config_apply_storage(c, err);
     else if (!strcmp(c->name, "appendfsync")) {
-        keyspace_settings.sync_commits = server.appendfsync == FSYNC_ALWAYS;
         server_apply_fsync_policy();
     } else if (!strcmp(c->name, "maxmemory-policy"))
         keyspace_settings.lfu = tier_settings.policy == MAXMEMORY_LFU;

@@ -187,31 +187,66 @@ static str section_memory(str s)
     return s;
 }
 
-/* Redis's AOF fields where the concept is the same (the log that makes a
- * write durable is RocksDB's WAL today), and longtail's own counters of
- * refused writes: docs/design.md "Storage faults". */
+/* Redis's AOF fields where the concept is the same (the effect log is an
+ * AOF without a base file: the checkpoints in RocksDB are its base), then
+ * longtail's own: the log and its checkpoints, and the refused writes of
+ * docs/design.md "Faults and limits". */
 static str section_persistence(str s)
 {
     const char *werr = keyspace_write_error();
+    const struct aof_stats *as = aof_stats_of(server.log);
+    int files;
+    uint64_t total, current;
+    aof_sizes(server.log, &files, &total, &current);
+    struct aof_pos covered, now;
+    int64_t last_ms;
+    keyspace_log_stats(&covered, &last_ms);
+    aof_position(server.log, &now);
+    uint64_t lag = now.seq == covered.seq ? now.off - covered.off : now.off;
+    long long dirty = 0;
+    for (int i = 0; i < server.databases; i++)
+        dirty += keyspace_dirty_count(keyspace_db(i));
+    s = cat_fmt(s,
+                "# Persistence\r\n"
+                "loading:0\r\n"
+                "async_loading:0\r\n"
+                "rdb_changes_since_last_save:%lld\r\n"
+                "rdb_bgsave_in_progress:0\r\n"
+                "rdb_last_save_time:%lld\r\n"
+                "rdb_last_bgsave_status:ok\r\n"
+                "aof_enabled:1\r\n"
+                "aof_rewrite_in_progress:0\r\n"
+                "aof_rewrite_scheduled:0\r\n"
+                "aof_last_bgrewrite_status:ok\r\n"
+                "aof_last_write_status:%s\r\n"
+                "aof_current_size:%llu\r\n"
+                "aof_base_size:0\r\n"
+                "aof_pending_rewrite:0\r\n"
+                "aof_buffer_length:%zu\r\n"
+                "aof_pending_bio_fsync:%d\r\n"
+                "aof_delayed_fsync:%lld\r\n",
+                server_changes_since_save(), (long long)server.lastsave_s, werr ? "err" : "ok",
+                (unsigned long long)total, aof_pending(server.log),
+                as->pending_fsyncs > 0 && server.appendfsync == FSYNC_EVERYSEC, as->delayed_fsync);
     return cat_fmt(s,
-                   "# Persistence\r\n"
-                   "loading:0\r\n"
-                   "async_loading:0\r\n"
-                   "rdb_changes_since_last_save:%lld\r\n"
-                   "rdb_bgsave_in_progress:0\r\n"
-                   "rdb_last_save_time:%lld\r\n"
-                   "rdb_last_bgsave_status:ok\r\n"
-                   "aof_enabled:1\r\n"
-                   "aof_rewrite_in_progress:0\r\n"
-                   "aof_rewrite_scheduled:0\r\n"
-                   "aof_last_bgrewrite_status:ok\r\n"
-                   "aof_last_write_status:%s\r\n"
                    "storage_engine:rocksdb\r\n"
+                   "log_files:%d\r\n"
+                   "log_current_file_size:%llu\r\n"
+                   "log_write_errors:%lld\r\n"
+                   "log_fsync_errors:%lld\r\n"
+                   "log_replayed_commands:%lld\r\n"
+                   "log_replay_ms:%lld\r\n"
+                   "checkpoint_in_progress:%d\r\n"
+                   "checkpoint_dirty_keys:%lld\r\n"
+                   "checkpoint_lag_bytes:%llu\r\n"
+                   "checkpoint_last_age_ms:%lld\r\n"
                    "storage_write_errors:%lld\r\n"
                    "storage_commit_retries:%lld\r\n"
                    "storage_reopens:%lld\r\n"
                    "storage_last_write_error:%s\r\n",
-                   server_changes_since_save(), (long long)server.lastsave_s, werr ? "err" : "ok",
+                   files, (unsigned long long)current, as->write_errors, as->fsync_errors,
+                   server.log_replayed, server.log_replay_ms, keyspace_commit_in_flight(), dirty,
+                   (unsigned long long)lag, last_ms ? (long long)(util_mstime() - last_ms) : -1LL,
                    ks_stats.commit_errors, ks_stats.commit_retries, ks_stats.storage_reopens,
                    werr ? werr : "");
 }

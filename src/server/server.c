@@ -29,12 +29,18 @@
 #include "keyspace/db.h"
 #include "net/client.h"
 #include "net/net.h"
+#include "repl/effects.h"
 #include "server/server.h"
 #include "storage/committer.h"
 #include "storage/readpool.h"
 #include "tier/tier.h"
 
 struct server server;
+
+/* A log file is closed for a new one at a checkpoint once it holds this
+ * much: the checkpoint's position is in the new one, and the old one is
+ * deleted when it is fsynced. */
+#define LOG_FILE_MIN_ROTATE (16u << 20)
 
 static volatile sig_atomic_t shutdown_signal;
 
@@ -72,74 +78,64 @@ long long server_instantaneous(int metric)
     return sum / 16;
 }
 
-/* ---- WAL fsync thread (appendfsync everysec) ----------------------------- */
-
-static pthread_t fsync_thread;
-static int fsync_running;
-static pthread_mutex_t fsync_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fsync_cond = PTHREAD_COND_INITIALIZER;
-
-static void *fsync_main(void *arg)
-{
-    pthread_mutex_lock(&fsync_lock);
-    while (fsync_running) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        pthread_cond_timedwait(&fsync_cond, &fsync_lock, &ts);
-        if (!fsync_running)
-            break;
-        pthread_mutex_unlock(&fsync_lock);
-        /* a failure stops writes (store_write_failed) until a commit's
-         * retry reopens the storage */
-        if (store_sync_wal(server.store) != 0)
-            log_warning("WAL fsync failed: %s", store_last_error(server.store));
-        pthread_mutex_lock(&fsync_lock);
-    }
-    pthread_mutex_unlock(&fsync_lock);
-    return NULL;
-}
-
-static void fsync_thread_stop(void)
-{
-    pthread_mutex_lock(&fsync_lock);
-    int was = fsync_running;
-    fsync_running = 0;
-    pthread_cond_signal(&fsync_cond);
-    pthread_mutex_unlock(&fsync_lock);
-    if (was)
-        pthread_join(fsync_thread, NULL);
-}
+/* ---- appendfsync ----------------------------------------------------------- */
 
 int server_apply_fsync_policy(void)
 {
-    if (!server.store)
+    if (!server.log)
         return 0;
-    int want = server.appendfsync == FSYNC_EVERYSEC;
-    if (want && !fsync_running) {
-        fsync_running = 1;
-        if (pthread_create(&fsync_thread, NULL, fsync_main, NULL) != 0) {
-            fsync_running = 0;
-            return -1;
-        }
-    } else if (!want && fsync_running) {
-        fsync_thread_stop();
-    }
+    if (server.appendfsync == FSYNC_EVERYSEC)
+        aof_sync_thread_start(server.log);
+    else
+        aof_sync_thread_stop(server.log);
     return 0;
 }
 
 /* ---- loop hooks ---------------------------------------------------------- */
 
-/* keyspace's commit_done listener: the replies waiting for the commit go,
- * or, when storage refused it, every write acknowledgement not sent yet
- * becomes Redis's error for an AOF it cannot write (the rest goes). */
-static void commit_done(int ok)
+#define LOG_BACKOFF_FIRST_MS 100
+#define LOG_BACKOFF_MAX_MS   5000
+
+/* The iteration's effects go to the log (fsynced with appendfsync always),
+ * then its replies leave. When the log can't be written, the effects stay
+ * buffered and are retried after a backoff; the replies that acknowledged
+ * them become Redis's error for an AOF it cannot write, the rest go. */
+static void log_flush_and_reply(void)
 {
+    aof *log = server.log;
+    if (!aof_pending(log) && !aof_failed(log)) {
+        clients_write_pending();
+        return;
+    }
+    int ok = 0;
+    uint64_t now = util_monotonic_us();
+    if (!aof_failed(log) || now >= server.log_retry_at_us) {
+        int was_failing = aof_failed(log) != NULL;
+        ok = aof_flush(log, server.appendfsync == FSYNC_ALWAYS) == 0;
+        if (ok && was_failing) {
+            log_warning("Writing the effect log works again: write commands are accepted");
+            server.log_backoff_ms = 0;
+        } else if (!ok) {
+            if (!was_failing)
+                log_warning("Writing the effect log failed: %s. Write commands are refused "
+                            "until it works again; retrying.",
+                            aof_failed(log));
+            server.log_backoff_ms =
+                server.log_backoff_ms
+                    ? (server.log_backoff_ms * 2 > LOG_BACKOFF_MAX_MS ? LOG_BACKOFF_MAX_MS
+                                                                      : server.log_backoff_ms * 2)
+                    : LOG_BACKOFF_FIRST_MS;
+            server.log_retry_at_us = now + (uint64_t)server.log_backoff_ms * 1000;
+        }
+    }
+    if (ok) {
+        clients_write_pending();
+        return;
+    }
     char err[700];
-    const char *why = ok ? NULL : keyspace_write_error();
     snprintf(err, sizeof(err), "MISCONF Errors writing to the AOF file: %s",
-             why ? why : "unknown error");
-    clients_commit_done(ok, err);
+             aof_failed(log) ? aof_failed(log) : "unknown error");
+    clients_write_pending_failed(err);
 }
 
 void server_before_sleep(ev_loop *l)
@@ -151,19 +147,13 @@ void server_before_sleep(ev_loop *l)
     }
     blocked_handle_ready(); /* keys whose waiters had to let a parked command go first */
     blocked_process_unblocked();
-    /* This iteration's writes go to the commit thread and its replies wait
-     * for them (commit_done); with a commit still in flight, they wait for
-     * the next one. While storage refuses writes and the next retry is not
-     * due, no commit starts: write commands are refused meanwhile, so the
-     * replies need none and go at once. */
-    if (!keyspace_commit_in_flight()) {
-        if (keyspace_has_dirty()) {
-            clients_await_commit();
-            if (!keyspace_commit_start())
-                commit_done(0);
-        } else {
-            clients_write_pending();
-        }
+    log_flush_and_reply();
+    /* A checkpoint: the distinct dirty keys go to RocksDB on the commit
+     * thread, covering the log up to here; a full log file is closed
+     * first, so the files below can go once it is fsynced. */
+    if (!keyspace_commit_in_flight() && keyspace_checkpoint_due()) {
+        aof_rotate_if(server.log, LOG_FILE_MIN_ROTATE);
+        keyspace_commit_start();
     }
     tier_enforce_maxmemory();
     clients_free_closing();
@@ -259,6 +249,51 @@ static void install_signals(void)
 
 /* ---- start and stop ------------------------------------------------------ */
 
+/* Opens the effect log, replays what the stored data does not cover yet,
+ * and starts a new log file. */
+static int log_open(void)
+{
+    char path[4096];
+    char *err = NULL;
+    snprintf(path, sizeof(path), "%s/%s", server.dir, server.appenddirname);
+    if (aof_open(&server.log, path, server.appendfilename, &err) != 0) {
+        log_warning("%s", err);
+        free(err);
+        return -1;
+    }
+    keyspace_set_log(server.log);
+    effects_init(server.log);
+    struct aof_pos from;
+    if (keyspace_log_covered(&from) != 0) {
+        log_warning("Can't read the log position of the storage: %s",
+                    store_last_error(server.store));
+        return -1;
+    }
+    int64_t t0 = util_mstime();
+    long long n = effects_replay(server.log, &from, server.aof_load_truncated, &err);
+    if (n < 0) {
+        log_warning("%s", err);
+        free(err);
+        return -1;
+    }
+    server.log_replayed = n;
+    server.log_replay_ms = util_mstime() - t0;
+    if (n)
+        log_notice("Replayed %lld commands of the effect log in %.3f seconds", n,
+                   (double)server.log_replay_ms / 1000);
+    if (aof_start(server.log, from.seq, &err) != 0) {
+        log_warning("%s", err);
+        free(err);
+        return -1;
+    }
+    /* what was replayed is stored now, covering the log up to the new file */
+    if (n && keyspace_commit() != 0) {
+        log_warning("Storing the replayed log failed: %s", keyspace_write_error());
+        return -1;
+    }
+    return 0;
+}
+
 static int mkdir_p(const char *dir)
 {
     char tmp[4096];
@@ -329,6 +364,8 @@ int server_init(void)
     }
     tier_init();
     dispatch_init();
+    if (log_open() != 0)
+        return -1;
     net.loop = ev_create();
     if (!net.loop)
         return -1;
@@ -344,7 +381,6 @@ int server_init(void)
         return -1;
     }
     ev_add(net.loop, server.committer_fd, EV_READ, committer_handler, NULL);
-    keyspace_on_commit_done(commit_done);
     if (listen_start() < 0)
         return -1;
     server_apply_fsync_policy();
@@ -362,10 +398,12 @@ void server_shutdown(int exit_code)
 {
     log_warning("User requested shutdown...");
     listen_stop();
-    /* Replies of this iteration are written only after their commit. */
-    if (keyspace_commit() != 0)
-        log_warning("Final commit failed; unacknowledged writes are lost");
+    /* Replies of this iteration are written only after their log write. */
+    if (aof_flush(server.log, 1) != 0)
+        log_warning("Writing the effect log failed at shutdown: %s", aof_failed(server.log));
     clients_write_pending();
+    if (keyspace_commit() != 0)
+        log_warning("Final checkpoint failed: the next start replays the effect log");
     while (net.clients)
         client_free(net.clients);
     tier_stop();
@@ -373,12 +411,17 @@ void server_shutdown(int exit_code)
     committer_stop();
     /* completions that arrived after the last drain belong to freed clients */
     tier_on_reads_done();
-    fsync_thread_stop();
+    aof_sync_thread_stop(server.log);
     store_sync_wal(server.store);
     /* Memtables to SST files: the next start then has no WAL to replay and
-     * serves at once, whatever was written before this shutdown. */
+     * serves at once, whatever was written before this shutdown; and the
+     * effect log below the final checkpoint can go. */
     if (store_flush(server.store) != 0)
         log_warning("Flushing memtables at shutdown failed: %s", store_last_error(server.store));
+    else if (!keyspace_has_dirty() && !keyspace_write_error())
+        aof_retire(server.log);
+    aof_close(server.log);
+    server.log = NULL;
     keyspace_close();
     store_close(server.store);
     server.store = NULL;

@@ -16,6 +16,7 @@
 #include "ds/version.h"
 #include "net/client.h"
 #include "net/event.h"
+#include "storage/aof.h"
 #include "storage/store.h"
 
 #define FSYNC_NO       0
@@ -32,8 +33,11 @@ struct server {
     char *dir;
     int databases;
     int appendfsync;
-    int appendonly; /* always yes: every write goes through the RocksDB WAL */
-    char *save;     /* "seconds changes ..." checkpoint schedule */
+    int appendonly;       /* always yes: every write goes to the effect log */
+    char *appenddirname;  /* the effect log's directory, under dir */
+    char *appendfilename; /* its files' base name */
+    int aof_load_truncated;
+    char *save; /* "seconds changes ..." checkpoint schedule */
     int nsave;
     long long save_params[16][2];
     int storage_threads;
@@ -68,6 +72,11 @@ struct server {
     int64_t start_ms;
     uint64_t start_mono_us;
     store *store;
+    aof *log;                 /* the effect log (storage/aof.h) */
+    uint64_t log_retry_at_us; /* a failed log write is retried from then */
+    int64_t log_backoff_ms;
+    long long log_replayed; /* commands replayed at start-up */
+    long long log_replay_ms;
     int readpool_fd;
     int committer_fd; /* eventfd of the commit thread */
     int shutdown_asap;

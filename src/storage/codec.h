@@ -44,10 +44,11 @@
 #define CODEC_FORMAT_VERSION      2
 #define CODEC_META_SPLIT_NEXT     "split-next-version" /* the next unused split version */
 #define CODEC_META_VERSION        "format-version"
-#define CODEC_META_DBMAP          "dbmap"       /* u16 BE dbid per db index */
-#define CODEC_META_PROBE          "write-probe" /* the time of the last write retried alone */
-#define CODEC_META_COUNT_PREFIX   "count:"      /* "count:" + dbid (u16 BE) -> u64 BE */
-#define CODEC_META_EXPIRES_PREFIX "expires:"    /* keys with a TTL: the same form */
+#define CODEC_META_DBMAP          "dbmap"        /* u16 BE dbid per db index */
+#define CODEC_META_LOG_POSITION   "log-position" /* seq u64, offset u64, db+1 u16 */
+#define CODEC_META_PROBE          "write-probe"  /* the time of the last write retried alone */
+#define CODEC_META_COUNT_PREFIX   "count:"       /* "count:" + dbid (u16 BE) -> u64 BE */
+#define CODEC_META_EXPIRES_PREFIX "expires:"     /* keys with a TTL: the same form */
 
 /* Frozen value type numbers (never renumber). */
 enum codec_type {

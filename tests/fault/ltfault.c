@@ -106,6 +106,8 @@ static uint8_t classify(const char *path)
         return LTFAULT_KIND_WAL;
     if (n > 4 && strcmp(base + n - 4, ".sst") == 0)
         return LTFAULT_KIND_SST;
+    if (n > 4 && strcmp(base + n - 4, ".aof") == 0)
+        return LTFAULT_KIND_AOF;
     if (strncmp(base, "MANIFEST-", 9) == 0)
         return LTFAULT_KIND_MANIFEST;
     /* db_log_dir names the info log "<escaped db path>_LOG" */

@@ -40,7 +40,8 @@
 #define LTFAULT_KIND_MANIFEST (1u << 2) /* MANIFEST-* */
 #define LTFAULT_KIND_INFOLOG  (1u << 3) /* RocksDB's info log: LOG, LOG.old.*, *_LOG* */
 #define LTFAULT_KIND_OTHER    (1u << 4) /* any other file or directory opened by path */
-#define LTFAULT_KIND_ANY      0x1fu
+#define LTFAULT_KIND_AOF      (1u << 5) /* longtail's effect log: *.aof */
+#define LTFAULT_KIND_ANY      0x3fu
 
 struct ltfault_ctl {
     uint32_t magic;         /* LTFAULT_MAGIC, written once by the creator */

@@ -1070,6 +1070,22 @@ int lt_conn_wait_closed(lt_conn *c, int timeout_ms)
     }
 }
 
+int lt_wait_checkpointed(lt_conn *c, int timeout_ms)
+{
+    for (int waited = 0;; waited += 10) {
+        lt_reply *r = lt_conn_call(c, "INFO", "persistence", NULL);
+        long long dirty = -1, busy = -1;
+        int known = lt_info_field(r, "checkpoint_dirty_keys", &dirty) == 0 &&
+                    lt_info_field(r, "checkpoint_in_progress", &busy) == 0;
+        lt_reply_free(r);
+        if (!known || (dirty == 0 && busy == 0))
+            return 0;
+        if (waited >= timeout_ms)
+            return -1;
+        lt_sleep_ms(10);
+    }
+}
+
 int lt_info_field(const lt_reply *r, const char *field, long long *out)
 {
     if (!r || !r->str || (r->type != '$' && r->type != '='))

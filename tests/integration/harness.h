@@ -202,6 +202,11 @@ char *lt_conn_call_text(lt_conn *c, const char *arg0, ...);
 /* Parse the "field:value" lines of an INFO reply: value of "field" as a
  * long long in "*out"; returns 0 if found. */
 int lt_info_field(const lt_reply *r, const char *field, long long *out);
+/* Waits until longtail has written every change into a checkpoint (INFO
+ * persistence checkpoint_dirty_keys and checkpoint_in_progress are 0):
+ * 0, or -1 after timeout_ms. A server without those fields (redis-server)
+ * has nothing to wait for: 0 at once. */
+int lt_wait_checkpointed(lt_conn *c, int timeout_ms);
 
 /* ---- tests and checks --------------------------------------------------- */
 

@@ -317,6 +317,9 @@ static void big_value_memory(int cold, const char *value)
     lt_check(r && r->type == '+', "%s: SET of %lld bytes failed", mode, BIG_VALUE);
     lt_reply_free(r);
     long long peak = proc_status(pid, "VmHWM") - base;
+    /* stored: the checkpoint that writes it to RocksDB is over */
+    lt_check(lt_wait_checkpointed(c, 10000) == 0, "%s: the SET is checkpointed within 10 s", mode);
+    peak = proc_status(pid, "VmHWM") - base;
     double bound = cold ? BOUND_STORED_COLD : BOUND_STORED_HOT;
     long long stored = rss_settled(pid, base + (long long)(bound * BIG_VALUE), SETTLE_MS) - base;
     long long used = info_memory(c, "used_memory") - used0;

@@ -15,20 +15,25 @@
  *     fails: never a short result, never cursor 0.
  *  3. A value the codec refuses is the same error, logged once with the key
  *     escaped, counted in INFO.
- *  4. A write that cannot be made durable (WAL appends fail with ENOSPC) is
- *     refused with Redis's AOF error (-MISCONF Errors writing to the AOF
- *     file: ...), and so are the writes acknowledged in the same loop
- *     iteration (their replies were not sent); reads go on; PING is refused
- *     as Redis does; retries back off; when the WAL works again writes
- *     resume by themselves; after a restart every acknowledged key is there
- *     and DBSIZE is exact.
- *  5. FLUSHDB answers OK only once its delete is durable; when its commit is
- *     refused it answers the error, and the keys never come back, not even
+ *  4. A write that cannot be made durable (the effect log's appends fail
+ *     with ENOSPC) is refused with Redis's AOF error (-MISCONF Errors
+ *     writing to the AOF file: ...), and so are the writes acknowledged in
+ *     the same loop iteration (their replies were not sent); reads go on;
+ *     PING is refused as Redis does; retries back off; when the log works
+ *     again writes resume by themselves; after a restart every acknowledged
+ *     key is there and DBSIZE is exact.
+ *  5. FLUSHDB answers OK only once it is in the log; when the log refuses
+ *     it, it answers the error, and the keys never come back, not even
  *     after a restart.
- *  6. A failed WAL fsync (appendfsync everysec, from its own thread) refuses
- *     writes until storage works again.
+ *  6. A failed fsync of the log (appendfsync everysec, from its own thread)
+ *     refuses writes until it works again.
  *  7. Every key of a command is read before it runs: MGET of 10 000 cold
  *     keys parks once and makes no synchronous read.
+ *  8. A checkpoint RocksDB refuses (its WAL appends fail with ENOSPC) loses
+ *     nothing: what was acknowledged is in the log; writes are refused
+ *     while checkpoints fail and resume by themselves; after a kill -9 and
+ *     a restart (the log replayed) every acknowledged key is there and
+ *     DBSIZE is exact.
  *
  * longtail only: the shim and the stored format are longtail's.
  */
@@ -380,7 +385,7 @@ static void test_corrupt(void)
     finish(&srv);
 }
 
-/* ---- 4. WAL appends -------------------------------------------------------- */
+/* ---- 4. log appends -------------------------------------------------------- */
 
 /* Retries SET key until it is acknowledged or ms pass; 1 when it was. */
 static int write_resumes(lt_conn *c, const char *key, int ms)
@@ -396,7 +401,7 @@ static int write_resumes(lt_conn *c, const char *key, int ms)
     return 0;
 }
 
-static void test_wal_append(void)
+static void test_log_append(void)
 {
     lt_server srv;
     const char *args[] = {"--appendfsync", "always"};
@@ -406,8 +411,8 @@ static void test_wal_append(void)
     lt_check(write_keys(c, 0, 100) == 100, "100 SETs acknowledged before the fault");
     const char *misconf = "MISCONF Errors writing to the AOF file: ";
 
-    fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_WAL, ENOSPC, 0, -1, NULL);
-    /* a pipeline in one packet: its writes wait for the refused commit,
+    fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_AOF, ENOSPC, 0, -1, NULL);
+    /* a pipeline in one packet: its writes wait for the refused log write,
      * and each of their replies becomes one error */
     const char pipeline[] = "SET p:1 x\r\nINCR p:2\r\nGET fault:0\r\nRPUSH p:3 a\r\n";
     lt_conn_send_raw(c, pipeline, sizeof(pipeline) - 1);
@@ -434,10 +439,10 @@ static void test_wal_append(void)
     lt_check(info_is(c, "persistence", "aof_last_write_status:err"),
              "INFO persistence aof_last_write_status:err");
     usleep(1500 * 1000);
-    long long retries = info_field(c, "persistence", "storage_commit_retries");
-    lt_check(retries >= 1 && retries <= 10,
-             "commits are retried, backing off (%lld retries in 1.5 s)", retries);
-    lt_check(fault_hits(fc) > 0, "the shim failed the WAL appends (%llu failures)",
+    long long retries = info_field(c, "persistence", "log_write_errors");
+    lt_check(retries >= 2 && retries <= 10,
+             "log writes are retried, backing off (%lld failed writes in 1.5 s)", retries);
+    lt_check(fault_hits(fc) > 0, "the shim failed the log appends (%llu failures)",
              (unsigned long long)fault_hits(fc));
     fault_disarm(fc);
 
@@ -475,10 +480,10 @@ static void test_flushdb(void)
     if (!c)
         return;
     lt_check(write_keys(c, 0, 50) == 50, "50 keys written");
-    fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_WAL, ENOSPC, 0, -1, NULL);
+    fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_AOF, ENOSPC, 0, -1, NULL);
     lt_reply *r = lt_conn_call(c, "FLUSHDB", NULL);
     lt_check_replied(is_error(r, "MISCONF Errors writing to the AOF file: ", NULL),
-                     "FLUSHDB whose delete cannot be made durable: -MISCONF, never +OK");
+                     "FLUSHDB that cannot be logged: -MISCONF, never +OK");
     lt_reply_free(r);
     lt_check(call_int(c, "DBSIZE", NULL) == 0, "DBSIZE 0: the keys are gone at once");
     r = lt_conn_call(c, "GET", "fault:1", NULL);
@@ -502,9 +507,9 @@ static void test_flushdb(void)
     finish(&srv);
 }
 
-/* ---- 6. WAL fsync ---------------------------------------------------------- */
+/* ---- 6. log fsync ---------------------------------------------------------- */
 
-static void test_wal_fsync(void)
+static void test_log_fsync(void)
 {
     lt_server srv;
     const char *args[] = {"--appendfsync", "everysec"};
@@ -512,7 +517,7 @@ static void test_wal_fsync(void)
     if (!c)
         return;
     lt_check(write_keys(c, 0, 10) == 10, "10 keys written");
-    fault_arm(fc, LTFAULT_OP_SYNC, LTFAULT_KIND_WAL, EIO, 0, -1, NULL);
+    fault_arm(fc, LTFAULT_OP_SYNC, LTFAULT_KIND_AOF, EIO, 0, -1, NULL);
     int refused = 0;
     for (int i = 0; i < 40 && !refused; i++) { /* the fsync runs once a second */
         lt_reply *r = lt_conn_call(c, "SET", "sync:k", "v", NULL);
@@ -521,12 +526,61 @@ static void test_wal_fsync(void)
         if (!refused)
             usleep(100 * 1000);
     }
-    lt_check(refused, "after a failed WAL fsync, writes are refused with -MISCONF");
+    lt_check(refused, "after a failed fsync of the log, writes are refused with -MISCONF");
     lt_check(get_is_value(c, 3), "reads go on");
     fault_disarm(fc);
     lt_check(write_resumes(c, "after:sync", 10000), "disarmed: writes resume by themselves");
     lt_check(lt_server_alive(&srv), "the server is still running");
     lt_conn_close(c);
+    finish(&srv);
+}
+
+/* ---- 8. checkpoints ------------------------------------------------------- */
+
+static void test_checkpoint(void)
+{
+    lt_server srv;
+    const char *args[] = {"--appendfsync", "always"};
+    lt_conn *c = start_connected(&srv, args, 2, 5000);
+    if (!c)
+        return;
+    lt_check(write_keys(c, 0, 100) == 100, "100 SETs acknowledged before the fault");
+    fault_arm(fc, LTFAULT_OP_WRITE, LTFAULT_KIND_WAL, ENOSPC, 0, -1, NULL);
+    lt_reply *r = lt_conn_call(c, "SET", "ck:1", "v", NULL);
+    lt_check_reply(r, "+OK", "a write is acknowledged: the log has it, whatever RocksDB does");
+    lt_reply_free(r);
+    int refused = 0, acked2 = 0;
+    for (int i = 0; i < 40 && !refused; i++) { /* the next checkpoint fails */
+        r = lt_conn_call(c, "SET", "ck:2", "v", NULL);
+        refused = is_error(r, "MISCONF Errors writing to the AOF file: ", "No space left");
+        acked2 |= r && r->type == '+';
+        lt_reply_free(r);
+        if (!refused)
+            usleep(50 * 1000);
+    }
+    lt_check(refused, "once a checkpoint is refused, writes are refused with -MISCONF");
+    lt_check(get_is_value(c, 7), "reads go on");
+    lt_check(info_field(c, "persistence", "storage_write_errors") >= 1,
+             "INFO persistence storage_write_errors counts the refused checkpoint");
+    fault_disarm(fc);
+    lt_check(write_resumes(c, "after:ck", 10000), "disarmed: writes resume by themselves");
+    lt_conn_close(c);
+    lt_server_kill(&srv); /* the restart replays the log */
+    if (lt_check(lt_server_restart(&srv) == 0, "restart")) {
+        c = lt_conn_open(srv.port, 5000);
+        if (lt_check(c != NULL, "connect after the restart")) {
+            int good = 0;
+            for (int i = 0; i < 100; i++)
+                good += get_is_value(c, i);
+            lt_check(good == 100, "after the restart: %d of 100 acknowledged keys", good);
+            r = lt_conn_call(c, "MGET", "ck:1", "after:ck", NULL);
+            lt_check_reply(r, "*2[\"v\",\"after\"]", "the writes acknowledged around the failure");
+            lt_reply_free(r);
+            long long n = call_int(c, "DBSIZE", NULL), s = scan_count(c);
+            lt_check(n == s && n == 102 + acked2, "DBSIZE %lld is exact (SCAN finds %lld)", n, s);
+            lt_conn_close(c);
+        }
+    }
     finish(&srv);
 }
 
@@ -586,7 +640,7 @@ int main(int argc, char **argv)
                "redis-server\n");
         return lt_report("lt-fault");
     }
-    lt_plan(7);
+    lt_plan(8);
     fc = fault_ctl_create();
     if (fc)
         fault_env_set(fc);
@@ -597,12 +651,12 @@ int main(int argc, char **argv)
         {"a failed read of a cold key is an error, never an absent key", test_cold_reads},
         {"SCAN, KEYS and RANDOMKEY answer an error when the walk fails", test_walks},
         {"a corrupt stored value is an error, logged once with the key", test_corrupt},
-        {"a write that cannot be made durable is refused; writes resume by themselves",
-         test_wal_append},
-        {"FLUSHDB answers OK only once its delete is durable; the keys never come back",
-         test_flushdb},
-        {"a failed WAL fsync refuses writes until storage works again", test_wal_fsync},
+        {"a write that cannot be logged is refused; writes resume by themselves", test_log_append},
+        {"FLUSHDB answers OK only once it is logged; the keys never come back", test_flushdb},
+        {"a failed fsync of the log refuses writes until it works again", test_log_fsync},
         {"every key of a command is read before it runs, however many", test_mget_many},
+        {"a checkpoint RocksDB refuses loses nothing; writes resume by themselves",
+         test_checkpoint},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         lt_test_begin(tests[i].name);

@@ -389,6 +389,11 @@ static long long info_field(const char *name)
     return v;
 }
 
+static void settle(void)
+{
+    lt_check(lt_wait_checkpointed(c0, 5000) == 0, "every change is checkpointed within 5 s");
+}
+
 /* Part 2: what one change of a big hash writes. */
 static void big_hash(void)
 {
@@ -421,8 +426,10 @@ static void big_hash(void)
         lt_reply_free(r);
     }
     expect_int(lt_conn_call(c0, "HLEN", "big", NULL), BIG, "HLEN big");
+    settle();
     long long w0 = info_field("split_element_writes"), b0 = info_field("commit_bytes");
     expect_int(lt_conn_call(c0, "HSET", "big", "field:7", "changed", NULL), 0, "HSET big");
+    settle();
     long long w1 = info_field("split_element_writes"), b1 = info_field("commit_bytes");
     lt_check(w1 - w0 == 1, "one HSET on a 100 000-field hash writes one element (%lld)", w1 - w0);
     lt_check(b1 - b0 > 0 && b1 - b0 < 1024, "... and commits under 1 KB (%lld bytes)", b1 - b0);
@@ -439,8 +446,10 @@ static void big_hash(void)
         sprintf(val, "%d", j);
         lt_reply_free(lt_conn_call(c0, "RPUSH", "biglist", val, NULL));
     }
+    settle();
     w0 = info_field("split_element_writes");
     expect_int(lt_conn_call(c0, "LPUSH", "biglist", "first", NULL), 2001, "LPUSH biglist");
+    settle();
     w1 = info_field("split_element_writes");
     lt_check(w1 - w0 == 1, "one LPUSH on a 2000-element list writes one element (%lld)", w1 - w0);
     expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
@@ -449,7 +458,7 @@ static void big_hash(void)
     lt_reply_free(r);
     long long g0 = info_field("split_garbage_ranges");
     expect_int(lt_conn_call(c0, "DEL", "big", NULL), 1, "DEL big");
-    lt_reply_free(lt_conn_call(c0, "PING", NULL)); /* the next tick has committed */
+    settle();
     long long g1 = info_field("split_garbage_ranges");
     lt_check(g1 - g0 == 1, "DEL of a split hash removes its elements with one range (%lld)",
              g1 - g0);
@@ -618,7 +627,7 @@ static void cold_meta(void)
 
     counters_get(&k0);
     expect_int(lt_conn_call(c0, "DEL", keys[0], NULL), 1, "DEL of a cold 100 000-field hash");
-    lt_reply_free(lt_conn_call(c0, "PING", NULL)); /* the next tick has committed */
+    settle();
     expect_no_load(&k0, 1, "DEL of a cold 100 000-field hash");
     counters_get(&k1);
     lt_check(k1.garbage - k0.garbage == 1, "... queues one DeleteRange (%lld)",
@@ -626,7 +635,7 @@ static void cold_meta(void)
     counters_get(&k0);
     expect_int(lt_conn_call(c0, "UNLINK", keys[1], "nokey", keys[2], keys[3], keys[1], NULL), 3,
                "UNLINK of a cold set, sorted set and list");
-    lt_reply_free(lt_conn_call(c0, "PING", NULL));
+    settle();
     expect_no_load(&k0, 3, "UNLINK of cold split keys");
     counters_get(&k1);
     lt_check(k1.garbage - k0.garbage == 3, "... queues three DeleteRanges (%lld)",

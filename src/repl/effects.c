@@ -1,0 +1,198 @@
+/*
+ * effects.c: the effect stream (effects.h), and the replay of the log at
+ * start-up.
+ *
+ * Every call of a command is a frame: dispatch's call hooks open it before
+ * the handler runs and close it after, with the number of keyspace changes
+ * the call made. Changes made by expiry (each propagated as its own DEL)
+ * are not the command's: a read that only expired keys propagates nothing.
+ * A frame whose command is EXEC wraps the effects of its queued commands in
+ * MULTI ... EXEC; MULTI is written before the first of them, so a
+ * transaction that changed nothing leaves nothing in the log.
+ */
+#include "repl/effects.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/command.h"
+#include "cmd/dispatch.h"
+#include "ds/alloc.h"
+#include "ds/log.h"
+#include "keyspace/db.h"
+
+static aof *out;     /* the log, NULL when effects go nowhere */
+static int enabled;  /* 0 while the log is being replayed */
+static int arg_left; /* arguments the effect being written still needs */
+
+#define MAX_DEPTH 16
+
+static struct frame {
+    int dbindex;        /* the client's db when the call began */
+    int exec;           /* the call is EXEC */
+    int multi_written;  /* ... and MULTI is in the stream */
+    int prevented;      /* the handler emitted its effects itself */
+    long long expired0; /* expired_changes when the call began */
+} frames[MAX_DEPTH];
+static int depth;
+static long long expired_changes; /* keys deleted by expiry, ever */
+
+/* ---- writing -------------------------------------------------------------- */
+
+void effect_begin(int dbindex, int argc)
+{
+    if (!out || !enabled)
+        return;
+    /* the first effect of a transaction opens it */
+    for (int i = 0; i < depth && i < MAX_DEPTH; i++) {
+        if (frames[i].exec && !frames[i].multi_written) {
+            aof_begin(out, dbindex, 1);
+            aof_arg(out, "MULTI", 5);
+            frames[i].multi_written = 1;
+            break;
+        }
+    }
+    aof_begin(out, dbindex, argc);
+    arg_left = argc;
+}
+
+void effect_arg(const char *p, size_t len)
+{
+    if (!out || !enabled)
+        return;
+    aof_arg(out, p, len);
+    arg_left--;
+}
+
+void effect_arg_str(const str s)
+{
+    effect_arg(s, str_len(s));
+}
+
+void effect_arg_cstr(const char *s)
+{
+    effect_arg(s, strlen(s));
+}
+
+void effect_arg_ll(long long v)
+{
+    if (!out || !enabled)
+        return;
+    aof_arg_ll(out, v);
+    arg_left--;
+}
+
+void effect_emit(int dbindex, int argc, const str *argv)
+{
+    effect_begin(dbindex, argc);
+    for (int i = 0; i < argc; i++)
+        effect_arg_str(argv[i]);
+}
+
+void effect_prevent(void)
+{
+    if (depth > 0 && depth <= MAX_DEPTH)
+        frames[depth - 1].prevented = 1;
+}
+
+void effect_rewrite(client *c, int argc, const str *argv)
+{
+    effect_emit(c->dbindex, argc, argv);
+    effect_prevent();
+}
+
+/* ---- hooks ---------------------------------------------------------------- */
+
+/* keyspace's key_expired listener: an expired key's deletion is a DEL. */
+static void key_expired(struct db *db, const str key)
+{
+    expired_changes++;
+    effect_begin(db->index, 2);
+    effect_arg("DEL", 3);
+    effect_arg_str(key);
+}
+
+static void call_begin(client *c)
+{
+    if (depth < MAX_DEPTH) {
+        struct frame *f = &frames[depth];
+        f->dbindex = c->dbindex;
+        f->exec = (c->cmd->flags & CMD_LT_EXEC) != 0;
+        f->multi_written = 0;
+        f->prevented = 0;
+        f->expired0 = expired_changes;
+    }
+    depth++;
+}
+
+static void call_end(client *c, long long changes)
+{
+    depth--;
+    if (depth >= MAX_DEPTH) {
+        log_warning("Effects of a call nested %d deep were not propagated", depth + 1);
+        return;
+    }
+    struct frame *f = &frames[depth];
+    if (f->exec) {
+        if (f->multi_written) {
+            effect_begin(-1, 1);
+            effect_arg("EXEC", 4);
+        }
+        return;
+    }
+    long long own = changes - (expired_changes - f->expired0);
+    if (own > 0 && !f->prevented)
+        effect_emit(f->dbindex, c->argc, c->argv);
+}
+
+void effects_init(aof *log)
+{
+    out = log;
+    enabled = 1;
+    static const struct call_hooks hooks = {call_begin, call_end};
+    dispatch_set_call_hooks(&hooks);
+    keyspace_on_key_expired(key_expired);
+}
+
+/* ---- replay --------------------------------------------------------------- */
+
+struct replayer {
+    client *c;
+    long long errors;
+};
+
+static int replay_command(void *ctx, int argc, str *argv, char **err)
+{
+    struct replayer *r = ctx;
+    client *c = r->c;
+    c->argc = argc;
+    c->argv = heap_malloc((size_t)argc * sizeof(str));
+    for (int i = 0; i < argc; i++)
+        c->argv[i] = str_dup(argv[i]);
+    uint64_t errors = c->errors_replied;
+    int rc = dispatch_replay(c);
+    client_reset_argv(c);
+    if (rc != 0) {
+        char m[256];
+        snprintf(m, sizeof(m), "Unknown command '%.64s' reading the append only file", argv[0]);
+        *err = heap_strdup(m);
+        return -1;
+    }
+    if (c->errors_replied != errors && r->errors++ < 10)
+        log_warning("Replaying the log: '%.64s' replied an error", argv[0]);
+    return 0;
+}
+
+long long effects_replay(aof *log, const struct aof_pos *from, int truncated_ok, char **err)
+{
+    struct replayer r = {client_create(-1, 0), 0};
+    int was = enabled;
+    enabled = 0; /* what is replayed is in the log already */
+    long long n = aof_replay(log, from, truncated_ok, replay_command, &r, err);
+    enabled = was;
+    client_free(r.c);
+    if (r.errors)
+        log_warning("Replaying the log: %lld commands replied an error", r.errors);
+    return n;
+}
