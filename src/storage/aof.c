@@ -503,9 +503,7 @@ const char *aof_dir(const aof *a)
 
 /* ---- replay --------------------------------------------------------------- */
 
-/* One RESP array of bulk strings at p[0..n): 1 with *used and the
- * arguments, 0 when more bytes are needed, -1 when it is not one. */
-static int parse_command(const char *p, size_t n, size_t *used, int *argc, str **argv)
+int aof_parse_command(const char *p, size_t n, size_t *used, int *argc, str **argv)
 {
     size_t i = 0;
     long long count;
@@ -690,7 +688,7 @@ static int replay_file(struct replay *r, uint64_t seq, uint64_t off, int db, int
         int argc;
         str *argv;
         size_t used;
-        int p = parse_command(buf + pos, len - pos, &used, &argc, &argv);
+        int p = aof_parse_command(buf + pos, len - pos, &used, &argc, &argv);
         if (p == 1) {
             if (replay_one(r, argc, argv, at, err) != 0) {
                 rc = -1;

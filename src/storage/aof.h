@@ -58,6 +58,11 @@ void aof_close(aof *a);
 long long aof_replay(aof *a, const struct aof_pos *from, int truncated_ok,
                      int (*fn)(void *ctx, int argc, str *argv, char **err), void *ctx, char **err);
 
+/* Parses one command of the log at p[0..n): 1 with *used bytes and the
+ * arguments (heap, each a str), 0 when more bytes are needed, -1 when the
+ * bytes are not a RESP array of bulk strings as the log writes them. */
+int aof_parse_command(const char *p, size_t n, size_t *used, int *argc, str **argv);
+
 /* Starts appending: opens a new file, numbered after every file present
  * and after min_seq (the file of the position the storage covers, which
  * may be deleted already). 0, or -1 with *err (heap). */

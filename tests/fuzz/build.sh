@@ -44,6 +44,7 @@ target_sources() {
     case "$1" in
     fuzz_resp) echo "src/net/resp.c src/ds/str.c src/ds/util.c src/ds/alloc.c src/ds/log.c" ;;
     fuzz_codec) echo "src/storage/codec.c src/ds/hashfn.c" ;;
+    fuzz_aof) echo "src/storage/aof.c src/ds/str.c src/ds/util.c src/ds/alloc.c src/ds/log.c" ;;
     *) echo "" ;;
     esac
 }

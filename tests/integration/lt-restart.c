@@ -16,6 +16,11 @@
  * 4. longtail only: a second server on the same directory refuses to start.
  *
  * 5. The final SIGTERM exits with status 0.
+ * 6. longtail only: a torn effect log. After a kill -9 with writes not yet
+ *    checkpointed, a half-written last record is appended to the newest
+ *    log file: with aof-load-truncated no the server refuses to start and
+ *    says why; with yes (the default) it cuts the record off, logs it, and
+ *    replays the rest. A MULTI without its EXEC at the end is dropped whole.
  *
  * Each step is one test (harness.h). With --reference, redis-server runs the
  * same steps with AOF on (appendonly yes, appendfsync always); step 4 is
@@ -23,9 +28,11 @@
  */
 #include "harness.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define NKEYS          100000
 #define BATCH          1000
@@ -458,12 +465,129 @@ static void test_shutdown(void)
     lt_conn_close(c);
 }
 
+/* Part 6: a torn log. */
+
+/* Appends bytes to the newest log file of s; 0 or -1. */
+static int log_append_raw(const lt_server *s, const char *bytes)
+{
+    char dir[PATH_MAX + 32], path[PATH_MAX + 300];
+    snprintf(dir, sizeof(dir), "%s/appendonlydir", s->dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    unsigned long long best = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        unsigned long long n;
+        if (sscanf(e->d_name, "appendonly.aof.%llu.incr.aof", &n) == 1 && n > best)
+            best = n;
+    }
+    closedir(d);
+    if (!best)
+        return -1;
+    snprintf(path, sizeof(path), "%s/appendonly.aof.%llu.incr.aof", dir, best);
+    FILE *f = fopen(path, "ab");
+    if (!f)
+        return -1;
+    int ok = fwrite(bytes, 1, strlen(bytes), f) == strlen(bytes);
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* 1 if the file at path contains needle. */
+static int file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strstr(buf, needle) != NULL;
+}
+
+static void test_torn_log(void)
+{
+    lt_server t;
+    /* one checkpoint at the first write, then none for an hour: what
+     * follows is in the log alone */
+    const char *args[] = {"--appendfsync", "always", "--checkpoint-interval", "3600000"};
+    if (!lt_check(lt_server_start(&t, opts.server, args, 4) == 0, "start"))
+        return;
+    lt_conn *c = lt_conn_open(t.port, 5000);
+    if (!lt_check(c != NULL, "connect"))
+        return;
+    char key[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "torn:%d", i);
+        lt_reply_free(lt_conn_call(c, "SET", key, "v", NULL));
+    }
+    lt_reply_free(lt_conn_call(c, "MULTI", NULL));
+    lt_reply_free(lt_conn_call(c, "SET", "m1", "x", NULL));
+    lt_reply_free(lt_conn_call(c, "INCR", "m2", NULL));
+    lt_reply *r = lt_conn_call(c, "EXEC", NULL);
+    lt_check_reply(r, "*2[+OK,:1]", "EXEC");
+    lt_reply_free(r);
+    lt_conn_close(c);
+    lt_server_kill(&t);
+    lt_check(log_append_raw(&t, "*3\r\n$3\r\nSET\r\n$4\r\ntorn\r\n$5\r\nab") == 0,
+             "a torn record appended to the newest log file");
+
+    /* aof-load-truncated no: refused */
+    t.args[t.nargs++] = strdup("--aof-load-truncated");
+    t.args[t.nargs++] = strdup("no");
+    t.start_timeout_ms = 3000;
+    int rc = lt_server_restart(&t);
+    lt_check(rc != 0 && !lt_server_alive(&t), "aof-load-truncated no: the server does not start");
+    lt_check(file_has(t.log, "Unexpected end of file reading the append only file"),
+             "... and its log says why");
+    if (t.pid > 0)
+        lt_server_kill(&t);
+    free(t.args[--t.nargs]);
+    free(t.args[--t.nargs]);
+
+    /* yes: the torn record is cut, the rest replayed */
+    t.start_timeout_ms = 10000;
+    if (lt_check(lt_server_restart(&t) == 0, "aof-load-truncated yes: the server starts")) {
+        c = lt_conn_open(t.port, 5000);
+        if (lt_check(c != NULL, "connect after the restart")) {
+            lt_check(file_has(t.log, "AOF loaded anyway because aof-load-truncated is enabled"),
+                     "the log says the torn record was cut off");
+            r = lt_conn_call(c, "MGET", "torn:0", "torn:99", "m1", "m2", "torn", NULL);
+            lt_check_reply(r, "*5[\"v\",\"v\",\"x\",\"1\",(nil)]",
+                           "every whole record replayed, the torn one not");
+            lt_reply_free(r);
+            r = lt_conn_call(c, "DBSIZE", NULL);
+            lt_check_reply(r, ":102", "DBSIZE");
+            lt_reply_free(r);
+            lt_conn_close(c);
+        }
+        /* a transaction without its EXEC at the end is dropped whole */
+        lt_server_kill(&t);
+        lt_check(log_append_raw(&t, "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$2\r\nm3\r\n"
+                                    "$1\r\nx\r\n") == 0,
+                 "MULTI and a SET appended");
+        if (lt_check(lt_server_restart(&t) == 0, "restart after the open MULTI")) {
+            c = lt_conn_open(t.port, 5000);
+            if (lt_check(c != NULL, "connect")) {
+                r = lt_conn_call(c, "MGET", "m1", "m3", NULL);
+                lt_check_reply(r, "*2[\"x\",(nil)]", "the open transaction is not applied");
+                lt_reply_free(r);
+                lt_conn_close(c);
+            }
+        }
+    }
+    if (t.pid > 0)
+        lt_check(lt_server_stop(&t) == 0, "SIGTERM: exit status 0");
+    lt_server_cleanup(&t, lt_checks_failed() > 0);
+}
+
 int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-restart") != 0)
         return 2;
     /* Redis skips the second-server test (longtail only). */
-    lt_plan(opts.reference ? 4 : 5);
+    lt_plan(opts.reference ? 4 : 6);
     lt_test_begin("SIGTERM and restart keep 100 000 keys and their TTLs");
     const char *lt_args[] = {"--appendfsync", "always"};
     const char *redis_args[] = {"--appendonly", "yes", "--appendfsync", "always"};
@@ -507,5 +631,9 @@ int main(int argc, char **argv)
         lt_check(st == 0, "final SIGTERM: exit status %d", st);
     }
     lt_server_cleanup(&srv, lt_checks_failed() > 0);
+    if (!opts.reference) {
+        lt_test_begin("a torn log tail is cut off with aof-load-truncated yes, refused with no");
+        test_torn_log();
+    }
     return lt_report("lt-restart");
 }
