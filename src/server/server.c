@@ -148,14 +148,16 @@ void server_before_sleep(ev_loop *l)
     blocked_handle_ready(); /* keys whose waiters had to let a parked command go first */
     blocked_process_unblocked();
     log_flush_and_reply();
+    int pinned = tier_enforce_maxmemory();
     /* A checkpoint: the distinct dirty keys go to RocksDB on the commit
      * thread, covering the log up to here; a full log file is closed
-     * first, so the files below can go once it is fsynced. */
-    if (!keyspace_commit_in_flight() && keyspace_checkpoint_due()) {
+     * first, so the files below can go once it is fsynced. It is due by
+     * time or log size, or now when dirty keys keep the hot tier over
+     * maxmemory (cold mode: every iteration). */
+    if (!keyspace_commit_in_flight() && (keyspace_checkpoint_due() || pinned)) {
         aof_rotate_if(server.log, LOG_FILE_MIN_ROTATE);
         keyspace_commit_start();
     }
-    tier_enforce_maxmemory();
     clients_free_closing();
     if (server.shutdown_asap)
         server_shutdown(server.shutdown_exit_code);

@@ -674,13 +674,13 @@ static double demote_score(struct db *db, dict_entry *e)
     }
 }
 
-void tier_enforce_maxmemory(void)
+int tier_enforce_maxmemory(void)
 {
     if (tier_settings.maxmemory == 0)
-        return;
+        return 0;
     if (tier_settings.maxmemory == 1) {
         keyspace_demote_all_clean();
-        return;
+        return keyspace_has_dirty();
     }
     int ndb = keyspace_count();
     int fails = 0;
@@ -714,4 +714,5 @@ void tier_enforce_maxmemory(void)
         db_demote(best_db, k);
         str_free(k);
     }
+    return hot_used() > (size_t)tier_settings.maxmemory;
 }

@@ -64,8 +64,11 @@ void tier_stop(void);
 /* Drains the read pool's completions (its eventfd is readable). */
 void tier_on_reads_done(void);
 /* Demotes clean keys until the hot tier is within maxmemory (or every clean
- * key in cold mode, maxmemory 1). Called after each commit and from cron. */
-void tier_enforce_maxmemory(void);
+ * key in cold mode, maxmemory 1). Called at the end of every loop
+ * iteration. Returns 1 when dirty keys stand in the way (the hot tier is
+ * still over maxmemory, or in cold mode keys are dirty): a checkpoint is
+ * needed before more can go. */
+int tier_enforce_maxmemory(void);
 
 struct tier_stats {
     long long prefetch_reads;       /* keys read by the pool */
