@@ -7,7 +7,8 @@
  * the call made. Changes made by expiry (each propagated as its own DEL)
  * are not the command's: a read that only expired keys propagates nothing.
  * A frame whose command is EXEC wraps the effects of its queued commands in
- * MULTI ... EXEC; MULTI is written before the first of them, so a
+ * MULTI ... EXEC (and so does one whose handler called effect_multi, its
+ * own effects); MULTI is written before the first of them, so a
  * transaction that changed nothing leaves nothing in the log.
  */
 #include "repl/effects.h"
@@ -31,6 +32,7 @@ static int arg_left; /* arguments the effect being written still needs */
 static struct frame {
     int dbindex;        /* the client's db when the call began */
     int exec;           /* the call is EXEC */
+    int multi;          /* its effects are one transaction (EXEC, effect_multi) */
     int multi_written;  /* ... and MULTI is in the stream */
     int prevented;      /* the handler emitted its effects itself */
     long long expired0; /* expired_changes when the call began */
@@ -44,12 +46,14 @@ void effect_begin(int dbindex, int argc)
 {
     if (!out || !enabled)
         return;
-    /* the first effect of a transaction opens it */
+    /* the first effect of a transaction opens it (the outermost one) */
     for (int i = 0; i < depth && i < MAX_DEPTH; i++) {
-        if (frames[i].exec && !frames[i].multi_written) {
-            aof_begin(out, dbindex, 1);
-            aof_arg(out, "MULTI", 5);
-            frames[i].multi_written = 1;
+        if (frames[i].multi) {
+            if (!frames[i].multi_written) {
+                aof_begin(out, dbindex, 1);
+                aof_arg(out, "MULTI", 5);
+                frames[i].multi_written = 1;
+            }
             break;
         }
     }
@@ -102,6 +106,21 @@ void effect_rewrite(client *c, int argc, const str *argv)
     effect_prevent();
 }
 
+void effect_multi(void)
+{
+    if (depth > 0 && depth <= MAX_DEPTH)
+        frames[depth - 1].multi = 1;
+}
+
+/* Ends the transaction of frame f if its first effect opened one. */
+static void multi_end(struct frame *f)
+{
+    if (f->multi_written) {
+        effect_begin(-1, 1);
+        effect_arg("EXEC", 4);
+    }
+}
+
 /* ---- hooks ---------------------------------------------------------------- */
 
 /* keyspace's key_expired listener: an expired key's deletion is a DEL. */
@@ -119,6 +138,7 @@ static void call_begin(client *c)
         struct frame *f = &frames[depth];
         f->dbindex = c->dbindex;
         f->exec = (c->cmd->flags & CMD_LT_EXEC) != 0;
+        f->multi = f->exec;
         f->multi_written = 0;
         f->prevented = 0;
         f->expired0 = expired_changes;
@@ -135,15 +155,13 @@ static void call_end(client *c, long long changes)
     }
     struct frame *f = &frames[depth];
     if (f->exec) {
-        if (f->multi_written) {
-            effect_begin(-1, 1);
-            effect_arg("EXEC", 4);
-        }
+        multi_end(f);
         return;
     }
     long long own = changes - (expired_changes - f->expired0);
     if (own > 0 && !f->prevented)
         effect_emit(f->dbindex, c->argc, c->argv);
+    multi_end(f);
 }
 
 void effects_init(aof *log)

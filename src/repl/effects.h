@@ -39,6 +39,11 @@ void effect_emit(int dbindex, int argc, const str *argv);
 void effect_prevent(void);
 /* effect_emit of argv in c's db, then effect_prevent. */
 void effect_rewrite(client *c, int argc, const str *argv);
+/* The running command's effects are one transaction: MULTI is written
+ * before the first of them and EXEC after the last (inside EXEC, the
+ * transaction's own MULTI ... EXEC holds them). For a handler that emits
+ * two or more effects, as Redis wraps them (SPOP with a count). */
+void effect_multi(void);
 
 /* Replays the log after the position the storage covers, through the
  * command path, before the server serves anyone. Returns the commands run,
