@@ -9,11 +9,19 @@
  * counts as empty (Redis 7.0 serves only list keys to list waiters, sorted
  * sets to sorted set waiters), except the destination of a move, whose
  * wrong type is the client's reply.
+ *
+ * Effects (repl/effects.h): a served command propagates the non-blocking
+ * one it amounted to, as Redis 7.0 does: `LPOP|RPOP k [n]` (types/list.c),
+ * `ZPOPMIN|ZPOPMAX k [n]` (types/zset.c), `LMOVE src dst <from> <to>` for
+ * BLMOVE (the client's words when served at once, `left`/`right` when
+ * served later) and `RPOPLPUSH src dst` for BRPOPLPUSH. A command that
+ * blocks or times out changes nothing and propagates nothing.
  */
 #include "cmd/command.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
 #include "cmd/blocked.h"
+#include "repl/effects.h"
 #include "types/list.h"
 #include "types/zset.h"
 #include "types/types.h"
@@ -86,7 +94,8 @@ void cmd_blmpop(client *c)
     blocked_wait(c, c->argv + 3, (int)numkeys, deadline, BLOCK_LIST);
 }
 
-static void bmove_generic(client *c, int wherefrom, int whereto, const str timeout)
+/* BLMOVE (lmove) and BRPOPLPUSH. */
+static void bmove_generic(client *c, int lmove, int wherefrom, int whereto, const str timeout)
 {
     int64_t deadline;
     if (blocked_timeout_or_reply(c, timeout, &deadline) < 0)
@@ -107,6 +116,19 @@ static void bmove_generic(client *c, int wherefrom, int whereto, const str timeo
         return;
     }
     list_move_reply(c, c->db, c->argv[1], o, c->argv[2], dobj, wherefrom, whereto);
+    int later = blocked_is_rerun(c);
+    effect_begin(c->dbindex, lmove ? 5 : 3);
+    effect_arg_cstr(lmove ? "LMOVE" : "RPOPLPUSH");
+    effect_arg_str(c->argv[1]);
+    effect_arg_str(c->argv[2]);
+    if (lmove && later) {
+        effect_arg_cstr(wherefrom == LIST_HEAD ? "left" : "right");
+        effect_arg_cstr(whereto == LIST_HEAD ? "left" : "right");
+    } else if (lmove) {
+        effect_arg_str(c->argv[3]);
+        effect_arg_str(c->argv[4]);
+    }
+    effect_prevent();
 }
 
 void cmd_blmove(client *c)
@@ -115,12 +137,12 @@ void cmd_blmove(client *c)
     if (list_where_or_reply(c, c->argv[3], &wherefrom) < 0 ||
         list_where_or_reply(c, c->argv[4], &whereto) < 0)
         return;
-    bmove_generic(c, wherefrom, whereto, c->argv[5]);
+    bmove_generic(c, 1, wherefrom, whereto, c->argv[5]);
 }
 
 void cmd_brpoplpush(client *c)
 {
-    bmove_generic(c, LIST_TAIL, LIST_HEAD, c->argv[3]);
+    bmove_generic(c, 0, LIST_TAIL, LIST_HEAD, c->argv[3]);
 }
 
 /* ---- sorted sets ----------------------------------------------------------- */
@@ -147,7 +169,7 @@ static void bzpop_generic(client *c, int where)
         return;
     int j = first_zset(c, c->argv + 1, c->argc - 2);
     if (j >= 0)
-        zset_pop_reply(c, &c->argv[1 + j], 1, where, 1, -1, 0, 0, NULL);
+        zset_pop_reply(c, &c->argv[1 + j], 1, where, 1, -1, 0, 0, 1);
     else if (j == -1)
         blocked_wait(c, c->argv + 1, c->argc - 2, deadline, BLOCK_ZSET);
 }
@@ -172,7 +194,7 @@ void cmd_bzmpop(client *c)
         return;
     int j = first_zset(c, c->argv + 3, (int)numkeys);
     if (j >= 0)
-        zset_pop_reply(c, &c->argv[3 + j], 1, where, 1, count, 1, 0, NULL);
+        zset_pop_reply(c, &c->argv[3 + j], 1, where, 1, count, 1, 0, 1);
     else if (j == -1)
         blocked_wait(c, c->argv + 3, (int)numkeys, deadline, BLOCK_ZSET);
 }

@@ -8,7 +8,10 @@
  * with 4 decimals, coordinates as Redis prints long doubles (RESP3
  * doubles), and a search scans the same cells in the same order, so that
  * unsorted results and COUNT ANY pick the same members. Arguments are
- * checked in Redis's order, the source key's type first.
+ * checked in Redis's order, the source key's type first. GEOADD
+ * propagates as the ZADD it is, `zadd k [options] <geohash> m ...` with
+ * the scores as integers (repl/effects.h), as Redis 7.0 does; the STORE
+ * searches propagate their own arguments.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include "keyspace/db.h"
 #include "keyspace/object_zset.h"
 #include "net/reply.h"
+#include "repl/effects.h"
 #include "types/types.h"
 
 /* ---- arguments ----------------------------------------------------------- */
@@ -191,6 +195,19 @@ void cmd_geoadd(client *c)
         zset_add(o, scores[j], m, str_len(m), flags, &out, NULL);
         added += (out & ZSET_OUT_ADDED) != 0;
         updated += (out & ZSET_OUT_UPDATED) != 0;
+    }
+    if (created || added || updated) {
+        /* ZADD's arguments: the options as given, then score member pairs
+         * (Redis spells the command in lowercase) */
+        effect_begin(c->dbindex, first + 2 * elements);
+        effect_arg_cstr("zadd");
+        for (int j = 1; j < first; j++)
+            effect_arg_str(c->argv[j]);
+        for (int j = 0; j < elements; j++) {
+            effect_arg_ll((long long)scores[j]);
+            effect_arg_str(c->argv[first + 3 * j + 2]);
+        }
+        effect_prevent();
     }
     free(scores);
     if (created)

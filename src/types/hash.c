@@ -7,7 +7,8 @@
  * LISTPACK hash turns into an HT one (before a write, when an argument is
  * longer than hash-max-listpack-value; after it, when there are more than
  * hash-max-listpack-entries fields). A hash that loses its last field is
- * deleted.
+ * deleted. HINCRBYFLOAT propagates as `HSET k f <value>` (repl/effects.h),
+ * the others their own arguments.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
+#include "repl/effects.h"
 #include "types/types.h"
 
 /* For writes: the hash at key, or a new empty one (*created set; the caller
@@ -276,6 +278,13 @@ void cmd_hincrbyfloat(client *c)
     int len = util_ld2str(out, sizeof(out), nv);
     hash_set(o, c->argv[2], str_len(c->argv[2]), out, (size_t)len);
     hash_written(c, o, created);
+    /* the value as stored and replied, byte for byte */
+    effect_begin(c->dbindex, 4);
+    effect_arg_cstr("HSET");
+    effect_arg_str(c->argv[1]);
+    effect_arg_str(c->argv[2]);
+    effect_arg(out, (size_t)len);
+    effect_prevent();
     reply_bulk(c, out, (size_t)len);
     return;
 fail:

@@ -1,6 +1,11 @@
 /*
  * keys.c: commands on keys of any type: DEL EXISTS TYPE RENAME COPY MOVE
  * KEYS SCAN RANDOMKEY DBSIZE FLUSH* SWAPDB TOUCH OBJECT and the TTL family.
+ *
+ * Effects (repl/effects.h): EXPIRE, PEXPIRE and EXPIREAT propagate as
+ * `PEXPIREAT k <ms> [flag]`, and any of the family that deletes the key (a
+ * time already past) as `DEL k`, as Redis 7.0 does; the others propagate
+ * their own arguments.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +20,7 @@
 #include "keyspace/db.h"
 #include "net/net.h"
 #include "net/reply.h"
+#include "repl/effects.h"
 #include "tier/tier.h"
 #include "types/types.h"
 
@@ -485,8 +491,11 @@ void cmd_object_help(client *c)
 #define EXPIRE_GT (1 << 2)
 #define EXPIRE_LT (1 << 3)
 
-static void expire_generic(client *c, int64_t basetime, int seconds)
+/* EXPIRE (relative, seconds), PEXPIRE (relative), EXPIREAT (seconds) and
+ * PEXPIREAT. */
+static void expire_generic(client *c, int relative, int seconds)
 {
+    int64_t basetime = relative ? keyspace_mstime : 0;
     int flags = 0;
     for (int j = 3; j < c->argc; j++) {
         const char *opt = c->argv[j];
@@ -555,20 +564,34 @@ static void expire_generic(client *c, int64_t basetime, int seconds)
     if (when <= keyspace_mstime) {
         db_delete(c->db, c->argv[1], c->known);
         ks_stats.expired_keys++;
+        effect_begin(c->dbindex, 2);
+        effect_arg_cstr("DEL");
+        effect_arg_str(c->argv[1]);
+        effect_prevent();
     } else {
         db_set_expire(c->db, c->argv[1], when);
+        if (relative || seconds) {
+            /* PEXPIREAT's own arguments already say when */
+            effect_begin(c->dbindex, c->argc);
+            effect_arg_cstr("PEXPIREAT");
+            effect_arg_str(c->argv[1]);
+            effect_arg_ll(when);
+            for (int j = 3; j < c->argc; j++)
+                effect_arg_str(c->argv[j]);
+            effect_prevent();
+        }
     }
     reply_long(c, 1);
 }
 
 void cmd_expire(client *c)
 {
-    expire_generic(c, keyspace_mstime, 1);
+    expire_generic(c, 1, 1);
 }
 
 void cmd_pexpire(client *c)
 {
-    expire_generic(c, keyspace_mstime, 0);
+    expire_generic(c, 1, 0);
 }
 
 void cmd_expireat(client *c)

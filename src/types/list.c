@@ -9,6 +9,11 @@
  * A list that loses its last element is deleted; an empty list is never
  * stored. Elements popped in ranges are replied straight from the list,
  * before they are removed.
+ *
+ * Effects (repl/effects.h), as Redis 7.0 propagates them: LMPOP and the
+ * blocking pops propagate the plain pop they made (`LPOP k [n]`, `RPOP k
+ * [n]`), the blocking moves the LMOVE or RPOPLPUSH (types/bpop.c); the
+ * others their own arguments.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 #include "ds/util.h"
 #include "keyspace/db.h"
 #include "net/reply.h"
+#include "repl/effects.h"
 #include "types/list.h"
 #include "types/types.h"
 
@@ -43,6 +49,17 @@ static void reply_range(client *c, obj *o, long start, long n, int reverse)
     list_iter_init(&it, o, start, reverse ? LIST_HEAD : LIST_TAIL);
     while (n-- > 0 && list_iter_next(&it, &s, &len))
         reply_bulk(c, s, len);
+}
+
+/* The effect `LPOP|RPOP key [n]` (n < 0: none) in place of the command's. */
+static void effect_pop(client *c, const str key, int where, long n)
+{
+    effect_begin(c->dbindex, n < 0 ? 2 : 3);
+    effect_arg_cstr(where == LIST_HEAD ? "LPOP" : "RPOP");
+    effect_arg_str(key);
+    if (n >= 0)
+        effect_arg_ll(n);
+    effect_prevent();
 }
 
 /* ---- exported steps (types/list.h) --------------------------------------- */
@@ -102,15 +119,18 @@ void list_pop_reply_with_key(client *c, struct db *db, const str key, obj *o, in
     reply_bulk(c, s, len);
     list_delete_range(o, at, 1);
     list_removed(db, key, o);
+    effect_pop(c, key, where, -1);
 }
 
-/* Up to count elements from the where end, as LPOP/RPOP with a count. */
-static void pop_range_reply(client *c, obj *o, int where, long count)
+/* Up to count elements from the where end, as LPOP/RPOP with a count;
+ * returns how many. */
+static long pop_range_reply(client *c, obj *o, int where, long count)
 {
     long llen = (long)list_len(o);
     long n = count > llen ? llen : count;
     reply_range(c, o, where == LIST_HEAD ? 0 : -1, n, where == LIST_TAIL);
     list_delete_range(o, where == LIST_HEAD ? 0 : -n, (size_t)n);
+    return n;
 }
 
 void list_mpop_reply_with_key(client *c, struct db *db, const str key, obj *o, int where,
@@ -118,8 +138,9 @@ void list_mpop_reply_with_key(client *c, struct db *db, const str key, obj *o, i
 {
     reply_array(c, 2);
     reply_bulk_str(c, key);
-    pop_range_reply(c, o, where, count);
+    long n = pop_range_reply(c, o, where, count);
     list_removed(db, key, o);
+    effect_pop(c, key, where, n);
 }
 
 void list_move_reply(client *c, struct db *db, const str src, obj *o, const str dst, obj *dobj,

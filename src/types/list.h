@@ -24,11 +24,13 @@ int list_where_or_reply(client *c, const str arg, int *where);
 int list_mpop_args_or_reply(client *c, int numkeys_idx, long *numkeys, int *where, long *count);
 
 /* One element from the `where` end, replied as BLPOP/BRPOP do: a two
- * element array of the key and the element. */
+ * element array of the key and the element. The command's effect is
+ * `LPOP key` or `RPOP key` (repl/effects.h). */
 void list_pop_reply_with_key(client *c, struct db *db, const str key, obj *o, int where);
 
 /* Up to count elements from the `where` end, replied as LMPOP does: the
- * key, then the array of elements in the order they were popped. */
+ * key, then the array of elements in the order they were popped. The
+ * command's effect is `LPOP key n` or `RPOP key n`, n the number popped. */
 void list_mpop_reply_with_key(client *c, struct db *db, const str key, obj *o, int where,
                               long count);
 

@@ -11,6 +11,11 @@
  * with a count, SDIFF) the same choice is made here, because it decides
  * the order of a reply or the encoding of what is left. A set that loses
  * its last member is deleted.
+ *
+ * Effects (repl/effects.h): SPOP propagates what it removed, as Redis 7.0
+ * does: `SREM k m` per member popped (two or more in MULTI ... EXEC), or
+ * `DEL k` when a count took the whole set. The others propagate their own
+ * arguments.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 #include "keyspace/db.h"
 #include "net/net.h"
 #include "net/reply.h"
+#include "repl/effects.h"
 #include "types/types.h"
 
 static void reply_member(void *ctx, const char *m, size_t len)
@@ -40,6 +46,15 @@ static void reply_members(client *c, obj *o)
     while (set_iter_next(&it, &m, &ml))
         reply_bulk(c, m, ml);
     set_iter_done(&it);
+}
+
+/* SPOP's effect for one member popped from the set at key. */
+static void effect_srem(client *c, const str key, const char *m, size_t ml)
+{
+    effect_begin(c->dbindex, 3);
+    effect_arg_cstr("SREM");
+    effect_arg_str(key);
+    effect_arg(m, ml);
 }
 
 /* ---- add, remove, move --------------------------------------------------- */
@@ -235,18 +250,25 @@ static void spop_with_count(client *c)
     char buf[OBJ_SET_BUF];
     size_t ml;
     const char *m;
+    effect_prevent();
     if (count >= size) {
         reply_set(c, (long long)size);
         reply_members(c, o);
         db_delete(c->db, c->argv[1], c->known);
+        effect_begin(c->dbindex, 2);
+        effect_arg_cstr("DEL");
+        effect_arg_str(c->argv[1]);
         return;
     }
+    if (count > 1)
+        effect_multi();
     size_t remaining = size - count;
     reply_set(c, (long long)count);
     if (remaining * SPOP_MOVE_STRATEGY_MUL > count) {
         while (count--) {
             m = set_random(o, &ml, buf);
             reply_bulk(c, m, ml);
+            effect_srem(c, c->argv[1], m, ml);
             set_remove(o, m, ml);
         }
         db_modified(c->db, c->argv[1]);
@@ -260,7 +282,14 @@ static void spop_with_count(client *c)
         set_add(kept, m, ml);
         set_remove(o, m, ml);
     }
-    reply_members(c, o);
+    /* what is left of o is what was popped */
+    struct set_iter it;
+    set_iter_init(&it, o);
+    while (set_iter_next(&it, &m, &ml)) {
+        reply_bulk(c, m, ml);
+        effect_srem(c, c->argv[1], m, ml);
+    }
+    set_iter_done(&it);
     db_set(c->db, c->argv[1], kept, SETKEY_KEEPTTL, c->known);
 }
 
@@ -285,6 +314,8 @@ void cmd_spop(client *c)
     size_t ml;
     const char *m = set_random(o, &ml, buf);
     reply_bulk(c, m, ml);
+    effect_srem(c, c->argv[1], m, ml);
+    effect_prevent();
     set_remove(o, m, ml);
     if (set_len(o) == 0)
         db_delete(c->db, c->argv[1], c->known);

@@ -529,7 +529,10 @@ static void sort_generic(client *c, int readonly)
     }
     if (src && src->type == OBJ_ZSET && src->encoding != OBJ_ENC_SKIPLIST) {
         zset_convert(src, OBJ_ENC_SKIPLIST);
+        /* stored, but not a change of the value: Redis does not count it
+         * (a SORT that replies propagates nothing) */
         db_modified(c->db, c->argv[1]);
+        ks_stats.changes--;
     }
 
     long long n = src ? (long long)sort_source_len(src) : 0;

@@ -4,6 +4,12 @@
  * Each handler: parse options, look the key up (the value is hot: prefetch
  * brought it in), check the type, change it through the keyspace API,
  * reply. Limits and error strings are Redis 7.0's.
+ *
+ * Effects (repl/effects.h) as Redis 7.0 propagates them: a relative or
+ * absolute expire becomes `SET k v PXAT <ms>` (SET, SETEX, PSETEX) or
+ * `PEXPIREAT k <ms>` (GETEX; `DEL k` when already past), INCRBYFLOAT
+ * `SET k <value> KEEPTTL`, GETSET `SET k v`, GETDEL `DEL k`; SET's GET is
+ * dropped. The others propagate their own arguments.
  */
 #include <limits.h>
 #include <math.h>
@@ -17,6 +23,7 @@
 #include "keyspace/db.h"
 #include "net/net.h"
 #include "net/reply.h"
+#include "repl/effects.h"
 #include "types/types.h"
 
 static void reply_string_obj(client *c, const obj *o)
@@ -37,6 +44,31 @@ static int check_string_length_or_reply(client *c, long long offset, long long l
         return -1;
     }
     return 0;
+}
+
+/* ---- effects ------------------------------------------------------------- */
+
+/* The effect `SET key val [PXAT when]`, in place of the command's own. */
+static void effect_set(client *c, const str key, const str val, int64_t when)
+{
+    effect_begin(c->dbindex, when >= 0 ? 5 : 3);
+    effect_arg_cstr("SET");
+    effect_arg_str(key);
+    effect_arg_str(val);
+    if (when >= 0) {
+        effect_arg_cstr("PXAT");
+        effect_arg_ll(when);
+    }
+    effect_prevent();
+}
+
+/* The effect `name key`, in place of the command's own. */
+static void effect_key(client *c, const char *name, const str key)
+{
+    effect_begin(c->dbindex, 2);
+    effect_arg_cstr(name);
+    effect_arg_str(key);
+    effect_prevent();
 }
 
 /* ---- SET and its options (shared with GETEX) ----------------------------- */
@@ -162,6 +194,19 @@ void cmd_set(client *c)
         return;
     }
     set_string(c, c->argv[1], c->argv[2], flags & SET_KEEPTTL, when);
+    if (when >= 0) {
+        effect_set(c, c->argv[1], c->argv[2], when);
+    } else if (flags & SET_GET) {
+        /* the arguments without GET (any case): the reply is no effect */
+        int n = 0;
+        for (int j = 0; j < c->argc; j++)
+            n += j < 3 || !opt_is(c->argv[j], "get");
+        effect_begin(c->dbindex, n);
+        for (int j = 0; j < c->argc; j++)
+            if (j < 3 || !opt_is(c->argv[j], "get"))
+                effect_arg_str(c->argv[j]);
+        effect_prevent();
+    }
     if (!(flags & SET_GET))
         reply_ok(c);
 }
@@ -182,6 +227,7 @@ static void setex_generic(client *c, int seconds)
     if (expire_ms_or_reply(c, c->argv[2], seconds, 1, &when) < 0)
         return;
     set_string(c, c->argv[1], c->argv[3], 0, when);
+    effect_set(c, c->argv[1], c->argv[3], when);
     reply_ok(c);
 }
 
@@ -216,6 +262,7 @@ void cmd_getset(client *c)
     else
         reply_null(c);
     set_string(c, c->argv[1], c->argv[2], 0, -1);
+    effect_set(c, c->argv[1], c->argv[2], -1);
 }
 
 void cmd_getdel(client *c)
@@ -229,6 +276,7 @@ void cmd_getdel(client *c)
     }
     reply_string_obj(c, o);
     db_delete(c->db, c->argv[1], c->known);
+    effect_key(c, "DEL", c->argv[1]);
 }
 
 void cmd_getex(client *c)
@@ -253,10 +301,16 @@ void cmd_getex(client *c)
         /* an absolute time in the past deletes the key */
         db_delete(c->db, c->argv[1], c->known);
         ks_stats.expired_keys++;
+        effect_key(c, "DEL", c->argv[1]);
     } else if (when >= 0) {
         db_set_expire(c->db, c->argv[1], when);
-    } else if (flags & SET_PERSIST) {
-        db_remove_expire(c->db, c->argv[1]);
+        effect_begin(c->dbindex, 3);
+        effect_arg_cstr("PEXPIREAT");
+        effect_arg_str(c->argv[1]);
+        effect_arg_ll(when);
+        effect_prevent();
+    } else if ((flags & SET_PERSIST) && db_remove_expire(c->db, c->argv[1])) {
+        effect_key(c, "PERSIST", c->argv[1]);
     }
 }
 
@@ -418,6 +472,13 @@ void cmd_incrbyfloat(client *c)
     /* not integer-encoded even when it looks like one, as in Redis */
     db_set(c->db, c->argv[1], obj_string_with_encoding(out, (size_t)len, OBJ_ENC_EMBSTR),
            SETKEY_KEEPTTL, c->known);
+    /* the value as stored and replied, byte for byte */
+    effect_begin(c->dbindex, 4);
+    effect_arg_cstr("SET");
+    effect_arg_str(c->argv[1]);
+    effect_arg(out, (size_t)len);
+    effect_arg_cstr("KEEPTTL");
+    effect_prevent();
     reply_bulk(c, out, (size_t)len);
 }
 

@@ -9,7 +9,9 @@
  * inf, -inf; RESP3 doubles). A sorted set that loses its last member is
  * deleted; results of the *STORE commands take the encoding Redis gives
  * them. ZUNION, ZINTER, ZDIFF (and their STORE forms) and ZINTERCARD also
- * take plain sets, whose members count with score 1.
+ * take plain sets, whose members count with score 1. ZMPOP and the
+ * blocking pops propagate the ZPOPMIN or ZPOPMAX they made
+ * (repl/effects.h); the others their own arguments.
  */
 #include <limits.h>
 #include <math.h>
@@ -24,6 +26,7 @@
 #include "keyspace/object_set.h"
 #include "keyspace/settings.h"
 #include "net/reply.h"
+#include "repl/effects.h"
 #include "types/types.h"
 #include "types/zset.h"
 
@@ -569,7 +572,7 @@ void cmd_zremrangebylex(client *c)
 /* ---- pops ---------------------------------------------------------------- */
 
 void zset_pop_reply(client *c, str *keys, int nkeys, int where, int emitkey, long count, int nested,
-                    int nil_when_empty, int *deleted)
+                    int nil_when_empty, int rewrite)
 {
     obj *o = NULL;
     str key = NULL;
@@ -592,6 +595,7 @@ void zset_pop_reply(client *c, str *keys, int nkeys, int where, int emitkey, lon
         reply_empty_array(c);
         return;
     }
+    int with_count = count != -1;
     if (count == -1)
         count = 1;
     long llen = (long)zset_len(o);
@@ -624,12 +628,17 @@ void zset_pop_reply(client *c, str *keys, int nkeys, int where, int emitkey, lon
         zset_delete_range_by_rank(o, (unsigned long)(llen - n), (unsigned long)(llen - 1));
     else
         zset_delete_range_by_rank(o, 0, (unsigned long)(n - 1));
-    if (zset_len(o) == 0) {
-        if (deleted)
-            *deleted = 1;
+    if (zset_len(o) == 0)
         db_delete(c->db, key, c->known);
-    } else {
+    else
         db_modified(c->db, key);
+    if (rewrite) {
+        effect_begin(c->dbindex, with_count ? 3 : 2);
+        effect_arg_cstr(where == ZSET_POP_MAX ? "ZPOPMAX" : "ZPOPMIN");
+        effect_arg_str(key);
+        if (with_count)
+            effect_arg_ll(n);
+        effect_prevent();
     }
 }
 
@@ -644,7 +653,7 @@ static void zpop_min_max(client *c, int where)
         long_at_least_or_reply(c, c->argv[2], 0, "ERR value is out of range, must be positive",
                                &count) < 0)
         return;
-    zset_pop_reply(c, &c->argv[1], 1, where, 0, count, c->resp > 2 && count != -1, 0, NULL);
+    zset_pop_reply(c, &c->argv[1], 1, where, 0, count, c->resp > 2 && count != -1, 0, 0);
 }
 
 void cmd_zpopmin(client *c)
@@ -698,7 +707,7 @@ void cmd_zmpop(client *c)
     int where;
     if (zset_mpop_args_or_reply(c, 1, &numkeys, &where, &count) < 0)
         return;
-    zset_pop_reply(c, &c->argv[2], (int)numkeys, where, 1, count, 1, 1, NULL);
+    zset_pop_reply(c, &c->argv[2], (int)numkeys, where, 1, count, 1, 1, 1);
 }
 
 /* ---- ZRANDMEMBER --------------------------------------------------------- */

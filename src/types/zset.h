@@ -24,10 +24,12 @@
  *   ZPOPMIN, or RESP2); [[m, s]...] (!emitkey, nested: ZPOPMIN with a count
  *   in RESP3); [key, m, s...] (emitkey, !nested: BZPOPMIN); [key, [[m, s]
  *   ...]] (emitkey, nested: ZMPOP, BZMPOP).
- * The key is deleted with its last element (*deleted set to 1 then, when
- * deleted is not NULL) and marked changed otherwise. */
+ * The key is deleted with its last element and marked changed otherwise.
+ * With rewrite (BZPOPMIN, BZPOPMAX, ZMPOP, BZMPOP) the command's effect
+ * (repl/effects.h) is the plain pop it made, `ZPOPMIN|ZPOPMAX key`, with
+ * the number popped when count is not -1; else its own arguments. */
 void zset_pop_reply(client *c, str *keys, int nkeys, int where, int emitkey, long count, int nested,
-                    int nil_when_empty, int *deleted);
+                    int nil_when_empty, int rewrite);
 
 /* The arguments of ZMPOP and BZMPOP from argv[numkeys_idx]: "numkeys key
  * [key ...] MIN|MAX [COUNT count]" (*count 1 when absent). 0, or -1 after
