@@ -10,6 +10,12 @@
  * (string_unshare); only real changes count in rdb_changes_since_last_save.
  * Replies, errors and the order in which arguments are checked are Redis
  * 7.0's.
+ *
+ * Effects (repl/effects.h): each command propagates its own arguments when
+ * it changed something, as in Redis 7.0; and so does a BITFIELD whose
+ * every write failed (OVERFLOW FAIL) but that created or grew the string,
+ * which Redis 7.0 leaves out of its AOF although the string stays: the
+ * log must make the same string.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -22,6 +28,7 @@
 #include "keyspace/db.h"
 #include "net/net.h"
 #include "net/reply.h"
+#include "repl/effects.h"
 #include "types/types.h"
 
 #define ERR_BIT_OFFSET "ERR bit offset is not an integer or out of range"
@@ -643,6 +650,8 @@ static void bitfield_generic(client *c, int readonly_cmd)
         if (!created)
             db_modified(c->db, c->argv[1]);
         ks_stats.changes += changes - 1;
+        if (!changes)
+            effect_rewrite(c, c->argc, c->argv); /* not a change, but the string is there */
     }
 }
 
