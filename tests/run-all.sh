@@ -9,6 +9,9 @@
 #                     fault shim) and lt-diskfull (a full disk, needs root)
 #                     on longtail
 #   crash durability  lt-crash --mode hot, --mode cold, and --reference (redis-server)
+#   effect log        lt-effects --mode hot, --mode cold: the log is valid AOF, holds
+#                     what Redis propagates, rebuilds the data in redis-server and
+#                     on restart (runs redis-server in every build: it is the yardstick)
 #   differential      lt-diff: the same commands to redis-server and longtail
 #   command fuzzer    lt-cmdfuzz, a fixed seed and count, hot and cold
 #   load generator    lt-bench: longtail-bench's open loop (--rate) on longtail
@@ -144,6 +147,7 @@ is_test_binary() {
 # LT_SKIP_REFERENCE=1 (the sanitizer pass of tests/ci-check.sh) skips the runs
 # against Redis, which the default pass has already made.
 REDIS=$(command -v redis-server || true)
+REDIS_BIN=${REDIS:-redis-server} # lt-effects feeds the log to it in every build
 if [ -z "$REDIS" ]; then
     fail "reference" "redis-server is not on PATH (deps/install.sh installs it)"
 fi
@@ -242,6 +246,18 @@ else
         run "lt-crash reference" reference 120 tests/integration/lt-crash --reference \
             --server "$REDIS"
     fi
+fi
+
+# ---- the effect log: a seeded workload of every type; redis-check-aof on the
+# log, the log fed to redis-server gives the same keys, kill -9 and the restart's
+# replay gives them again (tests/integration/lt-effects.c)
+if [ ! -x tests/integration/lt-effects ]; then
+    fail "lt-effects" "tests/integration/lt-effects is not built"
+else
+    for mode in hot cold; do
+        run "lt-effects $mode" longtail 120 tests/integration/lt-effects --mode "$mode" \
+            --server "$LT_SERVER" --redis "$REDIS_BIN"
+    done
 fi
 
 # ---- random commands from the server's own command table (tests/fuzz/lt-cmdfuzz.c): a fixed

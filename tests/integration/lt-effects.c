@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 
 #define DEFAULT_SEED 20240611ULL
@@ -1044,7 +1045,8 @@ static char *describe(lt_conn *c, const char *k)
 }
 
 /* The workload's keys as a server holds them, one line each: "db N KEY
- * <DEBUG DIGEST-VALUE>" for every key name in the dbs the workload uses,
+ * <DEBUG DIGEST-VALUE> <PEXPIRETIME>" for every key name in the dbs the
+ * workload uses (Redis's digests tell only whether a key has a TTL),
  * and "db N size <DBSIZE>" for all 16. Unlike DEBUG DIGEST, which walks
  * the storage and so makes longtail write a checkpoint first, this leaves
  * the log's tail to the restart to replay. NULL when a call failed. */
@@ -1075,8 +1077,15 @@ static char *snapshot(lt_conn *c)
                 arg(&k, "%s:%u", fams[f].prefix, i);
         r = lt_conn_call_argv(c, k.argc, (const char **)k.argv, NULL);
         ok = r && r->type == '*' && r->n == (size_t)k.argc - 2;
-        for (size_t i = 0; ok && i < r->n; i++)
-            lt_buf_printf(&b, "db %d %s %s\n", db, k.argv[i + 2], r->elem[i]->str);
+        for (size_t i = 0; ok && i < r->n; i++) {
+            /* the digest says whether there is a TTL, PEXPIRETIME which */
+            lt_reply *t = lt_conn_call(c, "PEXPIRETIME", k.argv[i + 2], NULL);
+            ok = t && t->type == ':';
+            if (ok)
+                lt_buf_printf(&b, "db %d %s %s %lld\n", db, k.argv[i + 2], r->elem[i]->str,
+                              t->integer);
+            lt_reply_free(t);
+        }
         lt_reply_free(r);
         cmd_clear(&k);
         if (!ok) {
@@ -1087,8 +1096,9 @@ static char *snapshot(lt_conn *c)
     return lt_buf_take(&b);
 }
 
-/* Compares two snapshots: 1 when equal; else prints the first line that
- * differs and, for a key, what it holds on both servers (ca, cb). */
+/* Compares two snapshots: 1 when equal; else prints the lines that differ
+ * (ten at most) and what the first key that differs holds on both servers
+ * (ca, cb; NULL for a server that is gone). */
 static int same_keys(const char *sa, const char *na, lt_conn *ca, const char *sb, const char *nb,
                      lt_conn *cb)
 {
@@ -1097,30 +1107,29 @@ static int same_keys(const char *sa, const char *na, lt_conn *ca, const char *sb
         return 0;
     }
     const char *a = sa, *b = sb;
-    int differ = 0;
+    int differ = 0, described = 0;
     while (*a || *b) {
         size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
         if (la != lb || memcmp(a, b, la)) {
-            if (differ > 0 && differ < 10)
-                printf("  and: %.*s | %.*s\n", (int)la, a, (int)lb, b);
-            if (!differ++) {
-                printf("%s: first difference:\n  %s: %.*s\n  %s: %.*s\n", name, na, (int)la, a, nb,
-                       (int)lb, b);
-                int db;
-                char k[64];
-                if (sscanf(a, "db %d %63s", &db, k) == 2 && strcmp(k, "size")) {
-                    char dbs[8];
-                    snprintf(dbs, sizeof(dbs), "%d", db);
-                    lt_conn *conns[2] = {ca, cb};
-                    const char *names[2] = {na, nb};
-                    for (int i = 0; i < 2; i++) {
-                        if (!conns[i])
-                            continue; /* that server is gone */
-                        lt_reply_free(lt_conn_call(conns[i], "SELECT", dbs, NULL));
-                        char *v = describe(conns[i], k);
-                        printf("  %s holds %s\n", names[i], v);
-                        free(v);
-                    }
+            if (!differ)
+                printf("%s: lines that differ (%s | %s):\n", name, na, nb);
+            if (differ++ < 10)
+                printf("  %.*s | %.*s\n", (int)la, a, (int)lb, b);
+            int db;
+            char k[64];
+            if (!described && sscanf(a, "db %d %63s", &db, k) == 2 && strcmp(k, "size")) {
+                described = 1;
+                char dbs[8];
+                snprintf(dbs, sizeof(dbs), "%d", db);
+                lt_conn *conns[2] = {ca, cb};
+                const char *names[2] = {na, nb};
+                for (int i = 0; i < 2; i++) {
+                    if (!conns[i])
+                        continue;
+                    lt_reply_free(lt_conn_call(conns[i], "SELECT", dbs, NULL));
+                    char *v = describe(conns[i], k);
+                    printf("  db %d %s on %s: %s\n", db, k, names[i], v);
+                    free(v);
                 }
             }
         }
@@ -1569,7 +1578,8 @@ int main(int argc, char **argv)
              "a kind of rewrite is missing from the log (counts above)");
 
     /* ---- 2. redis-server fed the log has the same data */
-    lt_test_begin("redis-server fed the log holds the same keys (DEBUG DIGEST-VALUE, DBSIZE)");
+    lt_test_begin("redis-server fed the log holds the same keys (DEBUG DIGEST-VALUE, "
+                  "PEXPIRETIME, DBSIZE)");
     const char *ref_args[] = {"--save", "", "--appendonly", "no", "--enable-debug-command", "yes"};
     int ref_up = lt_server_start(&ref, redis, ref_args, 6) == 0;
     lt_check(ref_up, "could not start %s", redis);
