@@ -17,17 +17,29 @@
  * FLUSHDB, SORT ... STORE and the *STORE commands, and keys that expire
  * (found on access and by the active cycle). After a pause that lets the
  * short TTLs pass, one EXISTS per db over every key name deletes what
- * expired and was not deleted yet, and DEBUG DIGEST is taken. Then, each a
- * test:
- *   1. redis-check-aof finds every log file (appendonlydir/
- *      appendonly.aof.<N>.incr.aof) valid;
- *   2. a fresh redis-server 7.0.15 (no persistence, active expiry off so
+ * expired and was not deleted yet. Then, each a test:
+ *   1. the workload ran, and redis-check-aof finds every log file
+ *      (appendonlydir/appendonly.aof.<N>.incr.aof) valid;
+ *   2. the log holds only commands Redis 7.0 propagates (no SPOP, EXPIRE,
+ *      INCRBYFLOAT, BLPOP..., no SET EX or GET), MULTI/EXEC well nested,
+ *      and each kind of rewrite appears in it;
+ *   3. a fresh redis-server 7.0.15 (no persistence, active expiry off so
  *      that only the log deletes keys) fed the files in order through
- *      `redis-cli --pipe` replies no error and has the same DEBUG DIGEST;
- *   3. longtail killed with SIGKILL and started again on its directory
- *      (the log's tail replayed) has the same DEBUG DIGEST again.
- * A digest that differs prints the first key whose DEBUG DIGEST-VALUE
- * differs, with its value on both sides, and the seed to run it again.
+ *      `redis-cli --pipe` replies no error, has a DEBUG DIGEST that is not
+ *      the empty one, and holds the same keys: DEBUG DIGEST-VALUE and
+ *      PEXPIRETIME of every key name in every db, DBSIZE of every db.
+ *      (longtail's own DEBUG DIGEST walks its storage, which writes a
+ *      checkpoint first: test 4 would replay nothing);
+ *   4. longtail killed with SIGKILL and started again on its directory
+ *      (the log's tail replayed) has redis-server's DEBUG DIGEST, and the
+ *      same keys as before the kill;
+ *   5. (hot) keys whose short TTL passed before the restart but that a
+ *      later command in the log kept (PERSIST, a longer PEXPIRE, RENAME,
+ *      GETEX PERSIST) are there after the replay, as after Redis loads its
+ *      AOF.
+ * Keys that differ are printed (the lines of DIGEST-VALUE and PEXPIRETIME,
+ * the first key's type, TTL and value on both servers), with the seed to
+ * run it again.
  *
  * Keys that get a short TTL (tmp:*, tmpset:*) only see commands whose
  * effect is the same whether the key is still there or already expired
@@ -36,9 +48,11 @@
  * finds it expired when the log is fed to redis-server later, through a
  * client. Other keys get TTLs of hours, or times already past.
  *
- * Modes: hot (checkpoints every hour: the restart replays nearly the whole
- * log) and cold (--maxmemory 1, checkpoints as configured: keys are read
- * from storage, the restart replays the tail after the last checkpoint).
+ * Modes: hot (checkpoint-interval one hour; FLUSHDB and SWAPDB, which
+ * checkpoint at once, only in the first half: the restart replays the
+ * second half of the log) and cold (--maxmemory 1, checkpoints as
+ * configured: keys are read back from storage, the restart replays the
+ * tail after the last checkpoint, often nothing).
  */
 #include "harness.h"
 
