@@ -248,7 +248,7 @@ static int key_exists_in(int i, const str key, int *expired)
     *expired = 0;
     if (!db || !db_peek(db, key, &when))
         return 0;
-    *expired = when >= 0 && keyspace_mstime > when;
+    *expired = keyspace_time_passed(when);
     return 1;
 }
 

@@ -57,6 +57,12 @@ LISTENERS(on_key_expired, struct db *, const str);
     } while (0)
 
 int64_t keyspace_mstime;
+int keyspace_loading;
+
+void keyspace_set_loading(int on)
+{
+    keyspace_loading = on;
+}
 
 void ks_notify_db_replaced(int emptied, int replaced)
 {
@@ -591,7 +597,7 @@ int db_tier_of(struct db *db, const str key)
     int p = db_peek(db, key, &when);
     if (p < 0)
         return -2;
-    if (!p || (when >= 0 && keyspace_mstime > when))
+    if (!p || keyspace_time_passed(when))
         return -1;
     return dict_find(db->keys, key) ? KEY_HOT : KEY_UNKNOWN;
 }
@@ -653,7 +659,7 @@ static obj *lookup(struct db *db, const str key, int flags, struct known_keys *k
     obj *o = NULL;
     if (e) {
         int64_t when = db_entry_expire(db, key);
-        if (when >= 0 && keyspace_mstime > when && !(flags & LOOKUP_EVEN_EXPIRED)) {
+        if (keyspace_time_passed(when) && !(flags & LOOKUP_EVEN_EXPIRED)) {
             if (!(flags & LOOKUP_NOEXPIRE)) {
                 db_remove_entry(db, key);
                 ks_stats.expired_keys++;
@@ -721,7 +727,7 @@ int db_lookup_meta(struct db *db, const str key, int flags, struct key_meta *m,
         m->val = o;
         return 1;
     }
-    if (h.expire_ms >= 0 && keyspace_mstime > h.expire_ms && !(flags & LOOKUP_EVEN_EXPIRED)) {
+    if (keyspace_time_passed(h.expire_ms) && !(flags & LOOKUP_EVEN_EXPIRED)) {
         if (!(flags & LOOKUP_NOEXPIRE)) {
             header_delete(db, key, h.expire_ms, h.version);
             ks_stats.expired_keys++;
@@ -833,8 +839,7 @@ int db_remove_expire(struct db *db, const str key)
 
 int db_key_expired(struct db *db, const str key)
 {
-    int64_t when = db_entry_expire(db, key);
-    return when >= 0 && keyspace_mstime > when;
+    return keyspace_time_passed(db_entry_expire(db, key));
 }
 
 void keyspace_on_key_changed(void (*fn)(struct db *db, const str key))

@@ -224,6 +224,16 @@ struct db *keyspace_db_by_id(uint16_t dbid);
  * (and of every command of an EXEC) agrees. Read-only outside keyspace/;
  * cmd/ updates it before each command runs. */
 extern int64_t keyspace_mstime;
+/* The effect log is being replayed (keyspace_set_loading): as Redis while
+ * it loads its AOF, no key is taken for expired, so the commands the log
+ * holds find the keys they found when they ran; their DELs do the rest. */
+extern int keyspace_loading;
+void keyspace_set_loading(int on);
+/* An expire-at time (ms, -1 for none) that has passed. */
+static inline int keyspace_time_passed(int64_t when)
+{
+    return when >= 0 && !keyspace_loading && keyspace_mstime > when;
+}
 void keyspace_clock_update(void);
 
 /* Active expiry: one cycle of bounded work over hot TTL keys and the stored

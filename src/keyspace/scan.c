@@ -116,7 +116,7 @@ int keyspace_random_key(struct db *db, str *out)
             rc = -1;
             break;
         }
-        if (hd.expire_ms >= 0 && keyspace_mstime > hd.expire_ms)
+        if (keyspace_time_passed(hd.expire_ms))
             continue;
         *out = str_new(key, ulen);
         found = 0;

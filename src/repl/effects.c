@@ -207,7 +207,9 @@ long long effects_replay(aof *log, const struct aof_pos *from, int truncated_ok,
     struct replayer r = {client_create(-1, 0), 0};
     int was = enabled;
     enabled = 0; /* what is replayed is in the log already */
+    keyspace_set_loading(1);
     long long n = aof_replay(log, from, truncated_ok, replay_command, &r, err);
+    keyspace_set_loading(0);
     enabled = was;
     client_free(r.c);
     if (r.errors)

@@ -228,7 +228,7 @@ struct key_filter {
 
 static int key_matches(struct key_filter *f, const char *key, size_t klen, int type, int64_t expire)
 {
-    if (expire >= 0 && keyspace_mstime > expire)
+    if (keyspace_time_passed(expire))
         return 0;
     if (f->type == -2 || (f->type >= 0 && f->type != type))
         return 0;
@@ -561,7 +561,7 @@ static void expire_generic(client *c, int relative, int seconds)
             return;
         }
     }
-    if (when <= keyspace_mstime) {
+    if (when <= keyspace_mstime && !keyspace_loading) { /* as Redis loading its AOF */
         db_delete(c->db, c->argv[1], c->known);
         ks_stats.expired_keys++;
         effect_begin(c->dbindex, 2);

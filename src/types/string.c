@@ -297,7 +297,7 @@ void cmd_getex(client *c)
     if (expire && flags_expire_ms(c, flags, expire, &when) < 0)
         return;
     reply_string_obj(c, o);
-    if (when >= 0 && when <= keyspace_mstime) {
+    if (when >= 0 && when <= keyspace_mstime && !keyspace_loading) {
         /* an absolute time in the past deletes the key */
         db_delete(c->db, c->argv[1], c->known);
         ks_stats.expired_keys++;
