@@ -18,19 +18,22 @@
 #include "ds/alloc.h"
 #include "ds/hashfn.h"
 #include "ds/util.h"
+#include "keyspace/db.h"
 #include "keyspace/settings.h"
 
 #define LFU_INIT_VAL  5
 #define HISTORY_SLOTS (1u << 16)
 
+/* The clocks read the keyspace's cached time (set before each command and
+ * by cron), as Redis reads its cached LRU clock: no system call per access. */
 uint32_t access_clock(void)
 {
-    return (uint32_t)(util_mstime() / 1000);
+    return (uint32_t)(keyspace_mstime / 1000);
 }
 
 static uint16_t lfu_minutes(void)
 {
-    return (uint16_t)((util_mstime() / 60000) & 0xffff);
+    return (uint16_t)((keyspace_mstime / 60000) & 0xffff);
 }
 
 unsigned access_lfu_counter(const obj *o)

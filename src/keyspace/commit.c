@@ -190,6 +190,7 @@ static void commit_one(struct db *db, const str key, const char *k, size_t kl)
     }
     int64_t expire = db_entry_expire(db, key);
     obj *o = e->v.val;
+    o->flags &= (uint8_t)~OBJ_F_PENDING; /* its key leaves the dirty set */
     if (split_commit_value(batch, db->dbid, k, kl, o, expire)) {
         o->flags &= (uint8_t)~OBJ_F_UNSTORED;
     } else if (db_value_put(batch, k, kl, o, expire) == 0) {

@@ -604,10 +604,12 @@ int db_tier_of(struct db *db, const str key)
 
 static void db_mark_dirty(struct db *db, const str key, obj *o)
 {
-    if (!dict_find(db->dirty, key))
-        dict_add(db->dirty, str_hot_new(key, str_len(key)), NULL);
+    if (!o || !(o->flags & OBJ_F_PENDING)) {
+        if (!dict_find(db->dirty, key))
+            dict_add(db->dirty, str_hot_new(key, str_len(key)), NULL);
+    }
     if (o)
-        o->flags |= OBJ_F_DIRTY;
+        o->flags |= OBJ_F_DIRTY | OBJ_F_PENDING;
     NOTIFY(on_key_changed, db, key);
     ks_stats.changes++;
 }
@@ -633,6 +635,7 @@ obj *db_take(struct db *db, const str key, struct known_keys *known)
     dict_free_unlinked(db->keys, e);
     db->nkeys--;
     db_mark_dirty(db, key, NULL);
+    o->flags &= (uint8_t)~OBJ_F_PENDING; /* it may go under another key */
     return o;
 }
 
@@ -782,6 +785,7 @@ int db_set(struct db *db, const str key, obj *val, int flags, struct known_keys 
     dict_entry *e = dict_find(db->keys, key);
     obj *old = e->v.val;
     val->lru = old->lru;
+    val->flags |= old->flags & OBJ_F_PENDING; /* the same key, still in the dirty set */
     e->v.val = val;
     obj_free(old);
     if (!(flags & SETKEY_KEEPTTL) && dict_delete(db->expires, key) == 0)

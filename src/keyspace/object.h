@@ -47,6 +47,11 @@
 #define OBJ_F_DIRTY    (1u << 0) /* changed since the last commit: may not be demoted */
 #define OBJ_F_UNSTORED (1u << 1) /* its last commit could not store it: stays dirty in memory */
 #define OBJ_F_SPLIT    (1u << 2) /* has a split_state (keyspace/split.h) */
+/* Its key is in its db's dirty set: the next write of it needs no lookup
+ * there. A hint that is never wrong when set: cleared when the set is
+ * taken by a checkpoint (commit_one) and when the value leaves its key
+ * (db_take); a value replacing another under its key inherits it (db_set). */
+#define OBJ_F_PENDING (1u << 3)
 
 /* 16 bytes, as small as Redis's robj: the hot tier holds one per key. A
  * stored split's state lives in a side table (keyspace/split.h), found
