@@ -208,6 +208,22 @@ char *lt_buf_take(lt_buf *b)
     return p;
 }
 
+char *lt_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    lt_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        lt_buf_append(&b, chunk, n);
+    fclose(f);
+    if (len)
+        *len = b.len;
+    return lt_buf_take(&b);
+}
+
 /* ---- tests and checks --------------------------------------------------- */
 
 /* Checks of the whole run (reply comparisons and other checks, failed ones

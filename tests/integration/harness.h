@@ -41,6 +41,9 @@ void lt_buf_puts(lt_buf *b, const char *s);
 void lt_buf_printf(lt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The NUL-terminated contents, ownership passes to the caller; "b" is reset. */
 char *lt_buf_take(lt_buf *b);
+/* The whole file at path (malloc'd, NUL-terminated; its size in *len when
+ * len is not NULL), or NULL when it cannot be read. */
+char *lt_read_file(const char *path, size_t *len);
 
 /* ---- servers ------------------------------------------------------------ */
 

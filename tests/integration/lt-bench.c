@@ -176,21 +176,6 @@ static int within(double v, double expect, double frac)
     return v >= expect * (1 - frac) && v <= expect * (1 + frac);
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    lt_buf b = {0};
-    char chunk[4096];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        lt_buf_append(&b, chunk, k);
-    fclose(f);
-    lt_buf_puts(&b, "");
-    return lt_buf_take(&b);
-}
-
 /* ---- the tests ---------------------------------------------------------------- */
 
 static void test_rate_holds(void)
@@ -234,7 +219,7 @@ static void test_rate_holds(void)
     lt_check(windows == 4 && targets == 4, "4 windows of 0.5 s, each with target 2000: %d, %d",
              windows, targets);
 
-    char *j = read_file(json);
+    char *j = lt_read_file(json, NULL);
     lt_check(j && strstr(j, "\"rate\": 2000}") &&
                  strstr(j, "\"rate\": {\"target_ops_per_sec\": 2000, \"achieved_ops_per_sec\": ") &&
                  strstr(j, "\"target_ops_per_sec\": 2000, \"behind_max_ms\": "),

@@ -1255,24 +1255,19 @@ struct log_stats {
  * rewrites emit. 0, or -1 after printing what is wrong. */
 static int check_log_file(const char *path, struct log_stats *ls)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    size_t size;
+    char *text = lt_read_file(path, &size);
+    if (!text) {
         printf("%s: %s: cannot open\n", name, path);
         return -1;
     }
-    lt_buf b = {0};
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        lt_buf_append(&b, buf, n);
-    fclose(f);
-    const char *p = b.p ? b.p : "", *end = p + b.len;
+    const char *p = text, *end = p + size;
     int in_multi = 0, rc = 0;
     while (p < end && rc == 0) {
         int argc;
         char *argv[MAX_ARGV + 8] = {0};
         if (sscanf(p, "*%d\r\n", &argc) != 1 || argc < 1 || argc > MAX_ARGV + 8) {
-            printf("%s: %s: no command at byte %ld\n", name, path, (long)(p - b.p));
+            printf("%s: %s: no command at byte %ld\n", name, path, (long)(p - text));
             rc = -1;
             break;
         }
@@ -1280,7 +1275,7 @@ static int check_log_file(const char *path, struct log_stats *ls)
         for (int i = 0; i < argc && rc == 0; i++) {
             long len;
             if (p >= end || sscanf(p, "$%ld\r\n", &len) != 1 || len < 0) {
-                printf("%s: %s: no bulk string at byte %ld\n", name, path, (long)(p - b.p));
+                printf("%s: %s: no bulk string at byte %ld\n", name, path, (long)(p - text));
                 rc = -1;
                 break;
             }
@@ -1326,7 +1321,7 @@ static int check_log_file(const char *path, struct log_stats *ls)
         printf("%s: %s ends inside MULTI\n", name, path);
         rc = -1;
     }
-    free(b.p);
+    free(text);
     return rc;
 }
 

@@ -71,20 +71,11 @@ static void key_for(int i, char *buf, size_t len)
 /* How many times needle occurs in the file at path. */
 static int file_count(const char *path, const char *needle)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    lt_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        lt_buf_append(&b, chunk, n);
-    fclose(f);
-    lt_buf_append(&b, "", 1);
+    char *text = lt_read_file(path, NULL);
     int count = 0;
-    for (const char *p = b.p; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    for (const char *p = text; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
         count++;
-    free(b.p);
+    free(text);
     return count;
 }
 
@@ -385,6 +376,25 @@ static void test_corrupt(void)
     finish(&srv);
 }
 
+/* SETs key until the reply is -MISCONF mentioning needle, at most tries
+ * times, sleep_ms apart: 1 when it was refused; *acked (if not NULL) is set
+ * when one was acknowledged before. */
+static int write_until_refused(lt_conn *c, const char *key, const char *needle, int tries,
+                               int sleep_ms, int *acked)
+{
+    for (int i = 0; i < tries; i++) {
+        lt_reply *r = lt_conn_call(c, "SET", key, "v", NULL);
+        int refused = is_error(r, "MISCONF Errors writing to the AOF file: ", needle);
+        if (acked && r && r->type == '+')
+            *acked = 1;
+        lt_reply_free(r);
+        if (refused)
+            return 1;
+        usleep((useconds_t)sleep_ms * 1000);
+    }
+    return 0;
+}
+
 /* ---- 4. log appends -------------------------------------------------------- */
 
 /* Retries SET key until it is acknowledged or ms pass; 1 when it was. */
@@ -518,14 +528,8 @@ static void test_log_fsync(void)
         return;
     lt_check(write_keys(c, 0, 10) == 10, "10 keys written");
     fault_arm(fc, LTFAULT_OP_SYNC, LTFAULT_KIND_AOF, EIO, 0, -1, NULL);
-    int refused = 0;
-    for (int i = 0; i < 40 && !refused; i++) { /* the fsync runs once a second */
-        lt_reply *r = lt_conn_call(c, "SET", "sync:k", "v", NULL);
-        refused = is_error(r, "MISCONF Errors writing to the AOF file: ", "Input/output error");
-        lt_reply_free(r);
-        if (!refused)
-            usleep(100 * 1000);
-    }
+    /* the fsync runs once a second */
+    int refused = write_until_refused(c, "sync:k", "Input/output error", 40, 100, NULL);
     lt_check(refused, "after a failed fsync of the log, writes are refused with -MISCONF");
     lt_check(get_is_value(c, 3), "reads go on");
     fault_disarm(fc);
@@ -549,15 +553,8 @@ static void test_checkpoint(void)
     lt_reply *r = lt_conn_call(c, "SET", "ck:1", "v", NULL);
     lt_check_reply(r, "+OK", "a write is acknowledged: the log has it, whatever RocksDB does");
     lt_reply_free(r);
-    int refused = 0, acked2 = 0;
-    for (int i = 0; i < 40 && !refused; i++) { /* the next checkpoint fails */
-        r = lt_conn_call(c, "SET", "ck:2", "v", NULL);
-        refused = is_error(r, "MISCONF Errors writing to the AOF file: ", "No space left");
-        acked2 |= r && r->type == '+';
-        lt_reply_free(r);
-        if (!refused)
-            usleep(50 * 1000);
-    }
+    int acked2 = 0; /* the next checkpoint fails */
+    int refused = write_until_refused(c, "ck:2", "No space left", 40, 50, &acked2);
     lt_check(refused, "once a checkpoint is refused, writes are refused with -MISCONF");
     lt_check(get_is_value(c, 7), "reads go on");
     lt_check(info_field(c, "persistence", "storage_write_errors") >= 1,

@@ -258,21 +258,6 @@ static int write_file(const char *path, const char *text)
     return 0;
 }
 
-/* The whole file (malloc'd), or NULL. */
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    lt_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        lt_buf_append(&b, chunk, n);
-    fclose(f);
-    return lt_buf_take(&b);
-}
-
 /* 1 if "text" has a line exactly "line" (trailing CR/LF ignored). */
 static int has_line(const char *text, const char *line)
 {
@@ -398,7 +383,7 @@ static void expect_fatal_at(int line, const char *what, const char *const *args,
     char out_path[PATH_MAX];
     snprintf(out_path, sizeof(out_path), "%s/fatal.out", work);
     int st = run_to_exit(args, nargs, out_path, 10000);
-    char *out = read_file(out_path);
+    char *out = lt_read_file(out_path, NULL);
     if (!out)
         out = strdup("");
     int ok = 1;
@@ -478,7 +463,7 @@ static void test_startup_errors(void)
     char out_path[PATH_MAX];
     snprintf(out_path, sizeof(out_path), "%s/fatal.out", work);
     int st = run_to_exit(a6, 5, out_path, 10000);
-    char *out = read_file(out_path);
+    char *out = lt_read_file(out_path, NULL);
     char want[PATH_MAX + 64];
     snprintf(want, sizeof(want), "can't open config file '%s/no-such-file.conf'", work);
     lt_check(st == 1, "missing include: exit status %d, expected 1", st);
@@ -1173,7 +1158,7 @@ static void test_second_server(lt_server *srv)
     const char *files[] = {"second.log", "second-stdout.log"};
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/%s", srv->root, files[i]);
-        char *t = read_file(path);
+        char *t = lt_read_file(path, NULL);
         if (t)
             lt_buf_puts(&all, t);
         free(t);
@@ -1302,7 +1287,7 @@ static void test_config_file(void)
     expect(c, "+OK", "CONFIG", "REWRITE", NULL);
     lt_conn_close(c);
 
-    char *text = read_file(main_conf);
+    char *text = lt_read_file(main_conf, NULL);
     if (!text)
         text = strdup("");
     char inc_line[PATH_MAX + 16];
@@ -1317,7 +1302,7 @@ static void test_config_file(void)
     fok &= lt_check(has_line(text, "slowlog-max-len 99"),
                     "CONFIG REWRITE: no line \"slowlog-max-len 99\"");
     fok &= lt_check(!has_line(text, "maxclients 200"), "CONFIG REWRITE kept \"maxclients 200\"");
-    char *inc_now = read_file(inc_conf);
+    char *inc_now = lt_read_file(inc_conf, NULL);
     fok &=
         lt_check(inc_now && !strcmp(inc_now, inc_text), "CONFIG REWRITE changed the included file");
     free(inc_now);

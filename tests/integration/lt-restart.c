@@ -496,14 +496,10 @@ static int log_append_raw(const lt_server *s, const char *bytes)
 /* 1 if the file at path contains needle. */
 static int file_has(const char *path, const char *needle)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, needle) != NULL;
+    char *text = lt_read_file(path, NULL);
+    int found = text && strstr(text, needle) != NULL;
+    free(text);
+    return found;
 }
 
 static void test_torn_log(void)

@@ -1051,18 +1051,11 @@ static int load_script(script *s, const char *path)
 {
     memset(s, 0, sizeof(*s));
     s->path = path;
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    char *text = lt_read_file(path, NULL);
+    if (!text) {
         fprintf(out, "FAIL %s: %s\n", path, strerror(errno));
         return -1;
     }
-    lt_buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        lt_buf_append(&b, chunk, n);
-    fclose(f);
-    char *text = lt_buf_take(&b);
     int cap = 0;
     for (char *p = text; p;) {
         char *nl = strchr(p, '\n');
