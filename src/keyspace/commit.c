@@ -49,6 +49,8 @@ static size_t flight_bytes;
  * covers (built), what the last written one covers, and what the last
  * fsynced one does (files below it can go). */
 static aof *ks_log;
+static uint64_t flight_started_us;
+static struct checkpoint_info last_cp; /* the last checkpoint written by the commit thread */
 static struct aof_pos built_pos, covered_pos;
 static int built_has_pos;
 static int64_t last_checkpoint_ms;
@@ -412,6 +414,9 @@ static void flight_finish(int rc)
     store_batch_clear(flight);
     spare = flight;
     flight = NULL;
+    last_cp.duration_us = (long long)(util_monotonic_us() - flight_started_us);
+    last_cp.keys = (long long)flight_keys;
+    last_cp.bytes = (long long)flight_bytes;
     commit_finish(rc == 0, flight_keys, flight_bytes, 1);
 }
 
@@ -500,10 +505,11 @@ int keyspace_log_covered(struct aof_pos *pos)
     return 0;
 }
 
-void keyspace_log_stats(struct aof_pos *covered, int64_t *last_ms)
+void keyspace_log_stats(struct aof_pos *covered, int64_t *last_ms, struct checkpoint_info *last)
 {
     *covered = covered_pos;
     *last_ms = last_checkpoint_ms;
+    *last = last_cp;
 }
 
 long long keyspace_dirty_count(const struct db *db)
@@ -540,6 +546,7 @@ int keyspace_commit_start(void)
     last_checkpoint_ms = util_mstime();
     flight_keys = nkeys;
     flight_bytes = store_batch_bytes(batch);
+    flight_started_us = util_monotonic_us();
     flight = batch;
     batch = spare;
     spare = NULL;

@@ -200,7 +200,8 @@ static str section_persistence(str s)
     aof_sizes(server.log, &files, &total, &current);
     struct aof_pos covered, now;
     int64_t last_ms;
-    keyspace_log_stats(&covered, &last_ms);
+    struct checkpoint_info cp;
+    keyspace_log_stats(&covered, &last_ms, &cp);
     aof_position(server.log, &now);
     uint64_t lag = now.seq == covered.seq ? now.off - covered.off : now.off;
     long long dirty = 0;
@@ -240,6 +241,9 @@ static str section_persistence(str s)
                    "checkpoint_dirty_keys:%lld\r\n"
                    "checkpoint_lag_bytes:%llu\r\n"
                    "checkpoint_last_age_ms:%lld\r\n"
+                   "checkpoint_last_duration_ms:%.3f\r\n"
+                   "checkpoint_last_keys:%lld\r\n"
+                   "checkpoint_last_bytes:%lld\r\n"
                    "storage_write_errors:%lld\r\n"
                    "storage_commit_retries:%lld\r\n"
                    "storage_reopens:%lld\r\n"
@@ -247,8 +251,8 @@ static str section_persistence(str s)
                    files, (unsigned long long)current, as->write_errors, as->fsync_errors,
                    server.log_replayed, server.log_replay_ms, keyspace_commit_in_flight(), dirty,
                    (unsigned long long)lag, last_ms ? (long long)(util_mstime() - last_ms) : -1LL,
-                   ks_stats.commit_errors, ks_stats.commit_retries, ks_stats.storage_reopens,
-                   werr ? werr : "");
+                   (double)cp.duration_us / 1000, cp.keys, cp.bytes, ks_stats.commit_errors,
+                   ks_stats.commit_retries, ks_stats.storage_reopens, werr ? werr : "");
 }
 
 static str section_stats(str s)

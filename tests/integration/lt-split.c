@@ -433,6 +433,14 @@ static void big_hash(void)
     long long w1 = info_field("split_element_writes"), b1 = info_field("commit_bytes");
     lt_check(w1 - w0 == 1, "one HSET on a 100 000-field hash writes one element (%lld)", w1 - w0);
     lt_check(b1 - b0 > 0 && b1 - b0 < 1024, "... and commits under 1 KB (%lld bytes)", b1 - b0);
+    lt_reply *ri = lt_conn_call(c0, "INFO", "persistence", NULL);
+    long long cp_keys = -1, cp_bytes = -1;
+    lt_info_field(ri, "checkpoint_last_keys", &cp_keys);
+    lt_info_field(ri, "checkpoint_last_bytes", &cp_bytes);
+    lt_reply_free(ri);
+    lt_check(cp_keys == 1 && cp_bytes == b1 - b0,
+             "INFO persistence: the last checkpoint had 1 key and %lld bytes (%lld, %lld)", b1 - b0,
+             cp_keys, cp_bytes);
     /* read back from RocksDB */
     expect_ok(lt_conn_call(c0, "DEBUG", "RELOAD", NULL), "DEBUG RELOAD");
     lt_reply *r = lt_conn_call(c0, "HGET", "big", "field:7", NULL);
