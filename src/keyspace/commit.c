@@ -430,7 +430,7 @@ const char *keyspace_write_error(void)
         return lf;
     if (wf.failing)
         return wf.err;
-    /* a failed WAL sync of the fsync thread: refused from now on */
+    /* a RocksDB write that failed: refused until a reopen */
     return store_write_failed(ks_st, msg, sizeof(msg)) ? msg : NULL;
 }
 

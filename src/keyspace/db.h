@@ -263,9 +263,10 @@ const char *keyspace_read_error(void);
  * own reads): recorded as the last read error and in known, counted, and
  * logged at most once a second. key may be NULL. */
 void keyspace_read_failed(struct known_keys *known, const char *msg, const char *key, size_t klen);
-/* NULL while storage takes writes; after a failed commit (or WAL sync),
- * until a commit succeeds again, the failure's message: write commands
- * are refused with it (MISCONF). */
+/* NULL while the effect log and storage take writes; while the log fails
+ * (until a write of it works again) or after a refused checkpoint (until
+ * one succeeds), the failure's message: write commands are refused with it
+ * (MISCONF). */
 const char *keyspace_write_error(void);
 /* While writes fail and nothing is left to commit (writes are refused),
  * tries storage again when the backoff allows: a write of its own that

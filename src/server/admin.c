@@ -434,7 +434,7 @@ void cmd_debug(client *c)
             "    Commit every change and drop the whole hot tier: every key is read back",
             "    from RocksDB when next used.",
             "LOADAOF",
-            "    The same as RELOAD (longtail's append-only log is the RocksDB WAL).",
+            "    The same as RELOAD (what the effect log holds is checkpointed first).",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",

@@ -1,12 +1,14 @@
 /*
- * server.c: start-up, the loop's before-sleep step (commit, then replies),
+ * server.c: start-up (with the effect log's replay), the loop's
+ * before-sleep step (the log, then replies, then a checkpoint when due),
  * cron, statistics and shutdown.
  *
  * The order inside before_sleep is the durability promise (DESIGN.md §2):
- * every write of this iteration goes into one WriteBatch, is written to the
- * RocksDB WAL (fsynced with appendfsync always), and only then are replies
- * written to sockets. appendfsync everysec fsyncs the WAL once a second from
- * a thread of its own, so the loop never waits on the disk for it.
+ * the effects of this iteration's writes are written to the effect log
+ * (fsynced with appendfsync always), and only then are replies written to
+ * sockets. appendfsync everysec fsyncs the log once a second from a thread
+ * of its own, so the loop never waits on the disk for it. Checkpoints into
+ * RocksDB run on the commit thread and no reply waits for them.
  */
 #include <errno.h>
 #include <fcntl.h>
