@@ -25,7 +25,7 @@
 
 static aof *out;     /* the log, NULL when effects go nowhere */
 static int enabled;  /* 0 while the log is being replayed */
-static int arg_left; /* arguments the effect being written still needs */
+static int arg_left; /* arguments the effect being written still needs (0 between effects) */
 
 #define MAX_DEPTH 16
 
@@ -46,6 +46,9 @@ void effect_begin(int dbindex, int argc)
 {
     if (!out || !enabled)
         return;
+    if (arg_left != 0) /* a handler's bug: the log's last array is malformed */
+        log_warning("An effect was written with %d arguments %s than it announced", arg_left,
+                    arg_left > 0 ? "fewer" : "more");
     /* the first effect of a transaction opens it (the outermost one) */
     for (int i = 0; i < depth && i < MAX_DEPTH; i++) {
         if (frames[i].multi) {
