@@ -290,11 +290,9 @@ static int log_open(void)
         free(err);
         return -1;
     }
-    /* what was replayed is stored now, covering the log up to the new file */
-    if (n && keyspace_commit() != 0) {
-        log_warning("Storing the replayed log failed: %s", keyspace_write_error());
-        return -1;
-    }
+    /* What was replayed is dirty in memory: the first checkpoint, due at
+     * once and written by the commit thread while clients are served,
+     * stores it; until it is fsynced the replayed files stay. */
     return 0;
 }
 
