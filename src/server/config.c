@@ -568,6 +568,11 @@ static int config_line(str *argv, int argc, int linenum, const char *line, int d
     const struct conf *c = conf_find(argv[0]);
     if (!c)
         return config_fatal(linenum, line, "Bad directive or wrong number of arguments");
+    /* the effect log's names: one directory under dir, one file name */
+    if (argc == 2 && strchr(argv[1], '/') && !strcmp(c->name, "appenddirname"))
+        return config_fatal(linenum, line, "appenddirname can't be a path, just a dirname");
+    if (argc == 2 && strchr(argv[1], '/') && !strcmp(c->name, "appendfilename"))
+        return config_fatal(linenum, line, "appendfilename can't be a path, just a filename");
     const char *err = NULL;
     if (conf_set(c, argv + 1, argc - 1, &err) < 0)
         return config_fatal(linenum, line, err);

@@ -446,6 +446,15 @@ static void test_startup_errors(void)
     expect_fatal("bad value on the command line", a4, "maxclients",
                  "argument couldn't be parsed into an integer", 0);
 
+    /* The effect log's names must not be paths (Redis's own check). */
+    lt_test_begin("start-up error: appenddirname or appendfilename that is a path");
+    const char *alog1[] = {"--port", "0", "--dir", dir, "--appenddirname", "../x"};
+    expect_fatal("appenddirname ../x", alog1, "appenddirname",
+                 "appenddirname can't be a path, just a dirname", 0);
+    const char *alog2[] = {"--port", "0", "--dir", dir, "--appendfilename", "a/b"};
+    expect_fatal("appendfilename a/b", alog2, "appendfilename",
+                 "appendfilename can't be a path, just a filename", 0);
+
     /* Unbalanced quotes. */
     lt_test_begin("start-up error: unbalanced quotes");
     snprintf(conf, sizeof(conf), "%s/quotes.conf", work);
@@ -1342,7 +1351,7 @@ int main(int argc, char **argv)
     /* 6 start-up errors, 13 tests on one server (client-reply-max-size and
      * the second-server test are longtail's own), maxclients and the config
      * file. */
-    lt_plan(opts.reference ? 19 : 21);
+    lt_plan(opts.reference ? 20 : 22);
     const char *tmp = getenv("TMPDIR");
     snprintf(work, sizeof(work), "%s/lt-limits-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(work)) {
