@@ -52,7 +52,6 @@ static aof *ks_log;
 static uint64_t flight_started_us;
 static struct checkpoint_info last_cp; /* the last checkpoint written by the commit thread */
 static struct aof_pos built_pos, covered_pos;
-static int built_has_pos;
 static int64_t last_checkpoint_ms;
 
 /* Structural changes not yet in a written commit. The commit being
@@ -293,7 +292,6 @@ static size_t commit_build(void)
     }
     split_commit_garbage(batch);
     /* the log position the batch covers: replay starts there */
-    built_has_pos = ks_log != NULL;
     if (ks_log) {
         char v[18];
         aof_position(ks_log, &built_pos);
@@ -385,9 +383,8 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes, int synced)
         pend.nretired -= pend.retired_carried;
     }
     pend.retired_carried = 0;
-    if (built_has_pos) {
+    if (ks_log) {
         covered_pos = built_pos;
-        built_has_pos = 0;
         /* fsynced: the log before it is not needed any more */
         if (synced)
             aof_drop_below(ks_log, covered_pos.seq);
@@ -505,11 +502,19 @@ int keyspace_log_covered(struct aof_pos *pos)
     return 0;
 }
 
-void keyspace_log_stats(struct aof_pos *covered, int64_t *last_ms, struct checkpoint_info *last)
+void keyspace_log_stats(int64_t *last_ms, struct checkpoint_info *last)
 {
-    *covered = covered_pos;
     *last_ms = last_checkpoint_ms;
     *last = last_cp;
+}
+
+uint64_t keyspace_log_lag(void)
+{
+    if (!ks_log)
+        return 0;
+    struct aof_pos now;
+    aof_position(ks_log, &now);
+    return now.seq == covered_pos.seq ? now.off - covered_pos.off : now.off;
 }
 
 long long keyspace_dirty_count(const struct db *db)
@@ -525,10 +530,7 @@ int keyspace_checkpoint_due(void)
         return 1;
     if (util_mstime() - last_checkpoint_ms >= keyspace_settings.checkpoint_interval_ms)
         return 1;
-    struct aof_pos now;
-    aof_position(ks_log, &now);
-    uint64_t since = now.seq == covered_pos.seq ? now.off - covered_pos.off : now.off;
-    return since >= (uint64_t)keyspace_settings.checkpoint_log_bytes;
+    return keyspace_log_lag() >= (uint64_t)keyspace_settings.checkpoint_log_bytes;
 }
 
 /* ---- commit entry points -------------------------------------------------- */

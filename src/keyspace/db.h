@@ -176,13 +176,17 @@ void keyspace_set_log(aof *a);
 /* The log position the stored data covers (read at start-up): 0, or -1
  * when storage could not be read. {0, 0, -1} when none was recorded. */
 int keyspace_log_covered(struct aof_pos *pos);
-/* The position the last written checkpoint covers, when the last one
- * started, and the last one the commit thread wrote: how long it took
- * from its hand-over to its end, its keys and bytes (INFO). */
+/* When the last checkpoint started, and the last one the commit thread
+ * wrote: how long it took from its hand-over to its end, its keys and
+ * bytes (INFO). */
 struct checkpoint_info {
     long long duration_us, keys, bytes;
 };
-void keyspace_log_stats(struct aof_pos *covered, int64_t *last_ms, struct checkpoint_info *last);
+void keyspace_log_stats(int64_t *last_ms, struct checkpoint_info *last);
+/* Bytes of log since the position the last written checkpoint covers (all
+ * of the current file when that is an older one): what a restart would
+ * replay, and what checkpoint-log-size bounds. */
+uint64_t keyspace_log_lag(void);
 /* A checkpoint is due: keys are dirty and the interval passed, or the log
  * since the last one passed its bound (keyspace_settings). */
 int keyspace_checkpoint_due(void);

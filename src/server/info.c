@@ -198,12 +198,10 @@ static str section_persistence(str s)
     int files;
     uint64_t total, current;
     aof_sizes(server.log, &files, &total, &current);
-    struct aof_pos covered, now;
     int64_t last_ms;
     struct checkpoint_info cp;
-    keyspace_log_stats(&covered, &last_ms, &cp);
-    aof_position(server.log, &now);
-    uint64_t lag = now.seq == covered.seq ? now.off - covered.off : now.off;
+    keyspace_log_stats(&last_ms, &cp);
+    uint64_t lag = keyspace_log_lag();
     long long dirty = 0;
     for (int i = 0; i < server.databases; i++)
         dirty += keyspace_dirty_count(keyspace_db(i));

@@ -74,9 +74,10 @@ static void key_for(int i, char *key)
     sprintf(key, "big:%07d", i);
 }
 
-static long long info_tiering(lt_conn *c, const char *field)
+/* A numeric field of one INFO section, or -1. */
+static long long info_field(lt_conn *c, const char *section, const char *field)
 {
-    lt_reply *r = lt_conn_call(c, "INFO", "tiering", NULL);
+    lt_reply *r = lt_conn_call(c, "INFO", section, NULL);
     long long v = -1;
     if (lt_info_field(r, field, &v) != 0)
         v = -1;
@@ -91,7 +92,7 @@ static void check_hot_tier(lt_conn *c, const char *when)
         return;
     long long used = -1;
     for (int waited = 0; waited <= SETTLE_MS; waited += 50) {
-        used = info_tiering(c, "hot_tier_used_memory");
+        used = info_field(c, "tiering", "hot_tier_used_memory");
         if (used >= 0 && used <= MAXMEMORY + SLACK)
             break;
         lt_sleep_ms(50);
@@ -113,7 +114,7 @@ static void check_dbsize(lt_conn *c, const char *when)
     lt_reply_free(r);
     lt_check(got == want, "%s: DBSIZE %lld, expected %lld", when, got, want);
     if (!opts.reference) {
-        long long disk = info_tiering(c, "keys_on_disk");
+        long long disk = info_field(c, "tiering", "keys_on_disk");
         lt_check(disk == want, "%s: keys_on_disk %lld, expected %lld", when, disk, want);
     }
 }
@@ -245,16 +246,6 @@ static long long rss_settled(pid_t pid, long long limit, int ms)
     return rss;
 }
 
-static long long info_memory(lt_conn *c, const char *field)
-{
-    lt_reply *r = lt_conn_call(c, "INFO", "memory", NULL);
-    long long v = -1;
-    if (lt_info_field(r, field, &v) != 0)
-        v = -1;
-    lt_reply_free(r);
-    return v;
-}
-
 static double times_value(long long bytes)
 {
     return (double)bytes / (double)BIG_VALUE;
@@ -305,7 +296,7 @@ static void big_value_memory(int cold, const char *value)
     }
     pid_t pid = bs.pid;
     long long base = proc_status(pid, "VmRSS");
-    long long used0 = info_memory(c, "used_memory");
+    long long used0 = info_field(c, "memory", "used_memory");
     lt_check(base > 0 && proc_status(pid, "VmHWM") > 0 && used0 > 0,
              "%s: no VmRSS/VmHWM in /proc/%d/status or no INFO used_memory", mode, (int)pid);
 
@@ -322,7 +313,7 @@ static void big_value_memory(int cold, const char *value)
     peak = proc_status(pid, "VmHWM") - base;
     double bound = cold ? BOUND_STORED_COLD : BOUND_STORED_HOT;
     long long stored = rss_settled(pid, base + (long long)(bound * BIG_VALUE), SETTLE_MS) - base;
-    long long used = info_memory(c, "used_memory") - used0;
+    long long used = info_field(c, "memory", "used_memory") - used0;
     printf("lt-bigdata: %s SET of %lld MB: RSS +%.2fx, peak +%.2fx, used_memory +%.2fx\n", mode,
            BIG_VALUE >> 20, times_value(stored), times_value(peak), times_value(used));
     lt_check(stored <= bound * BIG_VALUE,
@@ -405,7 +396,7 @@ int main(int argc, char **argv)
     check_dbsize(c, "after the writes");
     check_hot_tier(c, "after the writes");
     if (!opts.reference) {
-        long long hot = info_tiering(c, "hot_keys");
+        long long hot = info_field(c, "tiering", "hot_keys");
         lt_check(hot >= 0 && hot < nkeys, "hot_keys %lld of %d: nothing was demoted", hot, nkeys);
     }
 
