@@ -8,6 +8,11 @@
  * is resumed by tier/ through the resume hook registered here, which runs
  * the command and then the client's pipelined requests.
  *
+ * Backpressure: before its keys are read, a write command (or an EXEC
+ * with writes queued) waits as long as keyspace_write_delay_ms says while
+ * checkpoints fall behind the effect log; the client is parked meanwhile,
+ * so its pipelined requests wait behind it, in order.
+ *
  * Accounting: a call counts its time, latency and slowlog entry when it
  * ends, and a failed call when it replied an error. A command that blocks
  * (BLPOP...) is counted once, when it is finally served, timed out or
@@ -237,6 +242,15 @@ static void refuse_unread(client *c)
     known_clear(c->known);
 }
 
+/* After a parked command ran: the client's pipelined requests. */
+static void continue_input(client *c)
+{
+    if (c->flags & CLIENT_BLOCKED)
+        return; /* the argv stays for the re-runs */
+    client_reset_argv(c);
+    client_process_input(c);
+}
+
 /* tier's resume hook: the parked client's keys are in. */
 static void resume(void *owner)
 {
@@ -246,10 +260,45 @@ static void resume(void *owner)
         refuse_unread(c);
     else
         command_call(c);
-    if (c->flags & CLIENT_BLOCKED)
-        return; /* the argv stays for the re-runs */
-    client_reset_argv(c);
-    client_process_input(c);
+    continue_input(c);
+}
+
+/* ---- backpressure -------------------------------------------------------- */
+
+#define THROTTLE_POLL_MS 10 /* at checkpoint-max-lag a write looks again this often */
+
+static int64_t throttle_wake(ev_loop *l, long long id, void *data)
+{
+    (void)l;
+    (void)id;
+    client *c = data;
+    if (keyspace_write_delay_ms() < 0)
+        return THROTTLE_POLL_MS; /* still at the bound: the checkpoint goes on */
+    c->flags &= ~(CLIENT_PARKED | CLIENT_THROTTLED);
+    c->throttle_timer = 0; /* removed by our return value */
+    cmd_stats.delayed_us += (long long)(util_monotonic_us() - c->throttle_since_us);
+    if (!prefetch(c)) {
+        command_call(c);
+        continue_input(c);
+    }
+    return -1;
+}
+
+/* Holds c's write command back while checkpoints catch up: 1 when it
+ * waits (throttle_wake runs it), 0 when it runs now. */
+static int throttle(client *c)
+{
+    const struct command *cmd = c->cmd;
+    if (!(cmd->flags & CMD_WRITE) && !((cmd->flags & CMD_LT_EXEC) && multi_queued_writes(c)))
+        return 0;
+    int ms = keyspace_write_delay_ms();
+    if (!ms)
+        return 0;
+    c->flags |= CLIENT_PARKED | CLIENT_THROTTLED;
+    c->throttle_since_us = util_monotonic_us();
+    c->throttle_timer = ev_timer_add(net.loop, ms > 0 ? ms : THROTTLE_POLL_MS, throttle_wake, c);
+    cmd_stats.delayed_writes++;
+    return 1;
 }
 
 void command_process(client *c)
@@ -313,6 +362,8 @@ void command_process(client *c)
             return;
         }
     }
+    if (throttle(c))
+        return; /* throttle_wake() runs it */
     if (prefetch(c))
         return; /* parked: resume() runs it */
     command_call(c);
@@ -472,7 +523,9 @@ static void client_created(client *c)
 /* net's freed hook: c is forgotten by every layer that keeps it. */
 static void client_freed(client *c)
 {
-    if (c->flags & CLIENT_PARKED)
+    if (c->flags & CLIENT_THROTTLED)
+        ev_timer_del(net.loop, c->throttle_timer);
+    else if (c->flags & CLIENT_PARKED)
         tier_cancel(c);
     if (c->flags & (CLIENT_BLOCKED | CLIENT_UNBLOCKED))
         blocked_client_freed(c);

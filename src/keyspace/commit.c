@@ -533,6 +533,26 @@ int keyspace_checkpoint_due(void)
     return keyspace_log_lag() >= (uint64_t)keyspace_settings.checkpoint_log_bytes;
 }
 
+/* Backpressure: a write waits while checkpoints fall behind. Half of
+ * checkpoint-max-lag behind the last written checkpoint, with the next
+ * one being written, a write waits 1 ms; the wait doubles at every
+ * eighth of the way to the bound (up to 128 ms); at the bound writes wait
+ * for the checkpoint to end. With no checkpoint in flight nothing waits:
+ * none is behind, and one starts as soon as the lag passes
+ * checkpoint-log-size. */
+int keyspace_write_delay_ms(void)
+{
+    if (!flight || !ks_log)
+        return 0;
+    uint64_t lag = keyspace_log_lag();
+    uint64_t max = (uint64_t)keyspace_settings.checkpoint_max_lag_bytes, soft = max / 2;
+    if (lag < soft)
+        return 0;
+    if (lag >= max)
+        return -1;
+    return 1 << (int)((lag - soft) * 8 / (max - soft));
+}
+
 /* ---- commit entry points -------------------------------------------------- */
 
 int keyspace_commit_in_flight(void)

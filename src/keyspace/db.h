@@ -187,6 +187,10 @@ void keyspace_log_stats(int64_t *last_ms, struct checkpoint_info *last);
  * of the current file when that is an older one): what a restart would
  * replay, and what checkpoint-log-size bounds. */
 uint64_t keyspace_log_lag(void);
+/* Backpressure: how long the next write command should wait (ms) because
+ * checkpoints fall behind the log: 0 not at all, -1 until the checkpoint
+ * being written ends (checkpoint-max-lag reached). */
+int keyspace_write_delay_ms(void);
 /* A checkpoint is due: keys are dirty and the interval passed, or the log
  * since the last one passed its bound (keyspace_settings). */
 int keyspace_checkpoint_due(void);

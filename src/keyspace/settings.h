@@ -32,6 +32,9 @@ struct keyspace_settings {
      * (ms), and sooner once the log since the last one passes log_bytes */
     long long checkpoint_interval_ms;
     long long checkpoint_log_bytes;
+    /* backpressure: writes are slowed from half of this much log behind
+     * the last written checkpoint, and wait for checkpoints at it */
+    long long checkpoint_max_lag_bytes;
 };
 
 extern struct keyspace_settings keyspace_settings;

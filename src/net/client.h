@@ -44,6 +44,7 @@ struct known_keys;
 #define CLIENT_IN_EXEC           (1u << 18) /* running EXEC's queue: nothing may block */
 #define CLIENT_REPLY_METERED     (1u << 19) /* a command runs: its reply is measured */
 #define CLIENT_REPLY_OVERFLOW    (1u << 20) /* ... and outgrew client-reply-max-size */
+#define CLIENT_THROTTLED         (1u << 21) /* PARKED: its write waits for checkpoints (cmd/) */
 
 #define REPLY_CHUNK (16 * 1024)
 
@@ -111,6 +112,11 @@ typedef struct client {
 
     /* what the prefetch of its command learned of the keys (cmd/, tier/) */
     struct known_keys *known;
+
+    /* a write held back while checkpoints catch up (cmd/): its timer, and
+     * when it began to wait (monotonic us) */
+    long long throttle_timer;
+    uint64_t throttle_since_us;
 
     struct client *prev, *next; /* all clients */
     struct client *pw_next;     /* pending writes list */

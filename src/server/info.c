@@ -202,6 +202,8 @@ static str section_persistence(str s)
     struct checkpoint_info cp;
     keyspace_log_stats(&last_ms, &cp);
     uint64_t lag = keyspace_log_lag();
+    int delay = keyspace_write_delay_ms(); /* -1: waiting for the checkpoint */
+    const char *bp = delay < 0 ? "waiting" : delay > 0 ? "slowing" : "off";
     long long dirty = 0;
     for (int i = 0; i < server.databases; i++)
         dirty += keyspace_dirty_count(keyspace_db(i));
@@ -242,6 +244,10 @@ static str section_persistence(str s)
                    "checkpoint_last_duration_ms:%.3f\r\n"
                    "checkpoint_last_keys:%lld\r\n"
                    "checkpoint_last_bytes:%lld\r\n"
+                   "checkpoint_backpressure:%s\r\n"
+                   "checkpoint_write_delay_ms:%d\r\n"
+                   "checkpoint_delayed_writes:%lld\r\n"
+                   "checkpoint_delayed_ms:%lld\r\n"
                    "storage_write_errors:%lld\r\n"
                    "storage_commit_retries:%lld\r\n"
                    "storage_reopens:%lld\r\n"
@@ -249,7 +255,8 @@ static str section_persistence(str s)
                    files, (unsigned long long)current, as->write_errors, as->fsync_errors,
                    server.log_replayed, server.log_replay_ms, keyspace_commit_in_flight(), dirty,
                    (unsigned long long)lag, last_ms ? (long long)(util_mstime() - last_ms) : -1LL,
-                   (double)cp.duration_us / 1000, cp.keys, cp.bytes, ks_stats.commit_errors,
+                   (double)cp.duration_us / 1000, cp.keys, cp.bytes, bp, delay < 0 ? 0 : delay,
+                   cmd_stats.delayed_writes, cmd_stats.delayed_us / 1000, ks_stats.commit_errors,
                    ks_stats.commit_retries, ks_stats.storage_reopens, werr ? werr : "");
 }
 

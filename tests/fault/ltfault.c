@@ -30,7 +30,8 @@
  * already matched).
  *
  * A failed call does nothing and returns -1 (fread/fwrite: 0) with errno set
- * to the rule's err; an open that fails creates nothing.
+ * to the rule's err; an open that fails creates nothing. A rule with a
+ * delay fails nothing: each matching call sleeps that long, then runs.
  */
 #include "ltfault.h"
 
@@ -159,12 +160,14 @@ static int decide(uint32_t op, int fd, const char *path)
 
     uint32_t ops, kinds, s1, s2;
     int err;
+    int64_t delay_us;
     char prefix[LTFAULT_PREFIX];
     do {
         s1 = atomic_load_explicit(&c->seq, memory_order_acquire);
         ops = atomic_load_explicit(&c->ops, memory_order_relaxed);
         kinds = atomic_load_explicit(&c->kinds, memory_order_relaxed);
         err = atomic_load_explicit(&c->err, memory_order_relaxed);
+        delay_us = atomic_load_explicit(&c->delay_us, memory_order_relaxed);
         memcpy(prefix, c->prefix, sizeof(prefix));
         atomic_thread_fence(memory_order_acquire);
         s2 = atomic_load_explicit(&c->seq, memory_order_relaxed);
@@ -202,6 +205,10 @@ static int decide(uint32_t op, int fd, const char *path)
             break;
     }
     atomic_fetch_add(&c->hits, 1);
+    if (delay_us > 0) {
+        usleep((useconds_t)delay_us); /* slow, not failed */
+        return 0;
+    }
     return err ? err : EIO;
 }
 

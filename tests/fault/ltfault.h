@@ -10,7 +10,8 @@
  *
  * One rule at a time: "fail the calls of class ops on files of kind kinds
  * (under prefix, if set) with errno err, after skip more matching calls have
- * succeeded, count times (-1: until disarmed)".
+ * succeeded, count times (-1: until disarmed)"; or, with delay_us set,
+ * "make them that much slower" (a slow disk) instead of failing them.
  *
  * Concurrency: armed is read first (relaxed) and is the only cost of a call
  * while nothing is armed. The rule fields are published under a sequence
@@ -54,6 +55,7 @@ struct ltfault_ctl {
     _Atomic int64_t count;       /* failures still to inject; -1: no limit */
     _Atomic uint64_t hits;       /* failures injected since armed */
     _Atomic uint64_t match;      /* calls that matched the rule since armed */
+    _Atomic int64_t delay_us;    /* > 0: a "failure" is this long a sleep, then the call runs */
     char prefix[LTFAULT_PREFIX]; /* absolute path prefix, "" for any */
 };
 

@@ -124,8 +124,8 @@ void fault_env_clear(void)
     }
 }
 
-void fault_arm(fault_ctl *f, uint32_t ops, uint32_t kinds, int err, int64_t skip, int64_t count,
-               const char *prefix)
+static void arm_rule(fault_ctl *f, uint32_t ops, uint32_t kinds, int err, int64_t delay_us,
+                     int64_t skip, int64_t count, const char *prefix)
 {
     struct ltfault_ctl *c = f->c;
     char canon[PATH_MAX] = "";
@@ -138,6 +138,7 @@ void fault_arm(fault_ctl *f, uint32_t ops, uint32_t kinds, int err, int64_t skip
     atomic_store_explicit(&c->ops, ops, memory_order_relaxed);
     atomic_store_explicit(&c->kinds, kinds, memory_order_relaxed);
     atomic_store_explicit(&c->err, err, memory_order_relaxed);
+    atomic_store_explicit(&c->delay_us, delay_us, memory_order_relaxed);
     snprintf(c->prefix, sizeof(c->prefix), "%s", canon);
     atomic_store(&c->skip, skip);
     atomic_store(&c->count, count);
@@ -145,6 +146,17 @@ void fault_arm(fault_ctl *f, uint32_t ops, uint32_t kinds, int err, int64_t skip
     atomic_store(&c->match, 0);
     atomic_fetch_add_explicit(&c->seq, 1, memory_order_release); /* even: whole again */
     atomic_store(&c->armed, 1);
+}
+
+void fault_arm(fault_ctl *f, uint32_t ops, uint32_t kinds, int err, int64_t skip, int64_t count,
+               const char *prefix)
+{
+    arm_rule(f, ops, kinds, err, 0, skip, count, prefix);
+}
+
+void fault_slow(fault_ctl *f, uint32_t ops, uint32_t kinds, int64_t delay_us, const char *prefix)
+{
+    arm_rule(f, ops, kinds, 0, delay_us, 0, -1, prefix);
 }
 
 void fault_disarm(fault_ctl *f)

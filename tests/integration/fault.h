@@ -56,6 +56,11 @@ void fault_env_clear(void);
 void fault_arm(fault_ctl *f, uint32_t ops, uint32_t kinds, int err, int64_t skip, int64_t count,
                const char *prefix);
 
+/* Arm a slow disk instead (replacing any other rule): every call of class
+ * "ops" on files of kind "kinds" (under "prefix", may be NULL) sleeps
+ * delay_us, then runs; hits counts them. */
+void fault_slow(fault_ctl *f, uint32_t ops, uint32_t kinds, int64_t delay_us, const char *prefix);
+
 /* Every call passes through again; the counters keep their values. */
 void fault_disarm(fault_ctl *f);
 
