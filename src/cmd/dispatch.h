@@ -17,7 +17,7 @@
 struct cmd_stats {
     long long numcommands;
     long long total_error_replies;
-    uint64_t arrivals; /* commands dispatched so far: their arrival order */
+    uint64_t arrivals;        /* commands dispatched so far: their arrival order */
     long long delayed_writes; /* write commands held back by backpressure */
     long long delayed_us;     /* ... and how long they waited in all */
 };

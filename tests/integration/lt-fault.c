@@ -619,8 +619,8 @@ static void test_backpressure(void)
     lt_check(seen_on > 0, "INFO showed backpressure on (%d samples)", seen_on);
     long long delayed = info_field(c, "persistence", "checkpoint_delayed_writes");
     long long waited = info_field(c, "persistence", "checkpoint_delayed_ms");
-    lt_check(delayed > 0 && waited > 0, "INFO counts delayed writes (%lld) and their wait (%lld ms)",
-             delayed, waited);
+    lt_check(delayed > 0 && waited > 0,
+             "INFO counts delayed writes (%lld) and their wait (%lld ms)", delayed, waited);
     fault_disarm(fc);
     int off = 0;
     for (int t = 0; t < 100 && !off; t++) {
