@@ -21,7 +21,9 @@
 #include "cmd/dispatch.h"
 #include "ds/alloc.h"
 #include "ds/log.h"
+#include "ds/util.h"
 #include "keyspace/db.h"
+#include "tier/tier.h"
 
 static aof *out;     /* the log, NULL when effects go nowhere */
 static int enabled;  /* 0 while the log is being replayed */
@@ -178,44 +180,132 @@ void effects_init(aof *log)
 
 /* ---- replay --------------------------------------------------------------- */
 
+/* The log is replayed in windows of REPLAY_WINDOW commands: while one
+ * window runs, the pool reads the cold keys of the next one (tier's
+ * read-ahead), so the replay does not wait for one synchronous read per
+ * cold key. */
+#define REPLAY_WINDOW 512
+
+struct window {
+    int n;
+    int argc[REPLAY_WINDOW];
+    str *argv[REPLAY_WINDOW];
+};
+
 struct replayer {
     client *c;
     long long errors;
+    struct window win[2]; /* the one running next, and the one being read */
+    int cur;
+    int ahead_db; /* the db the commands being collected run in (SELECT) */
+    struct key_at *keys;
+    int nkeys, kcap;
 };
+
+static void window_free(struct window *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        for (int j = 0; j < w->argc[i]; j++)
+            str_free(w->argv[i][j]);
+        free(w->argv[i]);
+    }
+    w->n = 0;
+}
+
+/* The keys of one command to read ahead, in the db it will run in. */
+static void keys_ahead(struct replayer *r, int argc, str *argv)
+{
+    const struct command *cmd = command_resolve_from(command_lookup(argv[0]), argc, argv);
+    if (!cmd || (cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity ||
+        (cmd->nsubs && !cmd->proc))
+        return; /* dispatch_replay refuses it */
+    if (cmd->flags & CMD_LT_SELECT) {
+        long long idx;
+        if (util_str2ll(argv[1], str_len(argv[1]), &idx) && idx >= 0 && idx < keyspace_count())
+            r->ahead_db = (int)idx;
+        return;
+    }
+    struct keyref *refs;
+    int n = command_keys_alloc(cmd, argc, argv, &refs);
+    if (r->nkeys + n > r->kcap) {
+        r->kcap = (r->nkeys + n) * 2;
+        r->keys = heap_realloc(r->keys, (size_t)r->kcap * sizeof(*r->keys));
+    }
+    for (int i = 0; i < n; i++)
+        r->keys[r->nkeys++] = (struct key_at){refs[i].dbindex < 0 ? r->ahead_db : refs[i].dbindex,
+                                              argv[refs[i].argi]};
+    free(refs);
+}
+
+/* Runs the current window (its keys were read ahead) after starting the
+ * reads of the next one; the next becomes the current. */
+static int window_step(struct replayer *r, char **err)
+{
+    struct window *w = &r->win[r->cur], *next = &r->win[!r->cur];
+    tier_readahead_finish(); /* w's keys are in */
+    r->nkeys = 0;
+    for (int i = 0; i < next->n; i++)
+        keys_ahead(r, next->argc[i], next->argv[i]);
+    if (r->nkeys)
+        tier_readahead_start(r->keys, r->nkeys);
+    client *c = r->c;
+    int rc = 0;
+    for (int i = 0; i < w->n && rc == 0; i++) {
+        c->argc = w->argc[i]; /* the client's now */
+        c->argv = w->argv[i];
+        w->argc[i] = 0;
+        w->argv[i] = NULL;
+        uint64_t errors = c->errors_replied;
+        if (dispatch_replay(c) != 0) {
+            char m[256];
+            snprintf(m, sizeof(m), "Unknown command '%.64s' reading the append only file",
+                     c->argv[0]);
+            *err = heap_strdup(m);
+            rc = -1;
+        } else if (c->errors_replied != errors && r->errors++ < 10) {
+            log_warning("Replaying the log: '%.64s' replied an error", c->argv[0]);
+        }
+        client_reset_argv(c);
+    }
+    window_free(w);
+    r->cur = !r->cur;
+    return rc;
+}
 
 static int replay_command(void *ctx, int argc, str *argv, char **err)
 {
     struct replayer *r = ctx;
-    client *c = r->c;
-    c->argc = argc;
-    c->argv = heap_malloc((size_t)argc * sizeof(str));
+    struct window *next = &r->win[!r->cur];
+    next->argc[next->n] = argc;
+    next->argv[next->n] = heap_malloc((size_t)argc * sizeof(str));
     for (int i = 0; i < argc; i++)
-        c->argv[i] = str_dup(argv[i]);
-    uint64_t errors = c->errors_replied;
-    int rc = dispatch_replay(c);
-    client_reset_argv(c);
-    if (rc != 0) {
-        char m[256];
-        snprintf(m, sizeof(m), "Unknown command '%.64s' reading the append only file", argv[0]);
-        *err = heap_strdup(m);
-        return -1;
-    }
-    if (c->errors_replied != errors && r->errors++ < 10)
-        log_warning("Replaying the log: '%.64s' replied an error", argv[0]);
-    return 0;
+        next->argv[next->n][i] = str_dup(argv[i]);
+    if (++next->n < REPLAY_WINDOW)
+        return 0;
+    return window_step(r, err);
 }
 
 long long effects_replay(aof *log, const struct aof_pos *from, int truncated_ok, char **err)
 {
-    struct replayer r = {client_create(-1, 0), 0};
+    struct replayer *r = heap_calloc(1, sizeof(*r));
+    r->c = client_create(-1, 0);
     int was = enabled;
     enabled = 0; /* what is replayed is in the log already */
     keyspace_set_loading(1);
-    long long n = aof_replay(log, from, truncated_ok, replay_command, &r, err);
+    long long n = aof_replay(log, from, truncated_ok, replay_command, r, err);
+    /* the last two windows: the one read ahead, then the rest */
+    for (int k = 0; k < 2 && n >= 0; k++)
+        if (window_step(r, err) != 0)
+            n = -1;
+    tier_readahead_finish();
     keyspace_set_loading(0);
     enabled = was;
-    client_free(r.c);
-    if (r.errors)
-        log_warning("Replaying the log: %lld commands replied an error", r.errors);
+    window_free(&r->win[0]);
+    window_free(&r->win[1]);
+    client_free(r->c);
+    if (r->errors)
+        log_warning("Replaying the log: %lld commands replied an error", r->errors);
+    free(r->keys);
+    free(r);
     return n;
 }

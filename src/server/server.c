@@ -366,16 +366,17 @@ int server_init(void)
     }
     tier_init();
     dispatch_init();
-    if (log_open() != 0)
-        return -1;
-    net.loop = ev_create();
-    if (!net.loop)
-        return -1;
+    /* the pool reads ahead for the log's replay */
     server.readpool_fd = readpool_start(server.store, server.storage_threads);
     if (server.readpool_fd < 0) {
         log_warning("Can't start the storage read pool");
         return -1;
     }
+    if (log_open() != 0)
+        return -1;
+    net.loop = ev_create();
+    if (!net.loop)
+        return -1;
     ev_add(net.loop, server.readpool_fd, EV_READ, readpool_handler, NULL);
     server.committer_fd = committer_start(server.store);
     if (server.committer_fd < 0) {

@@ -16,6 +16,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,18 @@ struct read_job *readpool_drain(void)
         pool.pending--;
     pthread_mutex_unlock(&pool.lock);
     return list;
+}
+
+struct read_job *readpool_drain_wait(void)
+{
+    struct pollfd p = {.fd = pool.efd, .events = POLLIN};
+    for (;;) {
+        struct read_job *list = readpool_drain();
+        if (list || !readpool_pending())
+            return list;
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+    }
 }
 
 size_t readpool_pending(void)

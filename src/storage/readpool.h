@@ -39,6 +39,10 @@ void readpool_submit(struct read_job *job);
 /* Clears the eventfd and returns the completed jobs (in completion order),
  * linked through ->next; NULL if none. */
 struct read_job *readpool_drain(void);
+/* The same, waiting until a job has completed: for a main thread that
+ * has nothing else to do (the log's replay). NULL only if none is
+ * pending. */
+struct read_job *readpool_drain_wait(void);
 /* Jobs submitted and not yet drained. */
 size_t readpool_pending(void);
 /* Tests: every job waits `us` microseconds before its read, as on a slow

@@ -26,6 +26,11 @@
  * meanwhile, is stale: its values are dropped and the command's keys are
  * looked at again.
  *
+ * Read-ahead of the log's replay: the replay runs commands with no client
+ * to serve, so it has the pool read the keys of its next commands while
+ * the current ones run (tier_readahead_*), instead of a synchronous read
+ * per cold key.
+ *
  * Demotion: above maxmemory, clean keys are dropped from memory by sampled
  * LRU/LFU/random/TTL ranking; with maxmemory 1 (cold mode) every clean key
  * is dropped after each commit.
@@ -652,6 +657,72 @@ void tier_on_reads_done(void)
     }
     jobs_submit_waiting();
     followers_run();
+}
+
+/* ---- read-ahead of the log's replay ---------------------------------------- */
+
+static struct prefetch *ahead; /* its keys (akeys) are copies */
+static struct known_keys *ahead_known;
+
+void tier_readahead_start(const struct key_at *keys, int n)
+{
+    tier_readahead_finish();
+    int nd;
+    struct key_at *d = keys_distinct(keys, n, &nd);
+    struct prefetch *pf = heap_calloc(1, sizeof(*pf));
+    size_t cap = (size_t)(nd ? nd : 1);
+    pf->dbid = heap_calloc(cap, sizeof(*pf->dbid));
+    pf->akeys = heap_calloc(cap, sizeof(str));
+    pf->r.keys = heap_calloc(cap, sizeof(char *));
+    pf->r.klens = heap_calloc(cap, sizeof(size_t));
+    pf->r.vals = heap_calloc(cap, sizeof(char *));
+    pf->r.vlens = heap_calloc(cap, sizeof(size_t));
+    pf->r.rc = heap_calloc(cap, sizeof(int));
+    for (int i = 0; i < nd; i++) {
+        struct db *db = keyspace_db(d[i].dbindex);
+        if (!db || db_key_state(db, d[i].key) != KEY_UNKNOWN)
+            continue; /* no bloom probe: it would cost the main thread a lookup */
+        size_t len = str_len(d[i].key);
+        pf->dbid[pf->n] = db->dbid;
+        pf->akeys[pf->n] = str_dup(d[i].key);
+        pf->r.keys[pf->n] = heap_malloc(len + CODEC_KEY_PREFIX);
+        pf->r.klens[pf->n] = codec_key_encode(db->dbid, d[i].key, len, pf->r.keys[pf->n]);
+        pf->n++;
+    }
+    free(d);
+    tier_stats.prefetch_reads += pf->n;
+    ahead = pf;
+    if (pf->n)
+        reads_submit(pf, 0);
+}
+
+void tier_readahead_finish(void)
+{
+    struct prefetch *pf = ahead;
+    if (!pf)
+        return;
+    ahead = NULL;
+    while (pf->r.left > 0) {
+        for (struct read_job *j = readpool_drain_wait(); j; j = j->next) {
+            hist_record(&tier_stats.read_latency, j->done_us - j->submit_us);
+            inflight_keys -= j->n;
+            ((struct prefetch *)j->owner)->r.left--;
+        }
+        jobs_submit_waiting();
+    }
+    if (!ahead_known)
+        ahead_known = known_new();
+    for (int i = 0; i < pf->n; i++) {
+        /* a key written since the read (hot or known absent now), or of a
+         * db flushed since (its old physical id names no db), keeps what
+         * it has */
+        struct db *db = keyspace_db_by_id(pf->dbid[i]);
+        if (db && pf->r.rc[i] == 0 && db_key_state(db, pf->akeys[i]) == KEY_UNKNOWN)
+            db_install_loaded(db, pf->akeys[i], pf->r.vals[i], pf->r.vlens[i], ahead_known);
+        str_free(pf->akeys[i]);
+    }
+    known_clear(ahead_known);
+    prefetch_free(pf);
 }
 
 /* ---- demotion ------------------------------------------------------------ */

@@ -63,6 +63,14 @@ int tier_keys_wanted_before(const struct key_at *keys, int n, uint64_t before);
 void tier_stop(void);
 /* Drains the read pool's completions (its eventfd is readable). */
 void tier_on_reads_done(void);
+/* The log's replay (nothing else runs): tier_readahead_start has the pool
+ * read those of keys (the next commands') that are neither hot nor known
+ * absent, and returns; tier_readahead_finish waits for the reads and
+ * installs each value read as a clean hot key unless its key was written
+ * meanwhile. One read-ahead at a time: start finishes the previous one. A
+ * read that failed installs nothing (the command's own read tries again). */
+void tier_readahead_start(const struct key_at *keys, int n);
+void tier_readahead_finish(void);
 /* Demotes clean keys until the hot tier is within maxmemory (or every clean
  * key in cold mode, maxmemory 1). Called at the end of every loop
  * iteration. Returns 1 when dirty keys stand in the way (the hot tier is

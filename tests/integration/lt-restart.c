@@ -21,6 +21,13 @@
  *    log file: with aof-load-truncated no the server refuses to start and
  *    says why; with yes (the default) it cuts the record off, logs it, and
  *    replays the rest. A MULTI without its EXEC at the end is dropped whole.
+ * 7. longtail only: the replay's read-ahead. 4 000 keys in two dbs are
+ *    stored (SAVE), then a tail of 6 000 commands (twelve replay windows)
+ *    only in the log: mostly INCRBY (whose result shows the value it
+ *    found), some SET and DEL, SELECT, SWAPDB and FLUSHDB, seeded. After a kill -9 every key is cold, and the replay reads the
+ *    keys of each window while the one before runs: every key must end as
+ *    a model of the commands says (a value read before an earlier command
+ *    wrote its key must not be installed), and DBSIZE of each db exact.
  *
  * Each step is one test (harness.h). With --reference, redis-server runs the
  * same steps with AOF on (appendonly yes, appendfsync always); step 4 is
@@ -578,12 +585,145 @@ static void test_torn_log(void)
     lt_server_cleanup(&t, lt_checks_failed() > 0);
 }
 
+/* ---- 7. the replay's read-ahead ---------------------------------------- */
+
+#define RA_KEYS 2000
+#define RA_CMDS 6000
+
+static void test_readahead(void)
+{
+    static long long val[2][RA_KEYS]; /* the model: dataset a db index names */
+    static int has[2][RA_KEYS];
+    lt_server t;
+    const char *args[] = {"--checkpoint-interval", "3600000"};
+    if (!lt_check(lt_server_start(&t, opts.server, args, 2) == 0, "start"))
+        return;
+    lt_conn *c = lt_conn_open(t.port, 10000);
+    if (!lt_check(c != NULL, "connect")) {
+        lt_server_cleanup(&t, 1);
+        return;
+    }
+    char key[32], num[32], db[8];
+    int sent = 0;
+    for (int d = 0; d < 2; d++) {
+        snprintf(db, sizeof(db), "%d", d);
+        lt_conn_send(c, "SELECT", db, NULL);
+        sent++;
+        for (int i = 0; i < RA_KEYS; i++) {
+            snprintf(key, sizeof(key), "ra:%d", i);
+            val[d][i] = d * 1000000 + i;
+            has[d][i] = 1;
+            snprintf(num, sizeof(num), "%lld", val[d][i]);
+            lt_conn_send(c, "SET", key, num, NULL);
+            sent++;
+        }
+    }
+    lt_conn_send(c, "SAVE", NULL); /* stored: cold after the restart */
+    sent++;
+    /* the tail, in the log alone */
+    unsigned long long st = 77;
+    int cur = 1;
+    for (int n = 0; n < RA_CMDS; n++) {
+        unsigned r = (unsigned)(lt_rand_next(&st) % 1000);
+        int k = (int)(lt_rand_next(&st) % RA_KEYS);
+        snprintf(key, sizeof(key), "ra:%d", k);
+        if (r < 20) {
+            cur = !cur;
+            snprintf(db, sizeof(db), "%d", cur);
+            lt_conn_send(c, "SELECT", db, NULL);
+        } else if (r < 30) {
+            for (int i = 0; i < RA_KEYS; i++) {
+                long long tv = val[0][i];
+                int th = has[0][i];
+                val[0][i] = val[1][i];
+                has[0][i] = has[1][i];
+                val[1][i] = tv;
+                has[1][i] = th;
+            }
+            lt_conn_send(c, "SWAPDB", "0", "1", NULL);
+        } else if (r < 31) {
+            memset(has[cur], 0, sizeof(has[cur]));
+            lt_conn_send(c, "FLUSHDB", NULL);
+        } else if (r < 130) {
+            has[cur][k] = 0;
+            lt_conn_send(c, "DEL", key, NULL);
+        } else if (r < 230) {
+            val[cur][k] = (long long)(lt_rand_next(&st) % 100000);
+            has[cur][k] = 1;
+            snprintf(num, sizeof(num), "%lld", val[cur][k]);
+            lt_conn_send(c, "SET", key, num, NULL);
+        } else {
+            long long by = (long long)(lt_rand_next(&st) % 1000) - 500;
+            val[cur][k] = (has[cur][k] ? val[cur][k] : 0) + by;
+            has[cur][k] = 1;
+            snprintf(num, sizeof(num), "%lld", by);
+            lt_conn_send(c, "INCRBY", key, num, NULL);
+        }
+        sent++;
+    }
+    int errors = 0;
+    for (int i = 0; i < sent; i++) {
+        lt_reply *r = NULL;
+        if (lt_conn_read(c, &r) != 0 || !r || r->type == '-')
+            errors++;
+        lt_reply_free(r);
+    }
+    lt_check(errors == 0, "every command of the load and the tail succeeded (%d errors)", errors);
+    lt_conn_close(c);
+    lt_server_kill(&t);
+    if (lt_check(lt_server_restart(&t) == 0, "restart after kill -9")) {
+        c = lt_conn_open(t.port, 10000);
+        if (lt_check(c != NULL, "connect after the restart")) {
+            long long replayed = -1;
+            lt_reply *r = lt_conn_call(c, "INFO", "persistence", NULL);
+            if (r)
+                lt_info_field(r, "log_replayed_commands", &replayed);
+            lt_reply_free(r);
+            long long ahead = -1;
+            r = lt_conn_call(c, "INFO", "tiering", NULL);
+            if (r)
+                lt_info_field(r, "prefetch_reads", &ahead);
+            lt_reply_free(r);
+            lt_check(ahead > 0, "the replay read keys ahead (%lld)", ahead);
+            lt_check(replayed >= RA_CMDS * 3 / 4,
+                     "the tail was replayed (%lld commands: more than nine windows)", replayed);
+            int wrong = 0;
+            for (int d = 0; d < 2; d++) {
+                snprintf(db, sizeof(db), "%d", d);
+                lt_reply_free(lt_conn_call(c, "SELECT", db, NULL));
+                int want_size = 0;
+                for (int i = 0; i < RA_KEYS; i++) {
+                    snprintf(key, sizeof(key), "ra:%d", i);
+                    snprintf(num, sizeof(num), "%lld", val[d][i]);
+                    r = lt_conn_call(c, "GET", key, NULL);
+                    int ok = has[d][i] ? r && r->type == '$' && !r->null && !strcmp(r->str, num)
+                                       : r && r->type == '$' && r->null;
+                    if (!ok && wrong++ < 5)
+                        lt_check(0, "db %d %s: want %s, got %s", d, key, has[d][i] ? num : "nil",
+                                 r && r->str ? r->str : "(nil)");
+                    lt_reply_free(r);
+                    want_size += has[d][i];
+                }
+                r = lt_conn_call(c, "DBSIZE", NULL);
+                lt_check(r && r->type == ':' && r->integer == want_size,
+                         "db %d: DBSIZE %lld, the model has %d", d, r ? r->integer : -1, want_size);
+                lt_reply_free(r);
+            }
+            lt_check(wrong == 0, "every key as the model says after the replay (%d wrong)", wrong);
+            lt_conn_close(c);
+        }
+    }
+    if (t.pid > 0)
+        lt_check(lt_server_stop(&t) == 0, "SIGTERM: exit status 0");
+    lt_server_cleanup(&t, lt_checks_failed() > 0);
+}
+
 int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-restart") != 0)
         return 2;
     /* Redis skips the second-server test (longtail only). */
-    lt_plan(opts.reference ? 4 : 6);
+    lt_plan(opts.reference ? 4 : 7);
     lt_test_begin("SIGTERM and restart keep 100 000 keys and their TTLs");
     const char *lt_args[] = {"--appendfsync", "always"};
     const char *redis_args[] = {"--appendonly", "yes", "--appendfsync", "always"};
@@ -630,6 +770,8 @@ int main(int argc, char **argv)
     if (!opts.reference) {
         lt_test_begin("a torn log tail is cut off with aof-load-truncated yes, refused with no");
         test_torn_log();
+        lt_test_begin("the replay reads ahead: a long tail over cold keys ends as the model");
+        test_readahead();
     }
     return lt_report("lt-restart");
 }
