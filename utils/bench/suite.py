@@ -316,6 +316,7 @@ class Suite:
         self.notes = []
         self.results = {"parts": {}}
         self.server_bin, self.bench_bin = self.find_binaries(args.build)
+        self.check_trees()
         base = args.workdir or tempfile.gettempdir()
         self.work = tempfile.mkdtemp(prefix="longtail-suite-", dir=base)
         if self.fs_type(self.work) == "tmpfs":
@@ -335,6 +336,78 @@ class Suite:
                                   text=True).stdout.strip()
         except OSError:
             return ""
+
+    @staticmethod
+    def source_tree(server_bin):
+        """The source tree the server was built from: abs_top_srcdir in the
+        Makefile next to it (an out-of-tree build), else the binary's own
+        directory when that is a git tree, else ROOT."""
+        d = os.path.dirname(os.path.abspath(server_bin))
+        try:
+            with open(os.path.join(d, "Makefile")) as f:
+                for line in f:
+                    if line.startswith("abs_top_srcdir ="):
+                        return os.path.realpath(line.split("=", 1)[1].strip())
+        except OSError:
+            pass
+        if os.path.isdir(os.path.join(d, ".git")) or os.path.isfile(os.path.join(d, ".git")):
+            return os.path.realpath(d)
+        return os.path.realpath(ROOT)
+
+    @staticmethod
+    def git_state(tree):
+        """(short commit, [modified tracked files]) of a git tree, or
+        (None, None) when git cannot tell."""
+        def git(*a):
+            try:
+                return subprocess.run(["git", "-C", tree] + list(a), capture_output=True,
+                                      text=True)
+            except OSError:
+                return None
+        head = git("rev-parse", "--short", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no")
+        if not head or not status or head.returncode or status.returncode:
+            return None, None
+        return head.stdout.strip(), [ln for ln in status.stdout.splitlines() if ln.strip()]
+
+    @staticmethod
+    def git_time(tree):
+        try:
+            p = subprocess.run(["git", "-C", tree, "log", "-1", "--format=%ct"],
+                               capture_output=True, text=True)
+            return int(p.stdout.strip()) if p.returncode == 0 else None
+        except (OSError, ValueError):
+            return None
+
+    def check_trees(self):
+        """Refuses (exit status 2) to measure a tree with modified tracked
+        files, or one git cannot read, unless --allow-dirty: the results
+        name a commit, and must be that commit's figures. Checks the tree
+        of the server binary and, when it is another one, the suite's."""
+        trees = [self.source_tree(self.server_bin)]
+        if os.path.realpath(ROOT) not in trees:
+            trees.append(os.path.realpath(ROOT))
+        self.trees = []
+        refused = []
+        for t in trees:
+            commit, dirty = self.git_state(t)
+            self.trees.append({"path": t, "commit": commit, "dirty_files": dirty})
+            if commit is None:
+                refused.append("%s: git cannot tell its commit or status (not a git tree?)" % t)
+            elif dirty:
+                refused.append("%s at %s has modified tracked files:\n    %s" % (
+                    t, commit, "\n    ".join(dirty[:20] + (["..."] if len(dirty) > 20 else []))))
+        commit_time = self.git_time(trees[0])
+        if commit_time and os.path.getmtime(self.server_bin) < commit_time:
+            self.notes.append("The server binary (%s) is older than the commit time of %s: it "
+                              "may not have been rebuilt since." % (self.server_bin,
+                                                                   self.trees[0]["commit"]))
+        if refused and not self.args.allow_dirty:
+            print("suite: refusing to run: the results must be those of a commit.\n  " +
+                  "\n  ".join(refused) +
+                  "\nCommit or stash the changes, or give --allow-dirty for a development "
+                  "run (its results say at the top that the tree was dirty).", file=sys.stderr)
+            sys.exit(2)
 
     @staticmethod
     def find_binaries(build):
@@ -772,9 +845,14 @@ class Suite:
         return {"date": datetime.datetime.now().isoformat(timespec="seconds"),
                 "host": platform.node(), "mode": self.mode, "cpus": os.cpu_count(),
                 "cpu_model": cpu, "memory_bytes": mem, "kernel": platform.release(),
-                "longtail_commit": cmd(["git", "rev-parse", "--short", "HEAD"]),
-                "longtail_dirty": bool(cmd(["git", "status", "--porcelain",
-                                            "--untracked-files=no"])),
+                "longtail_commit": self.trees[0]["commit"],
+                "longtail_tree": self.trees[0]["path"],
+                "suite_tree": self.trees[-1]["path"], "suite_commit": self.trees[-1]["commit"],
+                "longtail_dirty": any(t["dirty_files"] or t["commit"] is None
+                                      for t in self.trees),
+                "dirty_files": {t["path"]: t["dirty_files"] for t in self.trees
+                                if t["dirty_files"]},
+                "allow_dirty": self.args.allow_dirty,
                 "redis_version": cmd(["redis-server", "--version"]),
                 "bench_version": cmd([self.bench_bin, "--version"]),
                 "server_bin": self.server_bin, "bench_bin": self.bench_bin,
@@ -839,11 +917,22 @@ def render_md(res, pngs):
     o = []
     o.append("# longtail benchmark suite, %s on %s (%s mode)\n" % (m["date"][:10], m["host"],
                                                                      m["mode"]))
-    o.append("%s; %d CPUs (%s), %s RAM, Linux %s; load average at start %s. longtail %s%s, %s, "
-             "%s. The suite took %.1f minutes.\n" % (
+    if m["longtail_dirty"]:
+        files = ["`%s`" % f.strip() for fs in m["dirty_files"].values() for f in fs]
+        o.append("> **DIRTY TREE: these figures are not a release measurement.** The suite ran "
+                 "with --allow-dirty on a tree with modified tracked files%s; the binaries "
+                 "were not built from commit %s alone.\n" % (
+                     (": " + ", ".join(files[:20]) + (" ..." if len(files) > 20 else ""))
+                     if files else " (or one git could not read)", m["longtail_commit"]))
+    suite = ""
+    if m["suite_tree"] != m["longtail_tree"]:
+        suite = " (the suite itself from %s at %s)" % (m["suite_tree"], m["suite_commit"])
+    o.append("%s; %d CPUs (%s), %s RAM, Linux %s; load average at start %s. longtail commit "
+             "%s%s (source tree %s, server %s)%s; %s, %s. The suite took %.1f minutes.\n" % (
                  m["date"], m["cpus"], m["cpu_model"], human_bytes(m["memory_bytes"]), m["kernel"],
                  " ".join("%.2f" % x for x in m["load_average_at_start"]),
                  m["longtail_commit"], " (modified)" if m["longtail_dirty"] else "",
+                 m["longtail_tree"], m["server_bin"], suite,
                  m["redis_version"].split(" sha=")[0], m["bench_version"], m["seconds"] / 60))
     o.append("Ratios are longtail / Redis: above 1 is better for longtail for throughput, "
              "below 1 for latency, time and bytes. Every command the suite ran is listed at "
@@ -1081,6 +1170,11 @@ def main():
                     "(default: $TMPDIR or /tmp, or ~/.cache/longtail-suite when that is "
                     "tmpfs, which has no O_DIRECT for direct reads)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--allow-dirty", action="store_true",
+                    help="run even when the source tree of the server (or the suite's) has "
+                    "modified tracked files (`git status --porcelain --untracked-files=no` not "
+                    "empty), which is refused otherwise (exit status 2); the results then say "
+                    "at the top that they are not a release measurement")
     args = ap.parse_args()
     suite = Suite(args)
     atexit.register(suite.cleanup)
