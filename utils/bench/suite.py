@@ -173,6 +173,17 @@ def parse_info(text):
     return out
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a running process (all its threads), from
+    /proc, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def du_bytes(path):
     total = 0
     seen = set()
@@ -505,6 +516,7 @@ class Suite:
                               "what": "redis-benchmark on %s" % server.name,
                               "command": shlex.join(argv) + "   # SIGINT after %g s" % secs})
         t0 = time.monotonic()
+        server_cpu0 = proc_cpu_s(server.proc.pid)
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.children.append(p)
         time.sleep(secs)
@@ -517,6 +529,7 @@ class Suite:
         _, status, ru = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - t0
+        server_cpu1 = proc_cpu_s(server.proc.pid)
         last = None
         for line in out.decode(errors="replace").replace("\r", "\n").splitlines():
             mt = self.RB_PROGRESS.match(line.strip())
@@ -526,7 +539,8 @@ class Suite:
             return None
         return {"name": last.group(1), "rps": float(last.group(3)),
                 "avg_ms": float(last.group(5)), "client_cpu_s": ru.ru_utime + ru.ru_stime,
-                "wall_s": wall}
+                "server_cpu_s": None if server_cpu0 is None or server_cpu1 is None
+                else server_cpu1 - server_cpu0, "wall_s": wall}
 
     # -- part 0: the tool itself ----------------------------------------------
 
@@ -609,7 +623,11 @@ class Suite:
                     row[key + "_client_cpu_share"] = (
                         statistics.median(x["client_cpu_s"] / x["wall_s"] for x in rr)
                         if rr else None)
+                    row[key + "_server_cpu_share"] = (
+                        statistics.median(x["server_cpu_s"] / x["wall_s"] for x in rr)
+                        if rr and all(x["server_cpu_s"] is not None for x in rr) else None)
                     row[key + "_client_cpu_s"] = [x["client_cpu_s"] for x in rr]
+                    row[key + "_server_cpu_s"] = [x["server_cpu_s"] for x in rr]
                     row[key + "_wall_s"] = [x["wall_s"] for x in rr]
                 for key, base in (("vs_aof", "redis_aof"), ("vs_redis", "redis")):
                     a, b = row["longtail_rps"], row[base + "_rps"]
@@ -1005,6 +1023,7 @@ class Suite:
             if hasattr(self, s):
                 getattr(self, s).stop()
         self.results["meta"]["seconds"] = round(time.monotonic() - T0, 1)
+        self.results["meta"]["load_average_at_end"] = os.getloadavg()
         self.results["commands"] = self.commands
         self.results["notes"] = self.notes
         self.write()
@@ -1061,10 +1080,12 @@ def render_md(res, pngs):
     suite = ""
     if m["suite_tree"] != m["longtail_tree"]:
         suite = " (the suite itself from %s at %s)" % (m["suite_tree"], m["suite_commit"])
-    o.append("%s; %d CPUs (%s), %s RAM, Linux %s; load average at start %s. longtail commit "
+    o.append("%s; %d CPUs (%s), %s RAM, Linux %s; load average at start %s, at the end %s "
+             "(the suite's own load included). longtail commit "
              "%s%s (source tree %s, server %s)%s; %s, %s. The suite took %.1f minutes.\n" % (
                  m["date"], m["cpus"], m["cpu_model"], human_bytes(m["memory_bytes"]), m["kernel"],
                  " ".join("%.2f" % x for x in m["load_average_at_start"]),
+                 " ".join("%.2f" % x for x in m.get("load_average_at_end", ())) or "—",
                  m["longtail_commit"], " (modified)" if m["longtail_dirty"] else "",
                  m["longtail_tree"], m["server_bin"], suite,
                  m["redis_version"].split(" sha=")[0], m["bench_version"], m["seconds"] / 60))
@@ -1169,6 +1190,7 @@ def render_md(res, pngs):
                          "%.2f" % r["longtail_bench_cpu_us_per_req"]] for r in t["rows"]]))
 
     if hp:
+        cpus = m["cpus"]
         o.append("## 1. Hot path (redis-benchmark)\n")
         multi = hp["rounds"] >= 2
         o.append("`redis-benchmark -c %d -r %d -P 1|16 -t TEST`, each test run for %g s and "
@@ -1193,11 +1215,13 @@ def render_md(res, pngs):
             return "%.2f (≥ %.2f: %s)" % (r[key], r[key + "_goal"],
                                           "met" if r[key + "_met"] else "**missed**")
 
-        def share(v):
-            return "—" if v is None else "%.2f" % v
+        def share(r, key):
+            c, v = r.get(key + "_client_cpu_share"), r.get(key + "_server_cpu_share")
+            return "%s + %s" % ("—" if c is None else "%.2f" % c,
+                                "—" if v is None else "%.2f" % v)
         head = ["test", "-P", "longtail ops/s", "Redis AOF everysec", "Redis no persistence",
                 "longtail / AOF", "longtail / no persistence", "mean ms longtail / AOF",
-                "redis-benchmark CPU / wall: longtail, AOF, no pers."]
+                "CPU / wall, client + server: longtail", "AOF", "no pers."]
         if multi:
             head.append("best rounds: / AOF, / no pers.")
         rows = []
@@ -1206,9 +1230,7 @@ def render_md(res, pngs):
                    fmt_int(r["redis_aof_rps"]), fmt_int(r["redis_rps"]), vs(r, "vs_aof"),
                    vs(r, "vs_redis"),
                    "%s / %s" % (fmt_ms(r["longtail_avg_ms"]), fmt_ms(r["redis_aof_avg_ms"])),
-                   "%s, %s, %s" % (share(r.get("longtail_client_cpu_share")),
-                                   share(r.get("redis_aof_client_cpu_share")),
-                                   share(r.get("redis_client_cpu_share")))]
+                   share(r, "longtail"), share(r, "redis_aof"), share(r, "redis")]
             if multi:
                 row.append("%s, %s" % (fmt_ratio(r["vs_aof_best"], 1),
                                        fmt_ratio(r["vs_redis_best"], 1)))
@@ -1217,14 +1239,21 @@ def render_md(res, pngs):
         p1 = [x for r in hp["rows"] if r["pipeline"] == 1
               for x in (r.get("longtail_client_cpu_share"), r.get("redis_aof_client_cpu_share"),
                         r.get("redis_client_cpu_share")) if x is not None]
-        o.append("redis-benchmark CPU / wall is the client's own user + system time (its "
-                 "resource usage when it exited) over its wall time: it runs on one thread, so "
-                 "near 1.0 the client, not the server, bounded the rate.%s\n" % (
-                     " At -P 1 it was %.2f to %.2f: %s" % (
-                         min(p1), max(p1),
-                         "the client was the bottleneck there, and the -P 1 ratios compare "
-                         "redis-benchmark's speed more than the servers'." if min(p1) >= 0.85
-                         else "the client was busy but not always saturated.")
+        if not p1:
+            verdict = ""
+        elif min(p1) >= 0.85:
+            verdict = ("the client was the bottleneck in every -P 1 run, and those ratios "
+                       "compare redis-benchmark's speed more than the servers'.")
+        elif max(p1) >= 0.85:
+            verdict = "the client was the bottleneck in some of the -P 1 runs."
+        else:
+            verdict = ("the client did not use a whole core; with the server it competes for "
+                       "the machine's %s CPUs (see the server's share)." % cpus)
+        o.append("CPU / wall is each process's user + system time over the run's wall time: "
+                 "redis-benchmark's from its resource usage when it exited, the server's from "
+                 "/proc (all its threads). redis-benchmark runs on one thread, so near 1.0 the "
+                 "client, not the server, bounded the rate.%s\n" % (
+                     " At -P 1 the client's was %.2f to %.2f: %s" % (min(p1), max(p1), verdict)
                      if p1 else ""))
 
     if tr:
