@@ -1338,6 +1338,8 @@ def render_md(res, pngs):
                              fmt_int(olp["client_late_requests"]), fmt_int(olp["unsent"]),
                              "client kept up" if olp["client_kept_up"] else
                              "**CLIENT FELL BEHIND** (latencies include its own delay)"))
+            line += "; longtail-bench's CPU %.1f s (%.2f of a core over warm-up and run)" % (
+                run["client_cpu_s"], run["client_cpu_s"] / (run["duration"] + st["warmup"]))
             if run.get("stall_micros") is not None:
                 line += "; write stall %s µs, hot hit ratio %s" % (
                     fmt_int(run["stall_micros"]),
