@@ -379,6 +379,7 @@ void cmd_exec(client *c)
     str *argv = c->argv;
     const struct command *exec = c->cmd;
     c->flags |= CLIENT_IN_EXEC;
+    keyspace_set_atomic(1); /* no checkpoint may store part of it */
     reply_array(c, m->n);
     for (int i = 0; i < m->n; i++) {
         c->argc = m->q[i].argc;
@@ -386,6 +387,7 @@ void cmd_exec(client *c)
         c->cmd = m->q[i].cmd;
         command_call_queued(c);
     }
+    keyspace_set_atomic(0);
     c->argc = argc;
     c->argv = argv;
     c->cmd = exec;

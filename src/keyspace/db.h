@@ -253,7 +253,10 @@ void keyspace_clock_update(void);
 void keyspace_active_expire(int64_t budget_us);
 
 /* Iteration over all keys of a db in storage order (SCAN, KEYS,
- * RANDOMKEY): commits first so storage is complete. Failures: */
+ * RANDOMKEY): commits first so storage is complete; inside a transaction
+ * (keyspace_set_atomic) merges storage with the keys changed since the
+ * last checkpoint instead, so nothing of the transaction is stored before
+ * the log holds all of it. Failures: */
 #define KEYSPACE_READ_FAILED  (-1) /* keyspace_read_error() says why */
 #define KEYSPACE_WRITE_FAILED (-2) /* the commit first: keyspace_write_error() */
 typedef int keyspace_iter_fn(void *ctx, const char *key, size_t klen, int type, int64_t expire_ms);
@@ -264,6 +267,8 @@ int keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, void *ct
 /* A random key of db into *out (heap str): 0; 1 when empty; or a failure
  * code. */
 int keyspace_random_key(struct db *db, str *out);
+/* A transaction's commands run (1) or not (0): cmd/'s EXEC. */
+void keyspace_set_atomic(int on);
 
 /* The message of the last failed storage read (main thread). */
 const char *keyspace_read_error(void);

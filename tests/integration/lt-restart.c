@@ -24,10 +24,17 @@
  * 7. longtail only: the replay's read-ahead. 4 000 keys in two dbs are
  *    stored (SAVE), then a tail of 6 000 commands (twelve replay windows)
  *    only in the log: mostly INCRBY (whose result shows the value it
- *    found), some SET and DEL, SELECT, SWAPDB and FLUSHDB, seeded. After a kill -9 every key is cold, and the replay reads the
- *    keys of each window while the one before runs: every key must end as
- *    a model of the commands says (a value read before an earlier command
- *    wrote its key must not be installed), and DBSIZE of each db exact.
+ *    found), some SET and DEL, SELECT, SWAPDB and FLUSHDB, seeded. After a kill -9 every key is
+ * cold, and the replay reads the keys of each window while the one before runs: every key must end
+ * as a model of the commands says (a value read before an earlier command wrote its key must not be
+ * installed), and DBSIZE of each db exact.
+ *
+ * 8. longtail only: SCAN, KEYS and RANDOMKEY inside MULTI see the
+ *    transaction's own writes and the stored keys it deleted are gone, but
+ *    store nothing (a checkpoint there would store the transaction's first
+ *    part before the log holds it whole): after EXEC its keys are still
+ *    waiting for a checkpoint, and a kill -9 and restart give the whole
+ *    transaction. Again with the stored keys cold (maxmemory 1).
  *
  * Each step is one test (harness.h). With --reference, redis-server runs the
  * same steps with AOF on (appendonly yes, appendfsync always); step 4 is
@@ -718,12 +725,89 @@ static void test_readahead(void)
     lt_server_cleanup(&t, lt_checks_failed() > 0);
 }
 
+/* ---- 8. walks inside a transaction --------------------------------------- */
+
+static void test_walk_in_multi(int cold)
+{
+    lt_server t;
+    /* cold: every key leaves memory once checkpointed, each loop iteration */
+    const char *args[] = {"--checkpoint-interval", "3600000", "--maxmemory", "1"};
+    if (!lt_check(lt_server_start(&t, opts.server, args, cold ? 4 : 2) == 0, "start"))
+        return;
+    lt_conn *c = lt_conn_open(t.port, 10000);
+    if (!lt_check(c != NULL, "connect")) {
+        lt_server_cleanup(&t, 1);
+        return;
+    }
+    lt_reply_free(lt_conn_call(c, "MSET", "s1", "1", "s2", "2", "s3", "3", NULL));
+    lt_reply *r = lt_conn_call(c, "SAVE", NULL);
+    lt_check_reply(r, "+OK", "SAVE: s1, s2 and s3 stored");
+    lt_reply_free(r);
+    lt_reply_free(lt_conn_call(c, "MULTI", NULL));
+    const char *q[][3] = {{"SET", "n1", "x"},  {"DEL", "s1", NULL},       {"SET", "s2", "two"},
+                          {"KEYS", "*", NULL}, {"RANDOMKEY", NULL, NULL}, {"DBSIZE", NULL, NULL}};
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        r = lt_conn_call(c, q[i][0], q[i][1], q[i][2], NULL);
+        lt_reply_free(r);
+    }
+    lt_reply_free(lt_conn_call(c, "SCAN", "0", "COUNT", "1000", NULL));
+    r = lt_conn_call(c, "EXEC", NULL);
+    int ok = r && r->type == '*' && r->n == 7;
+    if (ok) {
+        lt_reply_sort(r->elem[3]);
+        char *keys = lt_reply_format(r->elem[3]);
+        lt_check(!strcmp(keys, "*3[\"n1\",\"s2\",\"s3\"]"),
+                 "KEYS inside MULTI: the transaction's writes and the stored keys left (%s)", keys);
+        free(keys);
+        const char *rk = r->elem[4]->str ? r->elem[4]->str : "";
+        lt_check(!strcmp(rk, "n1") || !strcmp(rk, "s2") || !strcmp(rk, "s3"),
+                 "RANDOMKEY inside MULTI is one of them (%s)", rk);
+        lt_check(r->elem[5]->type == ':' && r->elem[5]->integer == 3, "DBSIZE 3");
+        lt_reply *sc = r->elem[6];
+        ok = sc->type == '*' && sc->n == 2 && !strcmp(sc->elem[0]->str, "0");
+        if (ok) {
+            lt_reply_sort(sc->elem[1]);
+            char *sk = lt_reply_format(sc->elem[1]);
+            ok = !strcmp(sk, "*3[\"n1\",\"s2\",\"s3\"]");
+            lt_check(ok, "SCAN inside MULTI sees the same keys (%s)", sk);
+            free(sk);
+        }
+    }
+    lt_check(ok, "EXEC answered every queued command");
+    lt_reply_free(r);
+    long long dirty = -1;
+    r = lt_conn_call(c, "INFO", "persistence", NULL);
+    if (r)
+        lt_info_field(r, "checkpoint_dirty_keys", &dirty);
+    lt_reply_free(r);
+    if (!cold) /* (cold mode checkpoints after every loop iteration) */
+        lt_check(dirty == 3,
+                 "the walks stored nothing: the transaction's 3 keys still wait for a "
+                 "checkpoint (checkpoint_dirty_keys %lld)",
+                 dirty);
+    lt_conn_close(c);
+    lt_server_kill(&t);
+    if (lt_check(lt_server_restart(&t) == 0, "restart after kill -9")) {
+        c = lt_conn_open(t.port, 10000);
+        if (lt_check(c != NULL, "connect after the restart")) {
+            r = lt_conn_call(c, "MGET", "n1", "s1", "s2", "s3", NULL);
+            lt_check_reply(r, "*4[\"x\",(nil),\"two\",\"3\"]",
+                           "the whole transaction, from the log");
+            lt_reply_free(r);
+            lt_conn_close(c);
+        }
+    }
+    if (t.pid > 0)
+        lt_check(lt_server_stop(&t) == 0, "SIGTERM: exit status 0");
+    lt_server_cleanup(&t, lt_checks_failed() > 0);
+}
+
 int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-restart") != 0)
         return 2;
     /* Redis skips the second-server test (longtail only). */
-    lt_plan(opts.reference ? 4 : 7);
+    lt_plan(opts.reference ? 4 : 9);
     lt_test_begin("SIGTERM and restart keep 100 000 keys and their TTLs");
     const char *lt_args[] = {"--appendfsync", "always"};
     const char *redis_args[] = {"--appendonly", "yes", "--appendfsync", "always"};
@@ -772,6 +856,10 @@ int main(int argc, char **argv)
         test_torn_log();
         lt_test_begin("the replay reads ahead: a long tail over cold keys ends as the model");
         test_readahead();
+        lt_test_begin("SCAN, KEYS and RANDOMKEY inside MULTI store nothing of the transaction");
+        test_walk_in_multi(0);
+        lt_test_begin("... and with the stored keys cold, see them as after the transaction");
+        test_walk_in_multi(1);
     }
     return lt_report("lt-restart");
 }
