@@ -152,11 +152,14 @@ static void keys_add(void *ctx, int dbindex, str key)
  * command names another db for a key). */
 static void keys_of(const struct command *cmd, int argc, str *argv, int dbindex)
 {
-    struct keyref *refs;
-    int n = command_keys_alloc(cmd, argc, argv, &refs);
+    struct keyref few[16], *refs = few; /* most commands name a few keys */
+    int n = command_get_keys(cmd, argc, argv, few, 16);
+    if (n > 16)
+        n = command_keys_alloc(cmd, argc, argv, &refs);
     for (int i = 0; i < n; i++)
         keys_add(NULL, refs[i].dbindex < 0 ? dbindex : refs[i].dbindex, argv[refs[i].argi]);
-    free(refs);
+    if (refs != few)
+        free(refs);
 }
 
 /* A db index argument of a queued command, or -1 when not a valid one. */

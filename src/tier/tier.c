@@ -420,6 +420,14 @@ static int prefetch(void *owner, uint64_t arrival, const struct key_at *keys, in
         follow(owner, arrival, keys, n, flags, known);
         return 1;
     }
+    /* the usual case, hot keys: nothing to read, nothing to allocate */
+    int unknown = 0;
+    for (int i = 0; i < n && !unknown; i++) {
+        struct db *db = keyspace_db(keys[i].dbindex);
+        unknown = db && db_key_state(db, keys[i].key) == KEY_UNKNOWN;
+    }
+    if (!unknown)
+        return 0;
     /* the keys to read, and the others (hot or known absent), each once */
     int nd;
     struct key_at *d = keys_distinct(keys, n, &nd);
