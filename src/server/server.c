@@ -366,7 +366,14 @@ int server_init(void)
     }
     tier_init();
     dispatch_init();
-    /* the pool reads ahead for the log's replay */
+    /* the pool reads ahead for the log's replay. Cold reads of data in the
+     * page cache are CPU work: on 2 CPUs one reader served the tiered
+     * profile store 20-45 % faster than four (their wake-ups and context
+     * switches took the main thread's CPU) */
+    if (server.storage_threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        server.storage_threads = cpus >= 16 ? 8 : cpus >= 2 ? (int)(cpus / 2) : 1;
+    }
     server.readpool_fd = readpool_start(server.store, server.storage_threads);
     if (server.readpool_fd < 0) {
         log_warning("Can't start the storage read pool");
