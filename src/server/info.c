@@ -412,6 +412,7 @@ static str section_tiering(str s)
                    "prefetch_reads:%lld\r\n"
                    "prefetch_hits_absent:%lld\r\n"
                    "prefetch_bloom_absent:%lld\r\n"
+                   "prefetch_bloom_skipped:%lld\r\n"
                    "prefetch_parked_commands:%lld\r\n"
                    "prefetch_stale_reads:%lld\r\n"
                    "prefetch_header_reads:%lld\r\n"
@@ -442,13 +443,13 @@ static str section_tiering(str s)
                    "rocksdb_delayed_write_rate:%llu\r\n"
                    "rocksdb_stall_micros:%llu\r\n",
                    hot_keys, hot_used(), tier_settings.maxmemory, keys, tier_stats.prefetch_reads,
-                   tier_stats.prefetch_hits_absent, tier_stats.bloom_absent, tier_stats.parked,
-                   tier_stats.stale_reads, tier_stats.header_reads, tier_stats.followed,
-                   ks_stats.sync_loads, ks_stats.promotions, ks_stats.demotions, ks_stats.commits,
-                   ks_stats.commit_keys, ks_stats.commit_bytes, ks_stats.commit_errors,
-                   split_stats.whole_writes, split_stats.element_writes, split_stats.garbage_ranges,
-                   elements_read_total(), ks_stats.read_errors, ks_stats.corrupt_values,
-                   ks_stats.expire_errors,
+                   tier_stats.prefetch_hits_absent, tier_stats.bloom_absent,
+                   tier_stats.bloom_skipped, tier_stats.parked, tier_stats.stale_reads,
+                   tier_stats.header_reads, tier_stats.followed, ks_stats.sync_loads,
+                   ks_stats.promotions, ks_stats.demotions, ks_stats.commits, ks_stats.commit_keys,
+                   ks_stats.commit_bytes, ks_stats.commit_errors, split_stats.whole_writes,
+                   split_stats.element_writes, split_stats.garbage_ranges, elements_read_total(),
+                   ks_stats.read_errors, ks_stats.corrupt_values, ks_stats.expire_errors,
                    (unsigned long long)hist_percentile(&tier_stats.read_latency, 50),
                    (unsigned long long)hist_percentile(&tier_stats.read_latency, 99),
                    (unsigned long long)hist_percentile(&tier_stats.read_latency, 99.9),

@@ -84,6 +84,7 @@ struct tier_stats {
     long long parked;               /* commands parked */
     long long stale_reads;          /* reads discarded (key written in flight) */
     long long bloom_absent;         /* keys known absent from the bloom filters, no read */
+    long long bloom_skipped;        /* prefetches that read without probing them first */
     long long header_reads;         /* split values read as their header alone */
     long long followed;             /* commands that waited for reads of their keys by others */
     long long read_errors;          /* keys whose read failed (their commands answered an error) */

@@ -14,7 +14,10 @@
  * - some keys were demoted (hot_keys < keys), every key reads back intact,
  *   in order and at random, and overwrites/deletes of cold keys are exact.
  * Four tests (harness.h): the writes, the sequential read, the overwrites and
- * random reads, and SIGTERM's exit status. With --reference, redis-server runs
+ * random reads, and SIGTERM's exit status. The sequential read (every key
+ * exists) must skip the bloom probe for most cold keys, and 2000 new keys
+ * written after the random reads must be probed again (known absent
+ * without a read). With --reference, redis-server runs
  * the same data without maxmemory (Redis would evict or refuse writes) and the
  * tiering checks are skipped.
  *
@@ -402,10 +405,20 @@ int main(int argc, char **argv)
 
     lt_test_begin("every key reads back intact in order, the hot tier bounded");
     t0 = lt_now_ms();
+    long long skipped0 = info_field(c, "tiering", "prefetch_bloom_skipped");
+    long long reads0 = info_field(c, "tiering", "prefetch_reads");
     bad = read_keys(c, idx, nkeys, "sequential read");
     lt_check(bad == 0, "sequential read: %d keys wrong", bad);
     printf("lt-bigdata: read %d keys in %lld ms\n", nkeys, lt_now_ms() - t0);
     check_hot_tier(c, "after reading every key");
+    if (!opts.reference) {
+        /* every key exists: the bloom probe finds nothing absent, so most
+         * reads of cold keys skip it (one in 32 still probes) */
+        long long skipped = info_field(c, "tiering", "prefetch_bloom_skipped") - skipped0;
+        long long reads = info_field(c, "tiering", "prefetch_reads") - reads0;
+        lt_check(reads > 0 && skipped > reads * 3 / 4,
+                 "reads of existing cold keys skip the bloom probe (%lld of %lld)", skipped, reads);
+    }
 
     lt_test_begin("overwrites and deletes of cold keys, then random reads, are exact");
     /* Overwrite a random third, delete a random tenth, read at random. */
@@ -427,6 +440,24 @@ int main(int argc, char **argv)
     lt_check(bad == 0, "random read: %d keys wrong", bad);
     check_hot_tier(c, "after random reads");
     check_dbsize(c, "at the end");
+    if (!opts.reference) {
+        /* after reads that skipped the bloom probe (above), new keys bring
+         * it back */
+        long long absent0 = info_field(c, "tiering", "prefetch_bloom_absent");
+        char key[32];
+        for (int i = 0; i < 2000; i++) {
+            snprintf(key, sizeof(key), "fresh:%d", i);
+            lt_reply_free(lt_conn_call(c, "SET", key, "v", NULL));
+        }
+        long long absent = info_field(c, "tiering", "prefetch_bloom_absent") - absent0;
+        lt_check(absent > 1000,
+                 "then 2000 new keys are probed again: %lld known absent without a read", absent);
+        for (int i = 0; i < 2000; i++) {
+            snprintf(key, sizeof(key), "fresh:%d", i);
+            lt_reply_free(lt_conn_call(c, "DEL", key, NULL));
+        }
+        check_dbsize(c, "after the new keys");
+    }
 
     lt_conn_close(c);
     lt_test_begin("SIGTERM exits with status 0");
