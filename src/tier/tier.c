@@ -219,6 +219,18 @@ static void keylist_copy(struct keylist *l, const struct key_at *keys, int n)
     memcpy(l->k, keys, (size_t)n * sizeof(*keys));
 }
 
+/* The arrays of pf's n keys: their dbs, names and reads. */
+static void prefetch_alloc(struct prefetch *pf, size_t n)
+{
+    pf->dbid = heap_calloc(n, sizeof(*pf->dbid));
+    pf->akeys = heap_calloc(n, sizeof(str));
+    pf->r.keys = heap_calloc(n, sizeof(char *));
+    pf->r.klens = heap_calloc(n, sizeof(size_t));
+    pf->r.vals = heap_calloc(n, sizeof(char *));
+    pf->r.vlens = heap_calloc(n, sizeof(size_t));
+    pf->r.rc = heap_calloc(n, sizeof(int));
+}
+
 static void prefetch_free(struct prefetch *pf)
 {
     for (int i = 0; i < pf->n; i++) {
@@ -493,14 +505,8 @@ static int prefetch(void *owner, uint64_t arrival, const struct key_at *keys, in
     keylist_copy(&pf->all, keys, n);
     pf->n = nwant;
     pf->submit_seq = write_seq;
-    pf->dbid = heap_calloc(nw, sizeof(*pf->dbid));
-    pf->akeys = heap_calloc(nw, sizeof(str));
+    prefetch_alloc(pf, nw);
     pf->ikeys = heap_calloc(nw, sizeof(str));
-    pf->r.keys = heap_calloc(nw, sizeof(char *));
-    pf->r.klens = heap_calloc(nw, sizeof(size_t));
-    pf->r.vals = heap_calloc(nw, sizeof(char *));
-    pf->r.vlens = heap_calloc(nw, sizeof(size_t));
-    pf->r.rc = heap_calloc(nw, sizeof(int));
     for (int i = 0; i < nwant; i++) {
         struct db *db = keyspace_db(want[i].dbindex);
         str key = want[i].key;
@@ -702,14 +708,7 @@ void tier_readahead_start(const struct key_at *keys, int n)
     int nd;
     struct key_at *d = keys_distinct(keys, n, &nd);
     struct prefetch *pf = heap_calloc(1, sizeof(*pf));
-    size_t cap = (size_t)(nd ? nd : 1);
-    pf->dbid = heap_calloc(cap, sizeof(*pf->dbid));
-    pf->akeys = heap_calloc(cap, sizeof(str));
-    pf->r.keys = heap_calloc(cap, sizeof(char *));
-    pf->r.klens = heap_calloc(cap, sizeof(size_t));
-    pf->r.vals = heap_calloc(cap, sizeof(char *));
-    pf->r.vlens = heap_calloc(cap, sizeof(size_t));
-    pf->r.rc = heap_calloc(cap, sizeof(int));
+    prefetch_alloc(pf, (size_t)(nd ? nd : 1));
     for (int i = 0; i < nd; i++) {
         struct db *db = keyspace_db(d[i].dbindex);
         if (!db || db_key_state(db, d[i].key) != KEY_UNKNOWN)

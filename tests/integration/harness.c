@@ -1124,6 +1124,16 @@ int lt_info_field(const lt_reply *r, const char *field, long long *out)
     return -1;
 }
 
+long long lt_conn_info(lt_conn *c, const char *section, const char *field)
+{
+    lt_reply *r = c ? lt_conn_call(c, "INFO", section, NULL) : NULL;
+    long long v = -1;
+    if (lt_info_field(r, field, &v) != 0)
+        v = -1;
+    lt_reply_free(r);
+    return v;
+}
+
 redisContext *lt_connect(const lt_server *s, int timeout_ms)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};

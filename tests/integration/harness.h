@@ -205,6 +205,9 @@ char *lt_conn_call_text(lt_conn *c, const char *arg0, ...);
 /* Parse the "field:value" lines of an INFO reply: value of "field" as a
  * long long in "*out"; returns 0 if found. */
 int lt_info_field(const lt_reply *r, const char *field, long long *out);
+/* INFO section over c (NULL allowed): the number of "field", or -1 when
+ * there is no such field (or no reply). */
+long long lt_conn_info(lt_conn *c, const char *section, const char *field);
 /* Waits until longtail has written every change into a checkpoint (INFO
  * persistence checkpoint_dirty_keys and checkpoint_in_progress are 0):
  * 0, or -1 after timeout_ms. A server without those fields (redis-server)

@@ -77,17 +77,6 @@ static void key_for(int i, char *key)
     sprintf(key, "big:%07d", i);
 }
 
-/* A numeric field of one INFO section, or -1. */
-static long long info_field(lt_conn *c, const char *section, const char *field)
-{
-    lt_reply *r = lt_conn_call(c, "INFO", section, NULL);
-    long long v = -1;
-    if (lt_info_field(r, field, &v) != 0)
-        v = -1;
-    lt_reply_free(r);
-    return v;
-}
-
 /* Wait for the hot tier to settle within maxmemory + SLACK, and check it. */
 static void check_hot_tier(lt_conn *c, const char *when)
 {
@@ -95,7 +84,7 @@ static void check_hot_tier(lt_conn *c, const char *when)
         return;
     long long used = -1;
     for (int waited = 0; waited <= SETTLE_MS; waited += 50) {
-        used = info_field(c, "tiering", "hot_tier_used_memory");
+        used = lt_conn_info(c, "tiering", "hot_tier_used_memory");
         if (used >= 0 && used <= MAXMEMORY + SLACK)
             break;
         lt_sleep_ms(50);
@@ -117,7 +106,7 @@ static void check_dbsize(lt_conn *c, const char *when)
     lt_reply_free(r);
     lt_check(got == want, "%s: DBSIZE %lld, expected %lld", when, got, want);
     if (!opts.reference) {
-        long long disk = info_field(c, "tiering", "keys_on_disk");
+        long long disk = lt_conn_info(c, "tiering", "keys_on_disk");
         lt_check(disk == want, "%s: keys_on_disk %lld, expected %lld", when, disk, want);
     }
 }
@@ -299,7 +288,7 @@ static void big_value_memory(int cold, const char *value)
     }
     pid_t pid = bs.pid;
     long long base = proc_status(pid, "VmRSS");
-    long long used0 = info_field(c, "memory", "used_memory");
+    long long used0 = lt_conn_info(c, "memory", "used_memory");
     lt_check(base > 0 && proc_status(pid, "VmHWM") > 0 && used0 > 0,
              "%s: no VmRSS/VmHWM in /proc/%d/status or no INFO used_memory", mode, (int)pid);
 
@@ -316,7 +305,7 @@ static void big_value_memory(int cold, const char *value)
     peak = proc_status(pid, "VmHWM") - base;
     double bound = cold ? BOUND_STORED_COLD : BOUND_STORED_HOT;
     long long stored = rss_settled(pid, base + (long long)(bound * BIG_VALUE), SETTLE_MS) - base;
-    long long used = info_field(c, "memory", "used_memory") - used0;
+    long long used = lt_conn_info(c, "memory", "used_memory") - used0;
     printf("lt-bigdata: %s SET of %lld MB: RSS +%.2fx, peak +%.2fx, used_memory +%.2fx\n", mode,
            BIG_VALUE >> 20, times_value(stored), times_value(peak), times_value(used));
     lt_check(stored <= bound * BIG_VALUE,
@@ -399,14 +388,14 @@ int main(int argc, char **argv)
     check_dbsize(c, "after the writes");
     check_hot_tier(c, "after the writes");
     if (!opts.reference) {
-        long long hot = info_field(c, "tiering", "hot_keys");
+        long long hot = lt_conn_info(c, "tiering", "hot_keys");
         lt_check(hot >= 0 && hot < nkeys, "hot_keys %lld of %d: nothing was demoted", hot, nkeys);
     }
 
     lt_test_begin("every key reads back intact in order, the hot tier bounded");
     t0 = lt_now_ms();
-    long long skipped0 = info_field(c, "tiering", "prefetch_bloom_skipped");
-    long long reads0 = info_field(c, "tiering", "prefetch_reads");
+    long long skipped0 = lt_conn_info(c, "tiering", "prefetch_bloom_skipped");
+    long long reads0 = lt_conn_info(c, "tiering", "prefetch_reads");
     bad = read_keys(c, idx, nkeys, "sequential read");
     lt_check(bad == 0, "sequential read: %d keys wrong", bad);
     printf("lt-bigdata: read %d keys in %lld ms\n", nkeys, lt_now_ms() - t0);
@@ -414,8 +403,8 @@ int main(int argc, char **argv)
     if (!opts.reference) {
         /* every key exists: the bloom probe finds nothing absent, so most
          * reads of cold keys skip it (one in 32 still probes) */
-        long long skipped = info_field(c, "tiering", "prefetch_bloom_skipped") - skipped0;
-        long long reads = info_field(c, "tiering", "prefetch_reads") - reads0;
+        long long skipped = lt_conn_info(c, "tiering", "prefetch_bloom_skipped") - skipped0;
+        long long reads = lt_conn_info(c, "tiering", "prefetch_reads") - reads0;
         lt_check(reads > 0 && skipped > reads * 3 / 4,
                  "reads of existing cold keys skip the bloom probe (%lld of %lld)", skipped, reads);
     }
@@ -443,13 +432,13 @@ int main(int argc, char **argv)
     if (!opts.reference) {
         /* after reads that skipped the bloom probe (above), new keys bring
          * it back */
-        long long absent0 = info_field(c, "tiering", "prefetch_bloom_absent");
+        long long absent0 = lt_conn_info(c, "tiering", "prefetch_bloom_absent");
         char key[32];
         for (int i = 0; i < 2000; i++) {
             snprintf(key, sizeof(key), "fresh:%d", i);
             lt_reply_free(lt_conn_call(c, "SET", key, "v", NULL));
         }
-        long long absent = info_field(c, "tiering", "prefetch_bloom_absent") - absent0;
+        long long absent = lt_conn_info(c, "tiering", "prefetch_bloom_absent") - absent0;
         lt_check(absent > 1000,
                  "then 2000 new keys are probed again: %lld known absent without a read", absent);
         for (int i = 0; i < 2000; i++) {

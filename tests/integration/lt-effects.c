@@ -813,16 +813,6 @@ static int select_db(lt_conn *conn, int db)
     return run_free(conn, &c);
 }
 
-static long long info_int(lt_conn *conn, const char *section, const char *field)
-{
-    lt_reply *r = lt_conn_call(conn, "INFO", section, NULL);
-    long long v = -1;
-    if (lt_info_field(r, field, &v) != 0)
-        v = -1;
-    lt_reply_free(r);
-    return v;
-}
-
 static int c1_db; /* the db the first connection has selected */
 
 /* MULTI, two to five commands (a SELECT among them now and then), EXEC. */
@@ -932,9 +922,9 @@ static int blocking_pop(lt_conn *c1, lt_conn *c2)
     if (!at_once) {
         /* wait until it blocks, then fill its key */
         long long deadline = lt_now_ms() + 5000;
-        while (info_int(c1, "clients", "blocked_clients") != 1 && lt_now_ms() < deadline)
+        while (lt_conn_info(c1, "clients", "blocked_clients") != 1 && lt_now_ms() < deadline)
             lt_sleep_ms(1);
-        if (!lt_check(info_int(c1, "clients", "blocked_clients") == 1,
+        if (!lt_check(lt_conn_info(c1, "clients", "blocked_clients") == 1,
                       "the second connection's %s did not block", b.argv[0]))
             rc = -1;
         int in_multi = rc == 0 && rnd(3) == 0;
@@ -1481,14 +1471,14 @@ int main(int argc, char **argv)
     long long t_work = lt_now_ms() - t0;
     if (ok && cold) {
         /* cold: the keys were demoted at checkpoints and read back */
-        long long p = info_int(c1, "tiering", "promotions");
+        long long p = lt_conn_info(c1, "tiering", "promotions");
         printf("%s: %lld keys were read back from storage\n", name, p);
         lt_check(p > 100, "cold mode read back %lld keys only", p);
     }
-    long long expired0 = ok ? info_int(c1, "stats", "expired_keys") : -1;
+    long long expired0 = ok ? lt_conn_info(c1, "stats", "expired_keys") : -1;
     /* the short TTLs pass; the active cycle deletes what it finds */
     lt_sleep_ms(SHORT_TTL_MS + SETTLE_MS);
-    long long expired1 = ok ? info_int(c1, "stats", "expired_keys") : -1;
+    long long expired1 = ok ? lt_conn_info(c1, "stats", "expired_keys") : -1;
     ok = ok && sweep(c1) == 0;
     char *lt_keys = ok ? snapshot(c1) : NULL;
     printf("%s: %lld commands (%lld error replies, expected: wrong arguments are part of the "

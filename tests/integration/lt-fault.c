@@ -124,16 +124,6 @@ static int is_error(const lt_reply *r, const char *prefix, const char *needle)
            (!needle || strstr(r->str, needle));
 }
 
-static long long info_field(lt_conn *c, const char *section, const char *field)
-{
-    long long v = -1;
-    lt_reply *r = lt_conn_call(c, "INFO", section, NULL);
-    if (r)
-        lt_info_field(r, field, &v);
-    lt_reply_free(r);
-    return v;
-}
-
 /* An INFO field that is a word (aof_last_write_status:ok). */
 static int info_is(lt_conn *c, const char *section, const char *line)
 {
@@ -234,7 +224,7 @@ static void test_cold_reads(void)
         return;
     }
     lt_check(get_is_value(c, 0), "unfaulted: GET of a cold key reads its value from disk");
-    long long errors0 = info_field(c, "tiering", "storage_read_errors");
+    long long errors0 = lt_conn_info(c, "tiering", "storage_read_errors");
 
     fault_arm(fc, LTFAULT_OP_READ, LTFAULT_KIND_SST, EIO, 0, -1, NULL);
     const char *err = "ERR storage read failed: ";
@@ -266,7 +256,7 @@ static void test_cold_reads(void)
     lt_reply_free(r);
     lt_check(fault_hits(fc) > 0, "the shim failed the server's SST reads (%llu failures)",
              (unsigned long long)fault_hits(fc));
-    long long errors1 = info_field(c, "tiering", "storage_read_errors");
+    long long errors1 = lt_conn_info(c, "tiering", "storage_read_errors");
     lt_check(errors1 > errors0, "INFO tiering storage_read_errors counts them (%lld -> %lld)",
              errors0, errors1);
     fault_disarm(fc);
@@ -374,7 +364,7 @@ static void test_corrupt(void)
                          "HGETALL of a corrupt value (time %d): %s", i + 1, want);
         lt_reply_free(r);
     }
-    lt_check(info_field(c, "tiering", "storage_corrupt_values") == 2,
+    lt_check(lt_conn_info(c, "tiering", "storage_corrupt_values") == 2,
              "INFO tiering storage_corrupt_values counts both");
     lt_check(file_count(srv.log, "\"bad\\x01key\" in db 0 is corrupt") == 1,
              "the log says it once, the key escaped");
@@ -456,7 +446,7 @@ static void test_log_append(void)
     lt_check(info_is(c, "persistence", "aof_last_write_status:err"),
              "INFO persistence aof_last_write_status:err");
     usleep(1500 * 1000);
-    long long retries = info_field(c, "persistence", "log_write_errors");
+    long long retries = lt_conn_info(c, "persistence", "log_write_errors");
     lt_check(retries >= 2 && retries <= 10,
              "log writes are retried, backing off (%lld failed writes in 1.5 s)", retries);
     lt_check(fault_hits(fc) > 0, "the shim failed the log appends (%llu failures)",
@@ -564,7 +554,7 @@ static void test_checkpoint(void)
     int refused = write_until_refused(c, "ck:2", "No space left", 40, 50, &acked2);
     lt_check(refused, "once a checkpoint is refused, writes are refused with -MISCONF");
     lt_check(get_is_value(c, 7), "reads go on");
-    lt_check(info_field(c, "persistence", "storage_write_errors") >= 1,
+    lt_check(lt_conn_info(c, "persistence", "storage_write_errors") >= 1,
              "INFO persistence storage_write_errors counts the refused checkpoint");
     fault_disarm(fc);
     lt_check(write_resumes(c, "after:ck", 10000), "disarmed: writes resume by themselves");
@@ -603,7 +593,7 @@ static void test_backpressure(void)
     long long max_lag = 0;
     for (int i = 0; i < N; i += 50) {
         acked += write_keys(c, i, 50);
-        long long lag = info_field(c, "persistence", "checkpoint_lag_bytes");
+        long long lag = lt_conn_info(c, "persistence", "checkpoint_lag_bytes");
         max_lag = lag > max_lag ? lag : max_lag;
         seen_on += !info_is(c, "persistence", "checkpoint_backpressure:off");
     }
@@ -617,8 +607,8 @@ static void test_backpressure(void)
              "bytes seen)",
              max_lag);
     lt_check(seen_on > 0, "INFO showed backpressure on (%d samples)", seen_on);
-    long long delayed = info_field(c, "persistence", "checkpoint_delayed_writes");
-    long long waited = info_field(c, "persistence", "checkpoint_delayed_ms");
+    long long delayed = lt_conn_info(c, "persistence", "checkpoint_delayed_writes");
+    long long waited = lt_conn_info(c, "persistence", "checkpoint_delayed_ms");
     lt_check(delayed > 0 && waited > 0,
              "INFO counts delayed writes (%lld) and their wait (%lld ms)", delayed, waited);
     fault_disarm(fc);
@@ -629,9 +619,9 @@ static void test_backpressure(void)
             usleep(100 * 1000);
     }
     lt_check(off, "the disk fast again: backpressure ends");
-    long long d0 = info_field(c, "persistence", "checkpoint_delayed_writes");
+    long long d0 = lt_conn_info(c, "persistence", "checkpoint_delayed_writes");
     lt_check(write_keys(c, N, 10) == 10 &&
-                 info_field(c, "persistence", "checkpoint_delayed_writes") == d0,
+                 lt_conn_info(c, "persistence", "checkpoint_delayed_writes") == d0,
              "then writes run undelayed");
     lt_conn_close(c);
     lt_server_kill(&srv);
@@ -675,8 +665,8 @@ static void test_mget_many(void)
         argv[i + 1] = names[i];
         lens[i + 1] = strlen(names[i]);
     }
-    long long sync0 = info_field(c, "tiering", "sync_loads");
-    long long parked0 = info_field(c, "tiering", "prefetch_parked_commands");
+    long long sync0 = lt_conn_info(c, "tiering", "sync_loads");
+    long long parked0 = lt_conn_info(c, "tiering", "prefetch_parked_commands");
     r = lt_conn_call_argv(c, N + 1, argv, lens);
     int good = r && r->type == '*' && r->n == N;
     for (int i = 0; good && i < N; i++) {
@@ -686,9 +676,9 @@ static void test_mget_many(void)
     }
     lt_check_replied(good, "MGET of %d cold keys: every value", N);
     lt_reply_free(r);
-    lt_check(info_field(c, "tiering", "sync_loads") == sync0,
+    lt_check(lt_conn_info(c, "tiering", "sync_loads") == sync0,
              "no synchronous read on the main thread (sync_loads stays %lld)", sync0);
-    lt_check(info_field(c, "tiering", "prefetch_parked_commands") == parked0 + 1,
+    lt_check(lt_conn_info(c, "tiering", "prefetch_parked_commands") == parked0 + 1,
              "the MGET parked once");
     free(argv);
     free(lens);

@@ -170,17 +170,6 @@ static void expect_value_at(int line, lt_conn *c, const char *name, const char *
 }
 #define expect_value(c, name, want, when) expect_value_at(__LINE__, c, name, want, when)
 
-/* An integer field of INFO "section", or -1. */
-static long long info_int(lt_conn *c, const char *section, const char *field)
-{
-    lt_reply *r = c ? lt_conn_call(c, "INFO", section, NULL) : NULL;
-    long long v = -1;
-    if (lt_info_field(r, field, &v) != 0)
-        v = -1;
-    lt_reply_free(r);
-    return v;
-}
-
 /* Everything the server sends until it closes the connection, or "timeout_ms" passes.
  * Returns 1 if it closed (EOF or reset). */
 static int drain_until_close(int fd, lt_buf *got, size_t keep, int timeout_ms, size_t *total)
@@ -1188,7 +1177,7 @@ static int wait_clients(lt_conn *c, long long want)
 {
     long long n = -1;
     for (int i = 0; i < 100; i++) {
-        n = info_int(c, "clients", "connected_clients");
+        n = lt_conn_info(c, "clients", "connected_clients");
         if (n == want)
             return 1;
         lt_sleep_ms(20);
@@ -1222,9 +1211,9 @@ static void test_maxclients(void)
     c[0] = open_conn(ms.port);
     expect(c[0], "+PONG", "PING", NULL);
     expect_reply_and_close(ms.port, "a 6th connection again", "", 0, MAXCLIENTS_ERR);
-    lt_check(info_int(c[1], "stats", "rejected_connections") == 3,
+    lt_check(lt_conn_info(c[1], "stats", "rejected_connections") == 3,
              "rejected_connections is %lld, expected 3",
-             info_int(c[1], "stats", "rejected_connections"));
+             lt_conn_info(c[1], "stats", "rejected_connections"));
 
     /* Raised at run time: one more fits. */
     expect(c[1], "+OK", "CONFIG", "SET", "maxclients", "6", NULL);

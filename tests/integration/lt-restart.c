@@ -681,16 +681,8 @@ static void test_readahead(void)
     if (lt_check(lt_server_restart(&t) == 0, "restart after kill -9")) {
         c = lt_conn_open(t.port, 10000);
         if (lt_check(c != NULL, "connect after the restart")) {
-            long long replayed = -1;
-            lt_reply *r = lt_conn_call(c, "INFO", "persistence", NULL);
-            if (r)
-                lt_info_field(r, "log_replayed_commands", &replayed);
-            lt_reply_free(r);
-            long long ahead = -1;
-            r = lt_conn_call(c, "INFO", "tiering", NULL);
-            if (r)
-                lt_info_field(r, "prefetch_reads", &ahead);
-            lt_reply_free(r);
+            long long replayed = lt_conn_info(c, "persistence", "log_replayed_commands");
+            long long ahead = lt_conn_info(c, "tiering", "prefetch_reads");
             lt_check(ahead > 0, "the replay read keys ahead (%lld)", ahead);
             lt_check(replayed >= RA_CMDS * 3 / 4,
                      "the tail was replayed (%lld commands: more than nine windows)", replayed);
@@ -702,7 +694,7 @@ static void test_readahead(void)
                 for (int i = 0; i < RA_KEYS; i++) {
                     snprintf(key, sizeof(key), "ra:%d", i);
                     snprintf(num, sizeof(num), "%lld", val[d][i]);
-                    r = lt_conn_call(c, "GET", key, NULL);
+                    lt_reply *r = lt_conn_call(c, "GET", key, NULL);
                     int ok = has[d][i] ? r && r->type == '$' && !r->null && !strcmp(r->str, num)
                                        : r && r->type == '$' && r->null;
                     if (!ok && wrong++ < 5)
@@ -711,7 +703,7 @@ static void test_readahead(void)
                     lt_reply_free(r);
                     want_size += has[d][i];
                 }
-                r = lt_conn_call(c, "DBSIZE", NULL);
+                lt_reply *r = lt_conn_call(c, "DBSIZE", NULL);
                 lt_check(r && r->type == ':' && r->integer == want_size,
                          "db %d: DBSIZE %lld, the model has %d", d, r ? r->integer : -1, want_size);
                 lt_reply_free(r);
@@ -775,11 +767,7 @@ static void test_walk_in_multi(int cold)
     }
     lt_check(ok, "EXEC answered every queued command");
     lt_reply_free(r);
-    long long dirty = -1;
-    r = lt_conn_call(c, "INFO", "persistence", NULL);
-    if (r)
-        lt_info_field(r, "checkpoint_dirty_keys", &dirty);
-    lt_reply_free(r);
+    long long dirty = lt_conn_info(c, "persistence", "checkpoint_dirty_keys");
     if (!cold) /* (cold mode checkpoints after every loop iteration) */
         lt_check(dirty == 3,
                  "the walks stored nothing: the transaction's 3 keys still wait for a "
