@@ -744,11 +744,11 @@ void tier_readahead_finish(void)
     if (!ahead_known)
         ahead_known = known_new();
     for (int i = 0; i < pf->n; i++) {
-        /* a key written since the read (hot or known absent now), or of a
-         * db flushed since (its old physical id names no db), keeps what
-         * it has */
+        /* a key of a db flushed since has no db under its old physical
+         * id; one written since (hot or known absent now) keeps what it
+         * has (db_install_loaded refuses it) */
         struct db *db = keyspace_db_by_id(pf->dbid[i]);
-        if (db && pf->r.rc[i] == 0 && db_key_state(db, pf->akeys[i]) == KEY_UNKNOWN)
+        if (db && pf->r.rc[i] == 0)
             db_install_loaded(db, pf->akeys[i], pf->r.vals[i], pf->r.vlens[i], ahead_known);
         str_free(pf->akeys[i]);
     }
