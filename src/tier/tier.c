@@ -681,26 +681,33 @@ static void prefetch_done(struct prefetch *pf)
     prefetch_free(pf);
 }
 
-void tier_on_reads_done(void)
+static struct prefetch *ahead; /* the replay's read-ahead; its keys (akeys) are copies */
+static struct known_keys *ahead_known;
+
+/* Completed jobs: a prefetch whose reads are all in is done (the
+ * read-ahead's reads are installed by tier_readahead_finish); then the
+ * jobs waiting for room go. */
+static void jobs_done(struct read_job *j)
 {
-    struct read_job *j = readpool_drain();
     while (j) {
         struct read_job *next = j->next;
         struct prefetch *pf = j->owner;
         hist_record(&tier_stats.read_latency, j->done_us - j->submit_us);
         inflight_keys -= j->n;
-        if (--pf->r.left == 0)
+        if (--pf->r.left == 0 && pf != ahead)
             prefetch_done(pf);
         j = next;
     }
     jobs_submit_waiting();
+}
+
+void tier_on_reads_done(void)
+{
+    jobs_done(readpool_drain());
     followers_run();
 }
 
 /* ---- read-ahead of the log's replay ---------------------------------------- */
-
-static struct prefetch *ahead; /* its keys (akeys) are copies */
-static struct known_keys *ahead_known;
 
 void tier_readahead_start(const struct key_at *keys, int n)
 {
@@ -732,15 +739,9 @@ void tier_readahead_finish(void)
     struct prefetch *pf = ahead;
     if (!pf)
         return;
+    while (pf->r.left > 0)
+        jobs_done(readpool_drain_wait());
     ahead = NULL;
-    while (pf->r.left > 0) {
-        for (struct read_job *j = readpool_drain_wait(); j; j = j->next) {
-            hist_record(&tier_stats.read_latency, j->done_us - j->submit_us);
-            inflight_keys -= j->n;
-            ((struct prefetch *)j->owner)->r.left--;
-        }
-        jobs_submit_waiting();
-    }
     if (!ahead_known)
         ahead_known = known_new();
     for (int i = 0; i < pf->n; i++) {
