@@ -35,6 +35,7 @@ enum conf_type { CT_BOOL, CT_INT, CT_LL, CT_MEM, CT_ENUM, CT_STR, CT_SPECIAL };
 #define CF_SAME_OK   (1 << 2)
 #define CF_MULTI     (1 << 3) /* a string of several words (bind, save) */
 #define CF_PROTECTED (1 << 4) /* refused as Redis refuses protected configs */
+#define CF_BASENAME  (1 << 5) /* a name under dir, never a path ("...dirname"/"...filename") */
 
 struct conf {
     const char *name;
@@ -568,11 +569,12 @@ static int config_line(str *argv, int argc, int linenum, const char *line, int d
     const struct conf *c = conf_find(argv[0]);
     if (!c)
         return config_fatal(linenum, line, "Bad directive or wrong number of arguments");
-    /* the effect log's names: one directory under dir, one file name */
-    if (argc == 2 && strchr(argv[1], '/') && !strcmp(c->name, "appenddirname"))
-        return config_fatal(linenum, line, "appenddirname can't be a path, just a dirname");
-    if (argc == 2 && strchr(argv[1], '/') && !strcmp(c->name, "appendfilename"))
-        return config_fatal(linenum, line, "appendfilename can't be a path, just a filename");
+    if ((c->flags & CF_BASENAME) && argc == 2 && strchr(argv[1], '/')) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s can't be a path, just a %s", c->name,
+                 strstr(c->name, "dirname") ? "dirname" : "filename");
+        return config_fatal(linenum, line, msg);
+    }
     const char *err = NULL;
     if (conf_set(c, argv + 1, argc - 1, &err) < 0)
         return config_fatal(linenum, line, err);
