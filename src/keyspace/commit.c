@@ -352,19 +352,22 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes, int synced)
         db->counts_carried = 0;
         if (!dict_size(db->committing))
             continue;
-        dict_iter it;
-        dict_iter_init(&it, db->committing);
-        dict_entry *d;
-        while ((d = dict_iter_next(&it))) {
-            if (dict_find(db->dirty, d->key))
-                continue; /* changed again since: stays dirty */
-            dict_entry *e = dict_find(db->keys, d->key);
-            if (!ok)
+        /* Written: its keys are clean, which the demoter finds out for
+         * itself (db_clean_now). Refused: they are dirty again. */
+        if (!ok) {
+            dict_iter it;
+            dict_iter_init(&it, db->committing);
+            dict_entry *d;
+            while ((d = dict_iter_next(&it))) {
+                if (dict_find(db->dirty, d->key))
+                    continue; /* changed again since: dirty already */
                 dict_add(db->dirty, str_hot_new(d->key, str_len(d->key)), NULL);
-            else if (e && !(((obj *)e->v.val)->flags & OBJ_F_UNSTORED))
-                ((obj *)e->v.val)->flags &= (uint8_t)~OBJ_F_DIRTY;
+                dict_entry *e = dict_find(db->keys, d->key);
+                if (e)
+                    ((obj *)e->v.val)->flags |= OBJ_F_PENDING;
+            }
+            dict_iter_done(&it);
         }
-        dict_iter_done(&it);
         dict_clear(db->committing);
     }
     if (!ok) {

@@ -873,10 +873,22 @@ void keyspace_clock_update(void)
 
 /* ---- demotion ------------------------------------------------------------ */
 
+int db_clean_now(struct db *db, const str key, obj *o)
+{
+    if (!(o->flags & OBJ_F_DIRTY))
+        return 1;
+    if (o->flags & (OBJ_F_PENDING | OBJ_F_UNSTORED))
+        return 0;
+    if (dict_size(db->committing) && dict_find(db->committing, key))
+        return 0; /* its checkpoint is still being written */
+    o->flags &= (uint8_t)~OBJ_F_DIRTY;
+    return 1;
+}
+
 int db_demote(struct db *db, const str key)
 {
     dict_entry *e = dict_find(db->keys, key);
-    if (!e || (((obj *)e->v.val)->flags & OBJ_F_DIRTY))
+    if (!e || !db_clean_now(db, key, e->v.val))
         return 0;
     access_remember(db->dbid, key, str_len(key), ((obj *)e->v.val)->lru);
     split_forget(e->v.val); /* the stored copy stays */
@@ -898,9 +910,9 @@ long long keyspace_demote_all_clean(void)
         dict_entry *e;
         while ((e = dict_iter_next(&it))) {
             obj *o = e->v.val;
-            if (o->flags & OBJ_F_DIRTY)
-                continue;
             str k = dict_key(db->keys, e);
+            if (!db_clean_now(db, k, o))
+                continue;
             access_remember(db->dbid, k, str_len(k), o->lru);
             split_forget(o);
             dict_delete(db->expires, k);

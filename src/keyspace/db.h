@@ -215,6 +215,9 @@ int keyspace_has_dirty(void);
 long long keyspace_demote_all_clean(void);
 /* Drops one clean hot key from memory (tier/). 1 if it was dropped. */
 int db_demote(struct db *db, const str key);
+/* 1 if the hot value o of key is clean (its stored copy is current), so
+ * it may be demoted; clears its stale OBJ_F_DIRTY on the way. */
+int db_clean_now(struct db *db, const str key, obj *o);
 
 /* Installs a value read from storage (prefetch completion) as a clean hot
  * key; bytes are the stored value. Returns 0, or -1 if the bytes are corrupt

@@ -44,7 +44,11 @@
 
 #define OBJ_EMBSTR_MAX 44 /* Redis's limit for embstr */
 
-#define OBJ_F_DIRTY    (1u << 0) /* changed since the last commit: may not be demoted */
+/* Changed since it was last taken by a checkpoint. Cleared lazily: a
+ * written checkpoint does not visit its keys; the demoter asks
+ * db_clean_now(), which clears it once the key is neither dirty (PENDING)
+ * nor in the checkpoint in flight. */
+#define OBJ_F_DIRTY    (1u << 0)
 #define OBJ_F_UNSTORED (1u << 1) /* its last commit could not store it: stays dirty in memory */
 #define OBJ_F_SPLIT    (1u << 2) /* has a split_state (keyspace/split.h) */
 /* Its key is in its db's dirty set: the next write of it needs no lookup

@@ -798,8 +798,7 @@ int tier_enforce_maxmemory(void)
             dict_entry *sample[64];
             size_t got = dict_sample(db->keys, sample, (size_t)tier_settings.samples);
             for (size_t s = 0; s < got; s++) {
-                obj *o = sample[s]->v.val;
-                if (o->flags & OBJ_F_DIRTY)
+                if (!db_clean_now(db, dict_key(db->keys, sample[s]), sample[s]->v.val))
                     continue;
                 double score = demote_score(db, sample[s]);
                 if (score > best) {
