@@ -169,11 +169,7 @@ size_t str_hot_alloc_size(const str s)
 
 int str_cmp(const str a, const str b)
 {
-    size_t la = str_len(a), lb = str_len(b);
-    int c = memcmp(a, b, la < lb ? la : lb);
-    if (c)
-        return c;
-    return la < lb ? -1 : la > lb;
+    return util_bytes_cmp(a, str_len(a), b, str_len(b));
 }
 
 int str_eq(const str a, const void *ptr, size_t len)

@@ -1,12 +1,22 @@
 /*
  * util.h: number parsing and formatting and glob matching, with exactly the
- * rules Redis applies (they decide replies and error strings).
+ * rules Redis applies (they decide replies and error strings), and the byte
+ * order of keys.
  */
 #ifndef LT_DS_UTIL_H
 #define LT_DS_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* Byte strings in memcmp order, a prefix before the longer string: the
+ * order of RocksDB's default comparator, and of Redis's sds compare. */
+static inline int util_bytes_cmp(const void *a, size_t al, const void *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
 
 /* Strict integer parsing: optional '-', no leading zeros (except "0"), no
  * spaces, no '+', fits in long long. Returns 1 on success, 0 otherwise.

@@ -175,9 +175,7 @@ static int commit_key_cmp(const void *a, const void *b)
 {
     const struct commit_key *x = *(struct commit_key *const *)a,
                             *y = *(struct commit_key *const *)b;
-    size_t n = x->kl < y->kl ? x->kl : y->kl;
-    int c = memcmp(x->k, y->k, n);
-    return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+    return util_bytes_cmp(x->k, x->kl, y->k, y->kl);
 }
 
 /* Adds one dirty key to the batch: its value (or its deletion). */

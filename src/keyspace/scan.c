@@ -75,16 +75,10 @@ struct changed {
     size_t kl;
 };
 
-static int enc_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c ? c : (al > bl) - (al < bl);
-}
-
 static int changed_cmp(const void *x, const void *y)
 {
     const struct changed *a = x, *b = y;
-    return enc_cmp(a->k, a->kl, b->k, b->kl);
+    return util_bytes_cmp(a->k, a->kl, b->k, b->kl);
 }
 
 struct walk {
@@ -175,7 +169,7 @@ static int walk_step(struct walk *w, const char **key, size_t *ulen, int *type, 
         const char *rk = have ? store_iter_key(w->it, &rkl) : NULL;
         if (w->next < w->nch) {
             struct changed *c = &w->ch[w->next];
-            int cmp = have ? enc_cmp(c->k, c->kl, rk, rkl) : -1;
+            int cmp = have ? util_bytes_cmp(c->k, c->kl, rk, rkl) : -1;
             if (cmp <= 0) {
                 if (cmp == 0)
                     store_iter_next(w->it); /* stored before the change */

@@ -259,9 +259,7 @@ static int key_at_cmp(const void *a, const void *b)
     const struct key_at *x = a, *y = b;
     if (x->dbindex != y->dbindex)
         return x->dbindex < y->dbindex ? -1 : 1;
-    size_t lx = str_len(x->key), ly = str_len(y->key);
-    int c = memcmp(x->key, y->key, lx < ly ? lx : ly);
-    return c ? c : (lx > ly) - (lx < ly);
+    return str_cmp(x->key, y->key);
 }
 
 static int key_at_eq(const struct key_at *x, const struct key_at *y)
