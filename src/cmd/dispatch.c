@@ -148,16 +148,17 @@ static void keys_add(void *ctx, int dbindex, str key)
     keys.k[keys.n++] = (struct key_at){dbindex, key};
 }
 
-/* Collects the keys of one invocation in db index dbindex (unless the
+/* Gives add the keys of one invocation in db index dbindex (unless the
  * command names another db for a key). */
-static void keys_of(const struct command *cmd, int argc, str *argv, int dbindex)
+static void keys_of(const struct command *cmd, int argc, str *argv, int dbindex,
+                    void (*add)(void *ctx, int dbindex, str key), void *ctx)
 {
     struct keyref few[16], *refs = few; /* most commands name a few keys */
     int n = command_get_keys(cmd, argc, argv, few, 16);
     if (n > 16)
         n = command_keys_alloc(cmd, argc, argv, &refs);
     for (int i = 0; i < n; i++)
-        keys_add(NULL, refs[i].dbindex < 0 ? dbindex : refs[i].dbindex, argv[refs[i].argi]);
+        add(ctx, refs[i].dbindex < 0 ? dbindex : refs[i].dbindex, argv[refs[i].argi]);
     if (refs != few)
         free(refs);
 }
@@ -206,7 +207,7 @@ static void exec_keys(client *c)
             continue;
         }
         int first = keys.n;
-        keys_of(cmd, argc, argv, dbindex);
+        keys_of(cmd, argc, argv, dbindex, keys_add, NULL);
         for (int k = first; k < keys.n; k++)
             keys.k[k].dbindex = perm[keys.k[k].dbindex];
     }
@@ -224,7 +225,7 @@ static int prefetch(client *c)
     if (cmd->flags & CMD_LT_EXEC)
         exec_keys(c);
     else
-        keys_of(cmd, c->argc, c->argv, c->dbindex);
+        keys_of(cmd, c->argc, c->argv, c->dbindex, keys_add, NULL);
     if (keys.n == 0)
         return 0;
     int flags = (cmd->flags & CMD_LT_META) ? PREFETCH_META : 0;
@@ -372,11 +373,36 @@ void command_process(client *c)
     command_call(c);
 }
 
+/* The command a logged invocation runs, or NULL when the replay refuses
+ * it (unknown, or the wrong number of arguments). */
+static const struct command *replay_resolve(int argc, str *argv)
+{
+    const struct command *cmd = command_resolve_from(command_lookup(argv[0]), argc, argv);
+    if (!cmd || (cmd->nsubs && !cmd->proc && argc < 2) || (cmd->arity > 0 && argc != cmd->arity) ||
+        argc < -cmd->arity)
+        return NULL;
+    return cmd;
+}
+
+void dispatch_replay_keys(int argc, str *argv, int *dbindex,
+                          void (*add)(void *ctx, int dbindex, str key), void *ctx)
+{
+    const struct command *cmd = replay_resolve(argc, argv);
+    if (!cmd)
+        return;
+    if (cmd->flags & CMD_LT_SELECT) {
+        int idx = db_index_arg(argv[1]);
+        if (idx >= 0)
+            *dbindex = idx;
+        return;
+    }
+    keys_of(cmd, argc, argv, *dbindex, add, ctx);
+}
+
 int dispatch_replay(client *c)
 {
-    const struct command *cmd = command_resolve_from(command_lookup(c->argv[0]), c->argc, c->argv);
-    if (!cmd || (cmd->nsubs && !cmd->proc && c->argc < 2) ||
-        (cmd->arity > 0 && c->argc != cmd->arity) || c->argc < -cmd->arity)
+    const struct command *cmd = replay_resolve(c->argc, c->argv);
+    if (!cmd)
         return -1;
     c->cmd = cmd;
     c->arrival = ++cmd_stats.arrivals;

@@ -50,6 +50,11 @@ void command_blocked_done(client *c);
  * storage fails, replies dropped with the fake client. 0, or -1 when the
  * command is unknown or has the wrong number of arguments. */
 int dispatch_replay(client *c);
+/* The keys of a command the replay will run in db *dbindex, each given to
+ * add(ctx, its db index, the key), so they can be read ahead; a SELECT
+ * moves *dbindex. A command dispatch_replay would refuse gives none. */
+void dispatch_replay_keys(int argc, str *argv, int *dbindex,
+                          void (*add)(void *ctx, int dbindex, str key), void *ctx);
 
 /* What the layer above learns of every call of a command (a queued one and
  * a blocked one's re-run included): begin before the handler runs, end

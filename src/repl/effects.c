@@ -212,29 +212,15 @@ static void window_free(struct window *w)
     w->n = 0;
 }
 
-/* The keys of one command to read ahead, in the db it will run in. */
-static void keys_ahead(struct replayer *r, int argc, str *argv)
+/* One key of a command to read ahead, in the db it will run in. */
+static void key_ahead(void *ctx, int dbindex, str key)
 {
-    const struct command *cmd = command_resolve_from(command_lookup(argv[0]), argc, argv);
-    if (!cmd || (cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity ||
-        (cmd->nsubs && !cmd->proc))
-        return; /* dispatch_replay refuses it */
-    if (cmd->flags & CMD_LT_SELECT) {
-        long long idx;
-        if (util_str2ll(argv[1], str_len(argv[1]), &idx) && idx >= 0 && idx < keyspace_count())
-            r->ahead_db = (int)idx;
-        return;
-    }
-    struct keyref *refs;
-    int n = command_keys_alloc(cmd, argc, argv, &refs);
-    if (r->nkeys + n > r->kcap) {
-        r->kcap = (r->nkeys + n) * 2;
+    struct replayer *r = ctx;
+    if (r->nkeys == r->kcap) {
+        r->kcap = r->kcap ? r->kcap * 2 : 64;
         r->keys = heap_realloc(r->keys, (size_t)r->kcap * sizeof(*r->keys));
     }
-    for (int i = 0; i < n; i++)
-        r->keys[r->nkeys++] = (struct key_at){refs[i].dbindex < 0 ? r->ahead_db : refs[i].dbindex,
-                                              argv[refs[i].argi]};
-    free(refs);
+    r->keys[r->nkeys++] = (struct key_at){dbindex, key};
 }
 
 /* Runs the current window (its keys were read ahead) after starting the
@@ -245,7 +231,7 @@ static int window_step(struct replayer *r, char **err)
     tier_readahead_finish(); /* w's keys are in */
     r->nkeys = 0;
     for (int i = 0; i < next->n; i++)
-        keys_ahead(r, next->argc[i], next->argv[i]);
+        dispatch_replay_keys(next->argc[i], next->argv[i], &r->ahead_db, key_ahead, r);
     if (r->nkeys)
         tier_readahead_start(r->keys, r->nkeys);
     client *c = r->c;
