@@ -266,12 +266,12 @@ static size_t commit_build(void)
         while ((d = dict_iter_next(&it))) {
             struct commit_key *ck = &cks[m];
             order[m++] = ck;
-            size_t klen = str_len(d->key);
-            ck->key = d->key;
+            ck->key = dict_key(db->dirty, d);
+            size_t klen = str_len(ck->key);
             ck->k = klen + CODEC_KEY_PREFIX <= sizeof(ck->kbuf)
                         ? ck->kbuf
                         : heap_malloc(klen + CODEC_KEY_PREFIX);
-            ck->kl = codec_key_encode(db->dbid, d->key, klen, ck->k);
+            ck->kl = codec_key_encode(db->dbid, ck->key, klen, ck->k);
         }
         dict_iter_done(&it);
         qsort(order, m, sizeof(*order), commit_key_cmp);
@@ -357,10 +357,9 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes, int synced)
             dict_iter_init(&it, db->committing);
             dict_entry *d;
             while ((d = dict_iter_next(&it))) {
-                if (dict_find(db->dirty, d->key))
-                    continue; /* changed again since: dirty already */
-                dict_add(db->dirty, str_hot_new(d->key, str_len(d->key)), NULL);
-                dict_entry *e = dict_find(db->keys, d->key);
+                str key = dict_key(db->committing, d);
+                dict_add_or_find(db->dirty, key, NULL); /* or changed again since */
+                dict_entry *e = dict_find(db->keys, key);
                 if (e)
                     ((obj *)e->v.val)->flags |= OBJ_F_PENDING;
             }

@@ -84,7 +84,7 @@ static void val_free(void *v)
 /* keys embed their str in the entry; expires entries point at it */
 static const dict_type keys_type = {dict_str_hash, dict_str_eq, NULL, val_free, 1};
 static const dict_type expires_type = {dict_str_hash, dict_str_eq, NULL, NULL};
-static const dict_type dirty_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, NULL};
+static const dict_type dirty_type = {dict_str_hash, dict_str_eq, NULL, NULL, 1};
 
 /* ---- a growable scratch buffer for encoding ------------------------------ */
 
@@ -604,10 +604,8 @@ int db_tier_of(struct db *db, const str key)
 
 static void db_mark_dirty(struct db *db, const str key, obj *o)
 {
-    if (!o || !(o->flags & OBJ_F_PENDING)) {
-        if (!dict_find(db->dirty, key))
-            dict_add(db->dirty, str_hot_new(key, str_len(key)), NULL);
-    }
+    if (!o || !(o->flags & OBJ_F_PENDING))
+        dict_add_or_find(db->dirty, key, NULL);
     if (o)
         o->flags |= OBJ_F_DIRTY | OBJ_F_PENDING;
     NOTIFY(on_key_changed, db, key);

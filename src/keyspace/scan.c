@@ -96,14 +96,15 @@ static void changed_add(struct walk *w, dict *set, const char *lo)
     dict_iter_init(&it, set);
     dict_entry *d;
     while ((d = dict_iter_next(&it))) {
-        size_t len = str_len(d->key);
+        str key = dict_key(set, d);
+        size_t len = str_len(key);
         char *k = heap_malloc(len + CODEC_KEY_PREFIX);
-        size_t kl = codec_key_encode(w->db->dbid, d->key, len, k);
+        size_t kl = codec_key_encode(w->db->dbid, key, len, k);
         if (memcmp(k, lo, CODEC_KEY_PREFIX) < 0) {
             free(k);
             continue;
         }
-        w->ch[w->nch++] = (struct changed){d->key, k, kl};
+        w->ch[w->nch++] = (struct changed){key, k, kl};
     }
     dict_iter_done(&it);
 }

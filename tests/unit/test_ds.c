@@ -482,6 +482,45 @@ TEST(dict_embedded_keys)
     CHECK_EQ_INT(hot_used(), base);
 }
 
+/* The memo of the last entry found: a repeated find answers from it, and
+ * it never outlives its entry (unlink, delete, clear), so a key deleted
+ * and added again is found as its new entry, with its new value. */
+TEST(dict_memo)
+{
+    dict *d = dict_create(&embed_type);
+    str a = str_new("a", 1), b = str_new("b", 1);
+    dict_entry *ea = dict_add(d, a, (void *)(uintptr_t)1);
+    CHECK(dict_add(d, b, (void *)(uintptr_t)2) != NULL);
+    CHECK(dict_find(d, a) == ea);
+    CHECK(dict_find(d, a) == ea); /* from the memo */
+    dict_entry *u = dict_unlink(d, a);
+    CHECK(u == ea);
+    CHECK(dict_find(d, a) == NULL);
+    dict_free_unlinked(d, u);
+    dict_entry *ea2 = dict_add(d, a, (void *)(uintptr_t)3);
+    CHECK(ea2 != NULL);
+    CHECK(dict_find(d, a) == ea2);
+    CHECK_EQ_INT((int)(uintptr_t)dict_find(d, a)->v.val, 3);
+    CHECK_EQ_INT(dict_delete(d, a), 0);
+    CHECK(dict_find(d, a) == NULL);
+    CHECK_EQ_INT(dict_size(d), 1);
+    int existed = 0;
+    dict_entry *eb = dict_add_or_find(d, b, &existed);
+    CHECK_EQ_INT(existed, 1);
+    CHECK_EQ_INT((int)(uintptr_t)eb->v.val, 2);
+    CHECK(dict_add_or_find(d, a, &existed) != NULL); /* added, and now the memo */
+    CHECK_EQ_INT(existed, 0);
+    CHECK(dict_find(d, b) == eb);
+    dict_clear(d);
+    CHECK(dict_find(d, b) == NULL);
+    CHECK(dict_find(d, a) == NULL);
+    CHECK(dict_add(d, b, (void *)(uintptr_t)4) != NULL);
+    CHECK_EQ_INT((int)(uintptr_t)dict_find(d, b)->v.val, 4);
+    str_free(a);
+    str_free(b);
+    dict_release(d);
+}
+
 TEST(dict_rehash_in_progress)
 {
     dict *d = dict_create(&int_type);
@@ -1439,6 +1478,7 @@ int main(void)
     RUN(str_hot);
     RUN(dict_basic);
     RUN(dict_embedded_keys);
+    RUN(dict_memo);
     RUN(dict_rehash_in_progress);
     RUN(dict_iter_delete);
     RUN(dict_scan_guarantee);
