@@ -68,6 +68,18 @@ str str_new_tagged(unsigned tag, const void *ptr, size_t len)
     return s;
 }
 
+str str_in_buffer(void *buf, size_t size, const void *ptr, size_t len)
+{
+    if (len + 1 > size || size - len - 1 < sizeof(struct str_hdr))
+        return NULL;
+    struct str_hdr *h = buf;
+    h->len = h->cap = (uint32_t)len;
+    str s = (char *)(h + 1);
+    memcpy(s, ptr, len);
+    s[len] = '\0';
+    return s;
+}
+
 str str_from_cstr(const char *cstr)
 {
     return str_new(cstr, strlen(cstr));

@@ -45,6 +45,11 @@ static inline unsigned str_tag(const str s)
     return (unsigned)((unsigned char)s[0] << 8 | (unsigned char)s[1]);
 }
 
+/* A str built in the caller's buffer (size bytes, aligned for a struct
+ * str_hdr), for a lookup that should not allocate; NULL when it does not
+ * fit. It is never freed. */
+str str_in_buffer(void *buf, size_t size, const void *ptr, size_t len);
+
 str str_hot_new(const void *ptr, size_t len); /* hot tier */
 str str_hot_dup(const str s);                 /* hot tier */
 void str_hot_free(str s);                     /* hot tier; NULL is a no-op */

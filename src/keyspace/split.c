@@ -62,7 +62,7 @@ static void inflight_remove(obj *o)
     }
 }
 
-static const dict_type changed_type = {dict_str_hash, dict_str_eq, dict_str_hot_free, NULL};
+static const dict_type changed_type = {dict_str_hash, dict_str_eq, NULL, NULL, 1};
 
 /* ---- the side table: obj -> its split_state ------------------------------ */
 
@@ -119,10 +119,14 @@ void split_touch_slow(obj *o, const void *sub, size_t len)
     struct split_state *st = split_state_of(o);
     if (!st->changed)
         st->changed = dict_create(&changed_type);
-    str k = str_new(sub, len);
-    if (!dict_find(st->changed, k))
-        dict_add(st->changed, str_hot_new(sub, len), NULL);
-    str_free(k);
+    union {
+        struct str_hdr h;
+        char bytes[128];
+    } buf;
+    str k = str_in_buffer(&buf, sizeof(buf), sub, len);
+    str heap = k ? NULL : (k = str_new(sub, len));
+    dict_add_or_find(st->changed, k, NULL); /* the dict copies it */
+    str_free(heap);
 }
 
 static void state_free(struct split_state *st)
@@ -392,7 +396,7 @@ static void write_changed(store_batch *b, uint16_t dbid, uint64_t version, obj *
     dict_iter_init(&it, st->changed);
     dict_entry *e;
     while ((e = dict_iter_next(&it))) {
-        str sub = e->key;
+        str sub = dict_key(st->changed, e);
         size_t sl = str_len(sub), vl = 0;
         const char *v = NULL;
         char buf[OBJ_HASH_BUF];

@@ -292,6 +292,26 @@ TEST(str_heap)
     str_free(NULL);
 }
 
+/* A str in a caller's buffer: exactly what fits (header, bytes, NUL). */
+TEST(str_in_buffer)
+{
+    union {
+        struct str_hdr h;
+        char bytes[16];
+    } buf;
+    size_t room = sizeof(buf) - sizeof(struct str_hdr) - 1; /* 7 */
+    str s = str_in_buffer(&buf, sizeof(buf), "abcdefg", room);
+    CHECK(s == buf.bytes + sizeof(struct str_hdr));
+    CHECK_EQ_INT(str_len(s), 7);
+    CHECK_EQ_STR(s, "abcdefg");
+    CHECK(str_eq(s, "abcdefg", 7));
+    CHECK(str_in_buffer(&buf, sizeof(buf), "abcdefgh", room + 1) == NULL);
+    s = str_in_buffer(&buf, sizeof(buf), "", 0);
+    CHECK_EQ_INT(str_len(s), 0);
+    CHECK_EQ_INT(s[0], 0);
+    CHECK(str_in_buffer(&buf, sizeof(struct str_hdr), "", 0) == NULL); /* no room for the NUL */
+}
+
 TEST(str_hot)
 {
     size_t base = hot_used();
@@ -1475,6 +1495,7 @@ int main(void)
     RUN(keyslot);
     RUN(stable32);
     RUN(str_heap);
+    RUN(str_in_buffer);
     RUN(str_hot);
     RUN(dict_basic);
     RUN(dict_embedded_keys);
