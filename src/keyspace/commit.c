@@ -165,8 +165,9 @@ int keyspace_has_dirty(void)
 
 /* A dirty key of the commit being built, with its keys-CF key. */
 struct commit_key {
-    str key; /* the dirty set's */
-    char *k; /* encoded (points into kbuf when short) */
+    str key;       /* the dirty set's */
+    dict_entry *e; /* its entry in the keyspace, NULL when deleted */
+    char *k;       /* encoded (points into kbuf when short) */
     size_t kl;
     char kbuf[64];
 };
@@ -179,10 +180,15 @@ static int commit_key_cmp(const void *a, const void *b)
 }
 
 /* Adds one dirty key to the batch: its value (or its deletion). */
-static void commit_one(struct db *db, const str key, const char *k, size_t kl)
+static void commit_one(struct db *db, const str key, dict_entry *e, const char *k, size_t kl)
 {
     size_t klen = str_len(key);
-    dict_entry *e = dict_find(db->keys, key);
+#ifdef LT_SANITIZERS
+    if (e != dict_find(db->keys, key)) {
+        log_warning("The dirty set's entry of a key is stale");
+        abort();
+    }
+#endif
     if (!e) {
         store_batch_delete(batch, STORE_CF_KEYS, k, kl);
         return;
@@ -267,6 +273,7 @@ static size_t commit_build(void)
             struct commit_key *ck = &cks[m];
             order[m++] = ck;
             ck->key = dict_key(db->dirty, d);
+            ck->e = d->v.val;
             size_t klen = str_len(ck->key);
             ck->k = klen + CODEC_KEY_PREFIX <= sizeof(ck->kbuf)
                         ? ck->kbuf
@@ -276,7 +283,7 @@ static size_t commit_build(void)
         dict_iter_done(&it);
         qsort(order, m, sizeof(*order), commit_key_cmp);
         for (size_t j = 0; j < m; j++) {
-            commit_one(db, order[j]->key, order[j]->k, order[j]->kl);
+            commit_one(db, order[j]->key, order[j]->e, order[j]->k, order[j]->kl);
             if (order[j]->k != order[j]->kbuf)
                 free(order[j]->k);
         }
@@ -358,8 +365,11 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes, int synced)
             dict_entry *d;
             while ((d = dict_iter_next(&it))) {
                 str key = dict_key(db->committing, d);
-                dict_add_or_find(db->dirty, key, NULL); /* or changed again since */
                 dict_entry *e = dict_find(db->keys, key);
+                int again; /* changed again since: in the set already */
+                dict_entry *x = dict_add_or_find(db->dirty, key, &again);
+                if (!again)
+                    x->v.val = e;
                 if (e)
                     ((obj *)e->v.val)->flags |= OBJ_F_PENDING;
             }

@@ -602,10 +602,14 @@ int db_tier_of(struct db *db, const str key)
     return dict_find(db->keys, key) ? KEY_HOT : KEY_UNKNOWN;
 }
 
-static void db_mark_dirty(struct db *db, const str key, obj *o)
+/* key changed: e is its entry in db->keys, NULL when it has none any
+ * more. The dirty set keeps e, so the checkpoint needs no lookup; a value
+ * marked OBJ_F_PENDING is in the set under this very entry already. */
+static void db_mark_dirty(struct db *db, const str key, dict_entry *e)
 {
+    obj *o = e ? e->v.val : NULL;
     if (!o || !(o->flags & OBJ_F_PENDING))
-        dict_add_or_find(db->dirty, key, NULL);
+        dict_add_or_find(db->dirty, key, NULL)->v.val = e;
     if (o)
         o->flags |= OBJ_F_DIRTY | OBJ_F_PENDING;
     NOTIFY(on_key_changed, db, key);
@@ -765,7 +769,7 @@ void db_add(struct db *db, const str key, obj *val)
         abort();
     }
     db->nkeys++;
-    db_mark_dirty(db, key, val);
+    db_mark_dirty(db, key, e);
     NOTIFY(on_key_filled, db, key);
 }
 
@@ -788,7 +792,7 @@ int db_set(struct db *db, const str key, obj *val, int flags, struct known_keys 
     obj_free(old);
     if (!(flags & SETKEY_KEEPTTL) && dict_delete(db->expires, key) == 0)
         db->nexpires--;
-    db_mark_dirty(db, key, val);
+    db_mark_dirty(db, key, e);
     NOTIFY(on_key_filled, db, key);
     return 0;
 }
@@ -809,7 +813,7 @@ int db_delete(struct db *db, const str key, struct known_keys *known)
 void db_modified(struct db *db, const str key)
 {
     dict_entry *e = dict_find(db->keys, key);
-    db_mark_dirty(db, key, e ? e->v.val : NULL);
+    db_mark_dirty(db, key, e);
 }
 
 int64_t db_get_expire(struct db *db, const str key)
@@ -827,7 +831,7 @@ void db_set_expire(struct db *db, const str key, int64_t when_ms)
     if (!existed)
         db->nexpires++;
     x->v.s64 = when_ms;
-    db_mark_dirty(db, key, e->v.val);
+    db_mark_dirty(db, key, e);
 }
 
 int db_remove_expire(struct db *db, const str key)

@@ -39,7 +39,7 @@ struct db {
     uint16_t dbid;      /* physical id in storage (meta dbmap); moves with SWAPDB */
     dict *keys;         /* hot keys: hot str -> obj */
     dict *expires;      /* hot keys with a TTL: the same str -> int64 ms */
-    dict *dirty;        /* changed since the last commit was built: own hot str -> NULL */
+    dict *dirty;        /* changed since the last commit was built: key -> its entry in keys */
     dict *committing;   /* the keys of the commit in flight (same form) */
     long long nkeys;    /* all keys, hot and cold */
     long long nexpires; /* all keys with a TTL, hot and cold */
