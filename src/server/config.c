@@ -421,6 +421,7 @@ static int config_apply_storage(const struct conf *c, const char **err)
     } map[] = {
         {"storage-max-background-jobs", "max_background_jobs", 1},
         {"storage-write-buffer-size", "write_buffer_size", 0},
+        {"storage-max-total-wal-size", "max_total_wal_size", 1},
         {"storage-max-write-buffer-number", "max_write_buffer_number", 0},
         {"storage-level0-slowdown-writes-trigger", "level0_slowdown_writes_trigger", 0},
         {"storage-level0-stop-writes-trigger", "level0_stop_writes_trigger", 0},

@@ -342,6 +342,7 @@ int server_init(void)
     so.max_background_jobs = server.storage_max_background_jobs;
     so.direct_reads = server.storage_direct_reads;
     so.write_buffer_size = (uint64_t)server.storage_write_buffer_size;
+    so.max_total_wal_size = (uint64_t)server.storage_max_total_wal_size;
     so.max_write_buffer_number = server.storage_max_write_buffer_number;
     so.level0_slowdown_writes_trigger = server.storage_level0_slowdown_writes_trigger;
     so.level0_stop_writes_trigger = server.storage_level0_stop_writes_trigger;
@@ -370,17 +371,26 @@ int server_init(void)
      * page cache are CPU work: on 2 CPUs one reader served the tiered
      * profile store 20-45 % faster than four (their wake-ups and context
      * switches took the main thread's CPU) */
-    if (server.storage_threads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (server.storage_threads == 0)
         server.storage_threads = cpus >= 16 ? 8 : cpus >= 2 ? (int)(cpus / 2) : 1;
-    }
-    server.readpool_fd = readpool_start(server.store, server.storage_threads);
-    if (server.readpool_fd < 0) {
+    /* ... but while the log is replayed the main thread mostly waits for
+     * them, so the replay has a reader per CPU (up to 8) */
+    int replay_threads = cpus > 8 ? 8 : cpus > 1 ? (int)cpus : 1;
+    if (replay_threads < server.storage_threads)
+        replay_threads = server.storage_threads;
+    if (readpool_start(server.store, replay_threads) < 0) {
         log_warning("Can't start the storage read pool");
         return -1;
     }
     if (log_open() != 0)
         return -1;
+    readpool_stop();
+    server.readpool_fd = readpool_start(server.store, server.storage_threads);
+    if (server.readpool_fd < 0) {
+        log_warning("Can't start the storage read pool");
+        return -1;
+    }
     net.loop = ev_create();
     if (!net.loop)
         return -1;

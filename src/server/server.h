@@ -52,6 +52,7 @@ struct server {
     int storage_max_background_jobs;
     int storage_direct_reads;
     long long storage_write_buffer_size;
+    long long storage_max_total_wal_size;
     int storage_max_write_buffer_number;
     int storage_level0_slowdown_writes_trigger;
     int storage_level0_stop_writes_trigger;

@@ -49,6 +49,7 @@
 #include <rocksdb/c.h>
 
 #include "ds/alloc.h"
+#include "storage/dboptions.h"
 #include "storage/infolog.h"
 
 #define STORE_NCF              (STORE_CF_COUNT + 1) /* with "default" at index 0 */
@@ -270,6 +271,8 @@ static void store_build_options(store *s, const struct store_options *o)
     if (o->max_background_jobs > 0)
         rocksdb_options_set_max_background_jobs(opts, o->max_background_jobs);
     rocksdb_options_set_use_direct_reads(opts, o->direct_reads ? 1 : 0);
+    if (o->max_total_wal_size > 0)
+        rocksdb_options_set_max_total_wal_size(opts, o->max_total_wal_size);
     if (o->write_buffer_size > 0)
         rocksdb_options_set_write_buffer_size(opts, (size_t)o->write_buffer_size);
     if (o->max_write_buffer_number > 0)
@@ -1152,9 +1155,8 @@ int store_set_db_option(store *s, const char *name, const char *value, char **er
 {
     if (!store_writable(s))
         return store_option_result(heap_strdup(last_err), err);
-    const char *keys[1] = {name}, *vals[1] = {value};
     char *e = NULL;
-    rocksdb_set_options(s->db, 1, keys, vals, &e);
+    dboptions_set(s->db, name, value, &e);
     return store_option_result(e, err);
 }
 

@@ -46,6 +46,7 @@ struct store_options {
     int max_background_jobs;            /* 0 = RocksDB's default */
     int direct_reads;                   /* use_direct_reads */
     uint64_t write_buffer_size;         /* memtable size per CF; 0 = default */
+    uint64_t max_total_wal_size;        /* WAL bytes before the oldest is freed; 0 = default */
     int max_write_buffer_number;        /* 0 = default */
     int level0_slowdown_writes_trigger; /* 0 = default */
     int level0_stop_writes_trigger;     /* 0 = default */
