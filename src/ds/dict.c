@@ -237,6 +237,26 @@ void dict_clear(dict *d)
     d->memo = NULL;
 }
 
+void dict_clear_keep(dict *d, size_t max_buckets)
+{
+    struct dict_table *tb = &d->t[0];
+    if (dict_rehashing(d) || tb->size == 0 || tb->size > max_buckets) {
+        dict_clear(d);
+        return;
+    }
+    for (size_t i = 0; i < tb->size && tb->used > 0; i++) {
+        dict_entry *e = tb->buckets[i];
+        while (e) {
+            dict_entry *next = e->next;
+            dict_free_entry(d, e);
+            tb->used--;
+            e = next;
+        }
+        tb->buckets[i] = NULL;
+    }
+    d->memo = NULL;
+}
+
 void dict_release(dict *d)
 {
     if (!d)

@@ -47,6 +47,10 @@ typedef struct dict dict;
 dict *dict_create(const dict_type *type);
 void dict_release(dict *d); /* frees every key and value through the type */
 void dict_clear(dict *d);   /* same, keeps the dict */
+/* dict_clear, keeping a table of up to max_buckets buckets for the next
+ * fill: a set emptied and refilled to about the same size every time
+ * (a checkpoint's keys) is then not grown and rehashed again each time. */
+void dict_clear_keep(dict *d, size_t max_buckets);
 size_t dict_size(const dict *d);
 /* Bytes of table and entries owned by the dict (not keys/values). */
 size_t dict_mem_usage(const dict *d);

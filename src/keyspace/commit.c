@@ -75,6 +75,10 @@ static struct {
     int64_t backoff_ms;
 } wf;
 
+/* A written checkpoint's key set keeps its table (8 MB at most) to be
+ * the next dirty set: it refills to about the same size every checkpoint. */
+#define COMMIT_SET_KEEP ((size_t)1 << 20)
+
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS   5000
 
@@ -375,7 +379,7 @@ static void commit_finish(int ok, size_t nkeys, size_t bytes, int synced)
             }
             dict_iter_done(&it);
         }
-        dict_clear(db->committing);
+        dict_clear_keep(db->committing, COMMIT_SET_KEEP);
     }
     if (!ok) {
         pend.dbmap |= pend.dbmap_carried;

@@ -541,6 +541,48 @@ TEST(dict_memo)
     dict_release(d);
 }
 
+/* dict_clear_keep empties the dict but keeps its table when it is small
+ * enough, so refilling it to the same size does not grow it again. */
+TEST(dict_clear_keep)
+{
+    dict *d = dict_create(&embed_type);
+    size_t empty = dict_mem_usage(d);
+    char buf[32];
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(buf, sizeof(buf), "k%d", i);
+        str k = str_new(buf, (size_t)n);
+        CHECK(dict_add(d, k, NULL) != NULL);
+        str_free(k);
+    }
+    while (dict_rehash_ms(d, 10))
+        ;
+    size_t full = dict_mem_usage(d);
+    str k0 = str_new("k0", 2);
+    CHECK(dict_find(d, k0) != NULL);
+    dict_clear_keep(d, 1 << 20);
+    CHECK_EQ_INT(dict_size(d), 0);
+    CHECK(dict_find(d, k0) == NULL);
+    CHECK(dict_mem_usage(d) > empty); /* the table stays */
+    CHECK(dict_mem_usage(d) < full);  /* the entries are gone */
+    size_t table = dict_mem_usage(d);
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(buf, sizeof(buf), "k%d", i);
+        str k = str_new(buf, (size_t)n);
+        CHECK(dict_add(d, k, NULL) != NULL);
+        str_free(k);
+    }
+    CHECK_EQ_INT(dict_size(d), 1000);
+    CHECK_EQ_INT(dict_mem_usage(d), full); /* refilled in the same table */
+    CHECK(table < full);
+    dict_clear_keep(d, 16); /* above the bound: freed as dict_clear does */
+    CHECK_EQ_INT(dict_size(d), 0);
+    CHECK_EQ_INT(dict_mem_usage(d), empty);
+    CHECK(dict_add(d, k0, NULL) != NULL);
+    CHECK(dict_find(d, k0) != NULL);
+    str_free(k0);
+    dict_release(d);
+}
+
 TEST(dict_rehash_in_progress)
 {
     dict *d = dict_create(&int_type);
@@ -1500,6 +1542,7 @@ int main(void)
     RUN(dict_basic);
     RUN(dict_embedded_keys);
     RUN(dict_memo);
+    RUN(dict_clear_keep);
     RUN(dict_rehash_in_progress);
     RUN(dict_iter_delete);
     RUN(dict_scan_guarantee);
