@@ -601,6 +601,8 @@ void keyspace_commit_reap(void)
 
 int keyspace_commit(void)
 {
+    if (ks_in_transaction())
+        return 0; /* put off until the log holds the whole transaction */
     if (flight)
         flight_finish(committer_wait());
     if (!keyspace_has_dirty())

@@ -163,11 +163,12 @@ int db_tier_of(struct db *db, const str key);
  * with the effect-log position it covers. keyspace_commit waits for the
  * checkpoint in flight, then writes the rest synchronously without an
  * fsync (SCAN, SAVE, shutdown): 0, or -1 when RocksDB refused the write
- * (keys stay dirty, retried). keyspace_commit_start hands the batch to the
- * commit thread, which writes it fsynced (1 when it did; 0 when one is in
- * flight or nothing is dirty); keyspace_commit_reap takes its result when
- * the thread signals. Replies never wait for a checkpoint: they wait for
- * the effect log. */
+ * (keys stay dirty, retried). Inside a transaction (keyspace_set_atomic)
+ * it writes nothing and returns 0: it would store part of the transaction
+ * under a log position from before it (DEBUG RELOAD in MULTI). keyspace_commit_start hands the
+ * batch to the commit thread, which writes it fsynced (1 when it did; 0 when one is in flight or
+ * nothing is dirty); keyspace_commit_reap takes its result when the thread signals. Replies never
+ * wait for a checkpoint: they wait for the effect log. */
 int keyspace_commit(void);
 int keyspace_commit_start(void);
 /* The effect log (storage/aof.h) whose position every commit records;

@@ -39,6 +39,8 @@ void ks_notify_db_replaced(int emptied, int replaced);
 void ks_corrupt(struct known_keys *known, struct db *db, const char *key, size_t klen);
 
 void ks_notify_key_expired(struct db *db, const str key);
+/* A transaction's commands are running (keyspace_set_atomic). */
+int ks_in_transaction(void);
 
 /* commit.c */
 void commit_open(void);

@@ -55,6 +55,11 @@ void keyspace_set_atomic(int on)
     atomic = on;
 }
 
+int ks_in_transaction(void)
+{
+    return atomic;
+}
+
 static store_iter *walk_db(struct db *db, unsigned slot, uint32_t h)
 {
     char lo[CODEC_KEY_PREFIX], hi[CODEC_KEY_PREFIX];
@@ -207,7 +212,7 @@ int keyspace_scan(struct db *db, uint64_t cursor, keyspace_iter_fn *fn, void *ct
     *next = 0;
     if ((cursor >> 32) >= 16384)
         return 0; /* past the last slot: nothing left (a client may send any number) */
-    if (!atomic && keyspace_commit() != 0)
+    if (keyspace_commit() != 0)
         return KEYSPACE_WRITE_FAILED;
     struct walk w;
     if (walk_open(&w, db, (unsigned)(cursor >> 32), (uint32_t)cursor) != 0)
@@ -235,7 +240,7 @@ int keyspace_random_key(struct db *db, str *out)
 {
     if (db->nkeys == 0)
         return 1;
-    if (!atomic && keyspace_commit() != 0)
+    if (keyspace_commit() != 0)
         return KEYSPACE_WRITE_FAILED;
     int found = 1, rc = 0;
     for (int tries = 0; tries < 100 && found && rc == 0; tries++) {

@@ -96,6 +96,12 @@ void cmd_bgsave(client *c)
         reply_error_syntax(c);
         return;
     }
+    if (c->flags & CLIENT_IN_EXEC) {
+        /* as Redis: not in the middle of a transaction, soon after it */
+        server.bgsave_scheduled = 1;
+        reply_status(c, "Background saving scheduled");
+        return;
+    }
     char *err = NULL;
     if (server_save_checkpoint(&err) != 0) {
         log_warning("Checkpoint failed: %s", err ? err : "?");

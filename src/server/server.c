@@ -165,6 +165,16 @@ void server_before_sleep(ev_loop *l)
         server_shutdown(server.shutdown_exit_code);
 }
 
+/* A checkpoint the cron decided on: a save point, or a BGSAVE scheduled. */
+static void cron_save(void)
+{
+    char *err = NULL;
+    if (server_save_checkpoint(&err) != 0) {
+        log_warning("Background checkpoint failed: %s", err ? err : "?");
+        free(err);
+    }
+}
+
 int64_t server_cron(ev_loop *l, long long id, void *data)
 {
     if (server.cron_paused)
@@ -190,17 +200,17 @@ int64_t server_cron(ev_loop *l, long long id, void *data)
             log_warning("hot tier accounting: running count %zu bytes, jemalloc arena %zu bytes",
                         mine, jem);
     }
+    if (server.bgsave_scheduled) {
+        server.bgsave_scheduled = 0;
+        cron_save();
+    }
     for (int i = 0; i < server.nsave; i++) {
         long long changes = server_changes_since_save();
         if (changes >= server.save_params[i][1] &&
             time(NULL) - server.lastsave_s >= server.save_params[i][0] && changes > 0) {
-            char *err = NULL;
             log_notice("%lld changes in %lld seconds. Saving...", server.save_params[i][1],
                        server.save_params[i][0]);
-            if (server_save_checkpoint(&err) != 0) {
-                log_warning("Background checkpoint failed: %s", err ? err : "?");
-                free(err);
-            }
+            cron_save();
             break;
         }
     }

@@ -85,6 +85,7 @@ struct server {
     int shutdown_exit_code;
     int64_t lastsave_s;
     long long changes_at_save; /* ks_stats.changes at the last save */
+    int bgsave_scheduled;      /* BGSAVE ran inside EXEC: the cron saves */
     uint64_t cronloops;
 
     /* stats */

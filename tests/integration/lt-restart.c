@@ -790,12 +790,70 @@ static void test_walk_in_multi(int cold)
     lt_server_cleanup(&t, lt_checks_failed() > 0);
 }
 
+/* DEBUG RELOAD inside MULTI once wrote a checkpoint in the middle of the
+ * transaction, under a log position from before it: RocksDB held half a
+ * transaction the log did not have yet. Now it stores nothing (the key
+ * changed by the transaction stays dirty and hot), and a BGSAVE queued
+ * there is scheduled, as Redis does, and runs after it. */
+static void test_reload_in_multi(void)
+{
+    lt_server t;
+    const char *args[] = {"--checkpoint-interval", "3600000", "--enable-debug-command", "yes",
+                          "--appendfsync",         "always"};
+    if (!lt_check(lt_server_start(&t, opts.server, args, 6) == 0, "start"))
+        return;
+    lt_conn *c = lt_conn_open(t.port, 10000);
+    if (!lt_check(c != NULL, "connect")) {
+        lt_server_cleanup(&t, 1);
+        return;
+    }
+    lt_reply_free(lt_conn_call(c, "MSET", "c", "10", "other", "x", NULL));
+    lt_reply *r = lt_conn_call(c, "SAVE", NULL);
+    lt_check_reply(r, "+OK", "SAVE: c and other stored");
+    lt_reply_free(r);
+    lt_reply_free(lt_conn_call(c, "MULTI", NULL));
+    lt_reply_free(lt_conn_call(c, "INCR", "c", NULL));
+    lt_reply_free(lt_conn_call(c, "DEBUG", "RELOAD", NULL));
+    lt_reply_free(lt_conn_call(c, "BGSAVE", NULL));
+    r = lt_conn_call(c, "EXEC", NULL);
+    lt_check_reply(r, "*3[:11,+OK,+Background saving scheduled]",
+                   "EXEC: INCR, DEBUG RELOAD, BGSAVE scheduled");
+    lt_reply_free(r);
+    long long dirty = lt_conn_info(c, "persistence", "checkpoint_dirty_keys");
+    lt_check(dirty == 1,
+             "DEBUG RELOAD stored nothing of the transaction (checkpoint_dirty_keys %lld)", dirty);
+    r = lt_conn_call(c, "OBJECT", "TIER", "other", NULL);
+    lt_check_reply(r, "\"cold\"", "... and still dropped the clean keys from memory");
+    lt_reply_free(r);
+    /* the scheduled BGSAVE: the cron runs it, after the transaction */
+    for (int i = 0; i < 200 && dirty != 0; i++) {
+        lt_sleep_ms(10);
+        dirty = lt_conn_info(c, "persistence", "checkpoint_dirty_keys");
+    }
+    lt_check(dirty == 0, "the scheduled BGSAVE ran after EXEC (checkpoint_dirty_keys %lld)", dirty);
+    lt_reply_free(lt_conn_call(c, "INCR", "c", NULL));
+    lt_conn_close(c);
+    lt_server_kill(&t);
+    if (lt_check(lt_server_restart(&t) == 0, "restart after kill -9")) {
+        c = lt_conn_open(t.port, 10000);
+        if (lt_check(c != NULL, "connect after the restart")) {
+            r = lt_conn_call(c, "MGET", "c", "other", NULL);
+            lt_check_reply(r, "*2[\"12\",\"x\"]", "each INCR applied once");
+            lt_reply_free(r);
+            lt_conn_close(c);
+        }
+    }
+    if (t.pid > 0)
+        lt_check(lt_server_stop(&t) == 0, "SIGTERM: exit status 0");
+    lt_server_cleanup(&t, lt_checks_failed() > 0);
+}
+
 int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-restart") != 0)
         return 2;
     /* Redis skips the second-server test (longtail only). */
-    lt_plan(opts.reference ? 4 : 9);
+    lt_plan(opts.reference ? 4 : 10);
     lt_test_begin("SIGTERM and restart keep 100 000 keys and their TTLs");
     const char *lt_args[] = {"--appendfsync", "always"};
     const char *redis_args[] = {"--appendonly", "yes", "--appendfsync", "always"};
@@ -848,6 +906,8 @@ int main(int argc, char **argv)
         test_walk_in_multi(0);
         lt_test_begin("... and with the stored keys cold, see them as after the transaction");
         test_walk_in_multi(1);
+        lt_test_begin("DEBUG RELOAD and BGSAVE inside MULTI store nothing of the transaction");
+        test_reload_in_multi();
     }
     return lt_report("lt-restart");
 }
