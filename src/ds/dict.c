@@ -217,19 +217,26 @@ dict *dict_create(const dict_type *type)
     return d;
 }
 
+/* Frees every entry of tb, leaving its buckets empty. */
+static void table_free_entries(dict *d, struct dict_table *tb)
+{
+    for (size_t i = 0; i < tb->size && tb->used > 0; i++) {
+        dict_entry *e = tb->buckets[i];
+        tb->buckets[i] = NULL;
+        while (e) {
+            dict_entry *next = e->next;
+            dict_free_entry(d, e);
+            tb->used--;
+            e = next;
+        }
+    }
+}
+
 void dict_clear(dict *d)
 {
     for (int t = 0; t <= 1; t++) {
         struct dict_table *tb = &d->t[t];
-        for (size_t i = 0; i < tb->size && tb->used > 0; i++) {
-            dict_entry *e = tb->buckets[i];
-            while (e) {
-                dict_entry *next = e->next;
-                dict_free_entry(d, e);
-                tb->used--;
-                e = next;
-            }
-        }
+        table_free_entries(d, tb);
         hot_free(tb->buckets);
         memset(tb, 0, sizeof(*tb));
     }
@@ -244,16 +251,7 @@ void dict_clear_keep(dict *d, size_t max_buckets)
         dict_clear(d);
         return;
     }
-    for (size_t i = 0; i < tb->size && tb->used > 0; i++) {
-        dict_entry *e = tb->buckets[i];
-        while (e) {
-            dict_entry *next = e->next;
-            dict_free_entry(d, e);
-            tb->used--;
-            e = next;
-        }
-        tb->buckets[i] = NULL;
-    }
+    table_free_entries(d, tb);
     d->memo = NULL;
 }
 

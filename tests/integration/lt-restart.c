@@ -592,6 +592,31 @@ static void test_torn_log(void)
     lt_server_cleanup(&t, lt_checks_failed() > 0);
 }
 
+/* How the tests below end: kill -9, restart, MGET keys (NULL-terminated)
+ * against want, then SIGTERM and clean up. */
+static void end_after_kill(lt_server *t, const char **keys, const char *want, const char *what)
+{
+    lt_server_kill(t);
+    if (lt_check(lt_server_restart(t) == 0, "restart after kill -9")) {
+        lt_conn *c = lt_conn_open(t->port, 10000);
+        if (lt_check(c != NULL, "connect after the restart")) {
+            const char *argv[16] = {"MGET"};
+            int argc = 1;
+            while (keys[argc - 1] && argc < 16) {
+                argv[argc] = keys[argc - 1];
+                argc++;
+            }
+            lt_reply *r = lt_conn_call_argv(c, argc, argv, NULL);
+            lt_check_reply(r, want, what);
+            lt_reply_free(r);
+            lt_conn_close(c);
+        }
+    }
+    if (t->pid > 0)
+        lt_check(lt_server_stop(t) == 0, "SIGTERM: exit status 0");
+    lt_server_cleanup(t, lt_checks_failed() > 0);
+}
+
 /* ---- 7. the replay's read-ahead ---------------------------------------- */
 
 #define RA_KEYS 2000
@@ -774,20 +799,9 @@ static void test_walk_in_multi(int cold)
                  "checkpoint (checkpoint_dirty_keys %lld)",
                  dirty);
     lt_conn_close(c);
-    lt_server_kill(&t);
-    if (lt_check(lt_server_restart(&t) == 0, "restart after kill -9")) {
-        c = lt_conn_open(t.port, 10000);
-        if (lt_check(c != NULL, "connect after the restart")) {
-            r = lt_conn_call(c, "MGET", "n1", "s1", "s2", "s3", NULL);
-            lt_check_reply(r, "*4[\"x\",(nil),\"two\",\"3\"]",
-                           "the whole transaction, from the log");
-            lt_reply_free(r);
-            lt_conn_close(c);
-        }
-    }
-    if (t.pid > 0)
-        lt_check(lt_server_stop(&t) == 0, "SIGTERM: exit status 0");
-    lt_server_cleanup(&t, lt_checks_failed() > 0);
+    const char *keys[] = {"n1", "s1", "s2", "s3", NULL};
+    end_after_kill(&t, keys, "*4[\"x\",(nil),\"two\",\"3\"]",
+                   "the whole transaction, from the log");
 }
 
 /* DEBUG RELOAD inside MULTI once wrote a checkpoint in the middle of the
@@ -833,19 +847,8 @@ static void test_reload_in_multi(void)
     lt_check(dirty == 0, "the scheduled BGSAVE ran after EXEC (checkpoint_dirty_keys %lld)", dirty);
     lt_reply_free(lt_conn_call(c, "INCR", "c", NULL));
     lt_conn_close(c);
-    lt_server_kill(&t);
-    if (lt_check(lt_server_restart(&t) == 0, "restart after kill -9")) {
-        c = lt_conn_open(t.port, 10000);
-        if (lt_check(c != NULL, "connect after the restart")) {
-            r = lt_conn_call(c, "MGET", "c", "other", NULL);
-            lt_check_reply(r, "*2[\"12\",\"x\"]", "each INCR applied once");
-            lt_reply_free(r);
-            lt_conn_close(c);
-        }
-    }
-    if (t.pid > 0)
-        lt_check(lt_server_stop(&t) == 0, "SIGTERM: exit status 0");
-    lt_server_cleanup(&t, lt_checks_failed() > 0);
+    const char *keys[] = {"c", "other", NULL};
+    end_after_kill(&t, keys, "*2[\"12\",\"x\"]", "each INCR applied once");
 }
 
 int main(int argc, char **argv)
