@@ -516,9 +516,11 @@ static void reply_command_info(client *c, const struct command *cmd)
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd->name);
     reply_long(c, cmd->arity);
-    reply_set(c, popcount64(cmd->flags & CMD_REDIS_FLAGS));
+    /* "protected" is hidden, as Redis hides it */
+    uint64_t shown = cmd->flags & CMD_REDIS_FLAGS & ~CMD_PROTECTED;
+    reply_set(c, popcount64(shown));
     for (int i = 0; i < NFLAGS; i++)
-        if (cmd->flags & (1ull << i))
+        if (shown & (1ull << i))
             reply_status(c, flag_names[i]);
     reply_long(c, cmd->first);
     reply_long(c, cmd->last);

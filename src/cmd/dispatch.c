@@ -305,6 +305,13 @@ static int throttle(client *c)
     return 1;
 }
 
+static const char *(*protected_refusal)(client *c, const struct command *cmd);
+
+void dispatch_set_protected_check(const char *(*refusal)(client *c, const struct command *cmd))
+{
+    protected_refusal = refusal;
+}
+
 void command_process(client *c)
 {
     /* before any parking: a command that waits for a storage read keeps
@@ -330,6 +337,13 @@ void command_process(client *c)
     if ((cmd->nsubs && !cmd->proc && c->argc < 2) || (cmd->arity > 0 && c->argc != cmd->arity) ||
         c->argc < -cmd->arity) {
         reply_error_arity(c);
+        reject(c);
+        return;
+    }
+    const char *refused;
+    if ((cmd->flags & CMD_PROTECTED) && protected_refusal &&
+        (refused = protected_refusal(c, cmd))) {
+        reply_error(c, refused);
         reject(c);
         return;
     }

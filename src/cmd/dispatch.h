@@ -50,6 +50,12 @@ void command_blocked_done(client *c);
  * storage fails, replies dropped with the fake client. 0, or -1 when the
  * command is unknown or has the wrong number of arguments. */
 int dispatch_replay(client *c);
+
+/* Who may run a protected command (DEBUG: enable-debug-command), asked
+ * before the command runs or is queued, as Redis does (a transaction is
+ * then discarded at EXEC): NULL when c may, else the error to answer.
+ * server/ registers it at start-up. */
+void dispatch_set_protected_check(const char *(*refusal)(client *c, const struct command *cmd));
 /* The keys of a command the replay will run in db *dbindex, each given to
  * add(ctx, its db index, the key), so they can be read ahead; a SELECT
  * moves *dbindex. A command dispatch_replay would refuse gives none. */

@@ -408,25 +408,20 @@ static void debug_populate(client *c)
     reply_ok(c);
 }
 
-static int debug_allowed(client *c)
+const char *server_protected_refusal(client *c, const struct command *cmd)
 {
-    if (server.enable_debug_command == 1)
-        return 1;
-    if (server.enable_debug_command == 2 &&
-        (!strncmp(c->addr, "127.", 4) || !strncmp(c->addr, "::1", 3)))
-        return 1;
-    return 0;
+    (void)cmd; /* DEBUG is the only protected command */
+    int local =
+        (c->flags & CLIENT_UNIX) || !strncmp(c->addr, "127.", 4) || !strncmp(c->addr, "::1", 3);
+    if (server.enable_debug_command == 1 || (server.enable_debug_command == 2 && local))
+        return NULL;
+    return "ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+           "\"local\", you can run it from a local connection, otherwise you need to set this "
+           "option in the configuration file, and then restart the server.";
 }
 
 void cmd_debug(client *c)
 {
-    if (!debug_allowed(c)) {
-        reply_error(c, "ERR DEBUG command not allowed. If the enable-debug-command option is set "
-                       "to \"local\", you can run it from a local connection, otherwise you need "
-                       "to set this option in the configuration file, and then restart the "
-                       "server.");
-        return;
-    }
     const char *sub = c->argv[1];
     if (!strcasecmp(sub, "help") && c->argc == 2) {
         static const char *lines[] = {

@@ -377,6 +377,7 @@ int server_init(void)
     }
     tier_init();
     dispatch_init();
+    dispatch_set_protected_check(server_protected_refusal);
     /* the pool reads ahead for the log's replay. Cold reads of data in the
      * page cache are CPU work: on 2 CPUs one reader served the tiered
      * profile store 20-45 % faster than four (their wake-ups and context

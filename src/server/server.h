@@ -118,6 +118,9 @@ int server_apply_fsync_policy(void);
 long long server_changes_since_save(void);
 /* Checkpoint to <dir>/checkpoint after a commit (SAVE, BGSAVE, `save`). */
 int server_save_checkpoint(char **err);
+/* May c run the protected command cmd (DEBUG)? NULL, or the error: the
+ * dispatcher asks before the command runs or is queued. */
+const char *server_protected_refusal(client *c, const struct command *cmd);
 
 /* info.c */
 str info_generate(client *c, int argc, str *argv);

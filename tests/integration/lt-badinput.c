@@ -346,11 +346,45 @@ static void check_survivor(lt_conn *keeper, const char *when)
     lt_reply_free(r);
 }
 
+/* With enable-debug-command at its default (no), DEBUG is refused before
+ * it runs or is queued, as Redis does: a transaction with it is discarded
+ * at EXEC. COMMAND INFO does not show the "protected" flag behind that. */
+static void test_protected(void)
+{
+    lt_conn *c = lt_conn_open(srv.port, 5000);
+    if (!lt_check(c != NULL, "connect"))
+        return;
+    lt_reply *r = lt_conn_call(c, "MULTI", NULL);
+    lt_check_reply(r, "+OK", "MULTI");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "DEBUG", "SLEEP", "0", NULL);
+    lt_check_reply(r,
+                   "-ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                   "to \"local\", you can run it from a local connection, otherwise you need to "
+                   "set this option in the configuration file, and then restart the server.",
+                   "DEBUG refused while queueing");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "EXEC", NULL);
+    lt_check_reply(r, "-EXECABORT Transaction discarded because of previous errors.",
+                   "EXEC discards the transaction");
+    lt_reply_free(r);
+    r = lt_conn_call(c, "COMMAND", "INFO", "DEBUG", NULL);
+    int ok = r && r->type == '*' && r->n == 1 && r->elem[0]->type == '*' && r->elem[0]->n >= 3;
+    if (lt_check(ok, "COMMAND INFO DEBUG")) {
+        char *flags = lt_reply_format(r->elem[0]->elem[2]);
+        lt_check(!strcmp(flags, "*4[+admin,+noscript,+loading,+stale]"), "DEBUG's flags: %s",
+                 flags);
+        free(flags);
+    }
+    lt_reply_free(r);
+    lt_conn_close(c);
+}
+
 int main(int argc, char **argv)
 {
     if (lt_opts_parse(&opts, argc, argv, "lt-badinput") != 0)
         return 2;
-    lt_plan(8);
+    lt_plan(9);
     lt_test_begin("1000 keys written in one pipeline");
     if (lt_server_start(&srv, opts.server, NULL, 0) != 0) {
         lt_check(0, "could not start %s", opts.server);
@@ -375,6 +409,8 @@ int main(int argc, char **argv)
     lt_test_begin("random and mutated input does not take the server down");
     test_random();
     check_survivor(keeper, "after random input");
+    lt_test_begin("DEBUG is refused before it is queued (enable-debug-command no)");
+    test_protected();
     lt_test_begin("10 000 connections opened and dropped");
     test_many_connections();
     check_survivor(keeper, "after 10 000 connections");
