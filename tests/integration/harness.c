@@ -1336,9 +1336,13 @@ static int server_launch(lt_server *s, int pick)
             return 0;
         if (rc == -1) {
             s->pid = 0;
-            /* Another process took the port between our bind test and the server's. */
-            if (pick && (file_contains(s->log, "in use") || file_contains(s->out, "in use")))
+            /* Another process took the port between our bind test and the
+             * server's, or, for a restart, while the server was down (a
+             * parallel test's server): start again on a fresh port. */
+            if (file_contains(s->log, "in use") || file_contains(s->out, "in use")) {
+                pick = 1;
                 continue;
+            }
             printf("harness: %s exited during start-up (status %d)\n", s->bin, status_code(status));
         } else {
             printf("harness: %s did not answer PING on port %d within %d ms\n", s->bin, s->port,

@@ -79,7 +79,8 @@ int lt_server_start(lt_server *s, const char *bin, const char *const *extra, int
 int lt_server_prepare(lt_server *s, const char *bin, const char *const *extra, int nextra);
 int lt_server_launch(lt_server *s);
 
-/* Start the server again on the same directory and port, after stop or kill. */
+/* Start the server again on the same directory and port, after stop or
+ * kill; on a fresh port (s->port) if another process took it meanwhile. */
 int lt_server_restart(lt_server *s);
 
 /*
