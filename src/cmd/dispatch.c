@@ -133,20 +133,7 @@ static void reject(client *c)
 /* ---- keys and prefetch ---------------------------------------------------- */
 
 /* The keys of the command being dispatched (tier_prefetch copies them). */
-static struct {
-    int n, cap;
-    struct key_at *k;
-} keys;
-
-static void keys_add(void *ctx, int dbindex, str key)
-{
-    (void)ctx;
-    if (keys.n == keys.cap) {
-        keys.cap = keys.cap ? keys.cap * 2 : 64;
-        keys.k = heap_realloc(keys.k, (size_t)keys.cap * sizeof(*keys.k));
-    }
-    keys.k[keys.n++] = (struct key_at){dbindex, key};
-}
+static struct key_list keys;
 
 /* Gives add the keys of one invocation in db index dbindex (unless the
  * command names another db for a key). */
@@ -185,7 +172,7 @@ static void exec_keys(client *c)
     int *perm = heap_malloc((size_t)ndb * sizeof(*perm));
     for (int i = 0; i < ndb; i++)
         perm[i] = i;
-    multi_watched_keys(c, keys_add, NULL);
+    multi_watched_keys(c, key_list_add, &keys);
     for (int i = 0; i < multi_queued(c); i++) {
         const struct command *cmd;
         int argc;
@@ -207,7 +194,7 @@ static void exec_keys(client *c)
             continue;
         }
         int first = keys.n;
-        keys_of(cmd, argc, argv, dbindex, keys_add, NULL);
+        keys_of(cmd, argc, argv, dbindex, key_list_add, &keys);
         for (int k = first; k < keys.n; k++)
             keys.k[k].dbindex = perm[keys.k[k].dbindex];
     }
@@ -225,7 +212,7 @@ static int prefetch(client *c)
     if (cmd->flags & CMD_LT_EXEC)
         exec_keys(c);
     else
-        keys_of(cmd, c->argc, c->argv, c->dbindex, keys_add, NULL);
+        keys_of(cmd, c->argc, c->argv, c->dbindex, key_list_add, &keys);
     if (keys.n == 0)
         return 0;
     int flags = (cmd->flags & CMD_LT_META) ? PREFETCH_META : 0;

@@ -367,6 +367,16 @@ void ks_corrupt(struct known_keys *known, struct db *db, const char *key, size_t
     }
 }
 
+void key_list_add(void *list, int dbindex, str key)
+{
+    struct key_list *l = list;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->k = heap_realloc(l->k, (size_t)l->cap * sizeof(*l->k));
+    }
+    l->k[l->n++] = (struct key_at){dbindex, key};
+}
+
 /* ---- install, lookup ----------------------------------------------------- */
 
 static dict_entry *db_install(struct db *db, const str key, obj *o, int64_t expire)

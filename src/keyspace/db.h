@@ -74,6 +74,15 @@ struct key_at {
     int dbindex;
     str key; /* the command's own (argv), valid while it runs */
 };
+/* A growable list of them (a command's keys to prefetch, the replay's
+ * read-ahead). key_list_add appends to the key_list `list`: it has the
+ * shape of the callbacks that collect keys (multi_watched_keys,
+ * dispatch_replay_keys). */
+struct key_list {
+    int n, cap;
+    struct key_at *k;
+};
+void key_list_add(void *list, int dbindex, str key);
 
 /* The value of key, or NULL when absent (an expired key is deleted, unless
  * flags say otherwise). */
@@ -165,10 +174,11 @@ int db_tier_of(struct db *db, const str key);
  * fsync (SCAN, SAVE, shutdown): 0, or -1 when RocksDB refused the write
  * (keys stay dirty, retried). Inside a transaction (keyspace_set_atomic)
  * it writes nothing and returns 0: it would store part of the transaction
- * under a log position from before it (DEBUG RELOAD in MULTI). keyspace_commit_start hands the
- * batch to the commit thread, which writes it fsynced (1 when it did; 0 when one is in flight or
- * nothing is dirty); keyspace_commit_reap takes its result when the thread signals. Replies never
- * wait for a checkpoint: they wait for the effect log. */
+ * under a log position from before it (DEBUG RELOAD in MULTI).
+ * keyspace_commit_start hands the batch to the commit thread, which writes
+ * it fsynced (1 when it did; 0 when one is in flight or nothing is dirty);
+ * keyspace_commit_reap takes its result when the thread signals. Replies
+ * never wait for a checkpoint: they wait for the effect log. */
 int keyspace_commit(void);
 int keyspace_commit_start(void);
 /* The effect log (storage/aof.h) whose position every commit records;

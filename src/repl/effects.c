@@ -197,9 +197,8 @@ struct replayer {
     long long errors;
     struct window win[2]; /* the one running next, and the one being read */
     int cur;
-    int ahead_db; /* the db the commands being collected run in (SELECT) */
-    struct key_at *keys;
-    int nkeys, kcap;
+    int ahead_db;          /* the db the commands being collected run in (SELECT) */
+    struct key_list ahead; /* their keys */
 };
 
 static void window_free(struct window *w)
@@ -212,28 +211,17 @@ static void window_free(struct window *w)
     w->n = 0;
 }
 
-/* One key of a command to read ahead, in the db it will run in. */
-static void key_ahead(void *ctx, int dbindex, str key)
-{
-    struct replayer *r = ctx;
-    if (r->nkeys == r->kcap) {
-        r->kcap = r->kcap ? r->kcap * 2 : 64;
-        r->keys = heap_realloc(r->keys, (size_t)r->kcap * sizeof(*r->keys));
-    }
-    r->keys[r->nkeys++] = (struct key_at){dbindex, key};
-}
-
 /* Runs the current window (its keys were read ahead) after starting the
  * reads of the next one; the next becomes the current. */
 static int window_step(struct replayer *r, char **err)
 {
     struct window *w = &r->win[r->cur], *next = &r->win[!r->cur];
     tier_readahead_finish(); /* w's keys are in */
-    r->nkeys = 0;
+    r->ahead.n = 0;
     for (int i = 0; i < next->n; i++)
-        dispatch_replay_keys(next->argc[i], next->argv[i], &r->ahead_db, key_ahead, r);
-    if (r->nkeys)
-        tier_readahead_start(r->keys, r->nkeys);
+        dispatch_replay_keys(next->argc[i], next->argv[i], &r->ahead_db, key_list_add, &r->ahead);
+    if (r->ahead.n)
+        tier_readahead_start(r->ahead.k, r->ahead.n);
     client *c = r->c;
     int rc = 0;
     for (int i = 0; i < w->n && rc == 0; i++) {
@@ -291,7 +279,7 @@ long long effects_replay(aof *log, const struct aof_pos *from, int truncated_ok,
     client_free(r->c);
     if (r->errors)
         log_warning("Replaying the log: %lld commands replied an error", r->errors);
-    free(r->keys);
+    free(r->ahead.k);
     free(r);
     return n;
 }
