@@ -301,14 +301,21 @@ dict_entry *dict_find_tagged(dict *d, unsigned tag, const void *key, size_t len)
     return dict_find(d, k);
 }
 
+/* The memo, when it is key's entry. */
+static inline dict_entry *memo_of(const dict *d, const void *key)
+{
+    dict_entry *m = d->memo;
+    return m && d->type->key_eq(dict_entry_key(d, m), key) ? m : NULL;
+}
+
 dict_entry *dict_find(dict *d, const void *key)
 {
     if (dict_size(d) == 0)
         return NULL;
     dict_rehash_step(d);
-    if (d->memo && d->type->key_eq(dict_entry_key(d, d->memo), key))
-        return d->memo;
-    dict_entry *e = dict_lookup(d, key, dict_hash(d, key), NULL, NULL);
+    dict_entry *e = memo_of(d, key);
+    if (!e)
+        e = dict_lookup(d, key, dict_hash(d, key), NULL, NULL);
     if (e)
         d->memo = e;
     return e;
@@ -341,21 +348,20 @@ static dict_entry *dict_insert(dict *d, void *key, uint64_t h)
 dict_entry *dict_add_or_find(dict *d, void *key, int *existed)
 {
     dict_rehash_step(d);
-    dict_entry *e = d->memo;
-    if (!e || !d->type->key_eq(dict_entry_key(d, e), key)) {
+    dict_entry *e = memo_of(d, key);
+    int found = e != NULL;
+    if (!e) {
         uint64_t h = dict_hash(d, key);
         e = dict_size(d) ? dict_lookup(d, key, h, NULL, NULL) : NULL;
+        found = e != NULL;
         if (!e) {
             dict_expand_if_needed(d);
-            d->memo = dict_insert(d, key, h);
-            if (existed)
-                *existed = 0;
-            return d->memo;
+            e = dict_insert(d, key, h);
         }
-        d->memo = e;
     }
     if (existed)
-        *existed = 1;
+        *existed = found;
+    d->memo = e;
     return e;
 }
 
