@@ -9,9 +9,10 @@
  * level, its info lines at verbose level (hidden by default).
  *
  * RocksDB 7.8's C API cannot make a logger, so infolog.cc (C++, as is
- * dboptions.cc for the same kind of reason) reaches the options inside the C API's opaque handle:
- * rocksdb_options_t is a struct whose only member is rocksdb::Options (c.cc
- * of the same RocksDB version, whose headers it is compiled against).
+ * dboptions.cc for the same kind of reason) reaches the options inside
+ * the C API's opaque handle: rocksdb_options_t is a struct whose only
+ * member is rocksdb::Options (c.cc of the same RocksDB version, whose
+ * headers it is compiled against).
  */
 #ifndef LT_STORAGE_INFOLOG_H
 #define LT_STORAGE_INFOLOG_H
